@@ -1,0 +1,32 @@
+"""The ``emplifai`` command line. Each command group lives in its own module and registers itself."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Modules that expose ``register(subparsers)``; each adds one command group.
+_COMMAND_MODULES = (
+    "emplifai.data.cli",
+    "emplifai.local_model",
+    "emplifai.demo",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emplifai", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
