@@ -1,0 +1,3 @@
+"""Inspect entry point: makes ``inspect eval emplifai/emotion`` (and the other tasks) resolvable."""
+
+from emplifai.tasks.emotion import emotion  # noqa: F401

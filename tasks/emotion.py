@@ -1,0 +1,95 @@
+"""Reverse emotion prediction (EmplifAI task 1): given a situation and its two-turn dialogue,
+name the patient's emotion out of the 28 GoEmotions labels.
+
+    inspect eval tasks/emotion.py --model <model>
+    inspect eval emplifai/emotion --model <model> -T data=my_emplifai.parquet -T fewshot=3
+"""
+
+from __future__ import annotations
+
+from inspect_ai import Task, task
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.scorer import Scorer
+from inspect_ai.solver import generate
+
+from emplifai.data.loaders import load_dialogues, parse_column_map
+from emplifai.fewshot import draw_examples
+from emplifai.scorers.label_match import label_match
+from emplifai.solvers.emotion_prompt import EMOTION_PROMPT_VERSION, LANGUAGES, emotion_messages, prompt_hash
+from emplifai.taxonomy import BY_LABEL
+
+
+@task
+def emotion(
+    data: str | None = None,
+    language: str = "ja",
+    fewshot: int = 0,
+    seed: int = 42,
+    columns: str | None = None,
+    bertscore: bool = True,
+    bertscore_model: str | None = None,
+    bertscore_layers: int | None = None,
+    fasttext_model: str | None = None,
+) -> Task:
+    """Reverse emotion prediction over an EmplifAI-schema dataset.
+
+    Args:
+        data: Path (JSONL, CSV, Parquet, a `datasets` folder) or Hugging Face hub id of the data.
+            Default: the project's bundled Japanese sample set (not EmplifAI data).
+        language: "ja" or "en": the language of the brief and of the label list the model sees.
+        fewshot: Number of solved examples shown before each question, drawn (with `seed`) from
+            situations other than the question's own.
+        seed: Seed for drawing few-shot examples.
+        columns: Column mapping for copies whose columns are named otherwise,
+            e.g. "emotion=label,patient_1=p1".
+        bertscore: Score BERTScore P/R/F1 of predicted vs gold label (the paper's metric).
+        bertscore_model: Model for BERTScore: None = what bert-score picks for `language`
+            (needs the hub or a local cache), or a local model folder.
+        bertscore_layers: Layer to take embeddings from; required for a local folder that
+            bert-score does not know (default: the model's last layer).
+        fasttext_model: Path of a fastText `.bin` (e.g. cc.ja.300.bin) to score fastText cosine
+            of predicted vs gold label (the paper's other metric); None = not scored.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"-T language must be one of {LANGUAGES}, got {language!r}")
+    if fewshot < 0:
+        raise ValueError(f"-T fewshot must be >= 0, got {fewshot}")
+    records = load_dialogues(data, column_map=parse_column_map(columns) if columns else None)
+
+    samples = [
+        Sample(
+            id=rec.dialogue_id,
+            input=emotion_messages(rec, language=language, examples=draw_examples(records, rec, fewshot, seed)),
+            target=rec.emotion,
+            metadata={
+                "emotion": rec.emotion,
+                "emotion_ja": BY_LABEL[rec.emotion].ja,
+                "group": BY_LABEL[rec.emotion].group,
+                "situation_id": rec.situation_id,
+                "language": language,
+            },
+        )
+        for rec in records
+    ]
+
+    scorers: list[Scorer] = [label_match()]
+    if bertscore:
+        from emplifai.scorers.bertscore_label import bertscore_label, check_bertscore_model
+
+        check_bertscore_model(bertscore_model, language)
+        scorers.append(bertscore_label(model=bertscore_model, num_layers=bertscore_layers, language=language))
+    if fasttext_model:
+        from emplifai.scorers.fasttext_label import fasttext_label
+
+        scorers.append(fasttext_label(model_path=fasttext_model, language=language))
+
+    return Task(
+        dataset=MemoryDataset(samples, name="emplifai-emotion", location=str(data or "bundled-sample")),
+        solver=generate(),
+        scorer=scorers,
+        metadata={
+            "prompt_version": EMOTION_PROMPT_VERSION,
+            "prompt_hash": prompt_hash(language),
+            "n_dialogues": len(records),
+        },
+    )
