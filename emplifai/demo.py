@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 
 from emplifai.data import SAMPLE_PATH
@@ -35,6 +36,8 @@ def run_demo(
     generation_n: int = 3,
     max_connections: int = 1,
 ) -> int:
+    # The local model never needs the hub; without this, transformers retries DNS look-ups for ~30 s.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from inspect_ai import eval as inspect_eval
 
     from emplifai.data.loaders import load_dialogues

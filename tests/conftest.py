@@ -1,0 +1,25 @@
+"""Test-wide settings: everything runs offline, with no API key."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# No hub at test time: fail fast instead of retrying DNS look-ups for minutes.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("INSPECT_LOG_LEVEL", "warning")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def local_model_dir() -> Path:
+    """The offline SmolLM2 model as a HF folder (converted once per machine, ~30 s)."""
+    from emplifai.local_model import prepare_local_model
+
+    return prepare_local_model()
