@@ -58,7 +58,7 @@ def _assert_inspect_view_lists(log_dir: Path, log_name: str) -> None:
         deadline = time.time() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/logs", timeout=5) as resp:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/log-files", timeout=5) as resp:
                     listing = json.loads(resp.read())
                 break
             except OSError:
