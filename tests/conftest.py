@@ -17,6 +17,20 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def _offline_mockllm_token_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """mockllm/model estimates usage with tiktoken's o200k_base, which downloads its vocabulary
+    on first use; offline that fails the whole eval. Count characters instead (tests never assert
+    mockllm token counts that they did not script themselves)."""
+    from inspect_ai.model._providers.mockllm import MockLLM
+
+    async def count_tokens(self, input, config=None) -> int:  # noqa: ANN001
+        text = input if isinstance(input, str) else "".join(m.text for m in input)
+        return max(1, len(text) // 2)
+
+    monkeypatch.setattr(MockLLM, "count_tokens", count_tokens)
+
+
 @pytest.fixture(scope="session")
 def local_model_dir() -> Path:
     """The offline SmolLM2 model as a HF folder (converted once per machine, ~30 s)."""

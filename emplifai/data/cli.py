@@ -1,0 +1,102 @@
+"""``emplifai data validate|stats``: check a dataset copy and describe it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from emplifai.data import SAMPLE_PATH
+from emplifai.data.loaders import DataSourceError, load_dialogues, parse_column_map
+from emplifai.data.schema import DataValidationError, Problem
+from emplifai.data.stats import dataset_stats, format_stats
+from emplifai.data.validate import validate_source
+
+# Exit codes: 1 = the data has problems, 2 = the source could not be read at all.
+EXIT_PROBLEMS = 1
+EXIT_UNREADABLE = 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``data`` command group to the ``emplifai`` parser."""
+    data = subparsers.add_parser("data", help="validate and describe EmplifAI-format data")
+    sub = data.add_subparsers(dest="data_command", required=True)
+
+    validate = sub.add_parser("validate", help="check a dataset and list every problem")
+    _add_source_args(validate)
+    validate.set_defaults(func=run_validate)
+
+    stats = sub.add_parser("stats", help="counts per emotion/situation and reply lengths")
+    _add_source_args(stats)
+    stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    stats.set_defaults(func=run_stats)
+
+
+def _add_source_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path",
+        help="JSONL/CSV/Parquet file, datasets save_to_disk folder, hub id owner/name, "
+        "or 'sample' for the bundled sample set",
+    )
+    parser.add_argument(
+        "--map",
+        dest="column_map",
+        type=_column_map_arg,
+        default=None,
+        metavar="SPEC",
+        help="column names of the file, e.g. 'emotion=label,patient_1=p1' (canonical=in_file)",
+    )
+    parser.add_argument("--hf-split", default=None, help="split to use from a Hugging Face DatasetDict")
+
+
+def _column_map_arg(spec: str) -> dict[str, str]:
+    try:
+        return parse_column_map(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def resolve_path(path: str) -> str | Path:
+    """``sample`` means the bundled sample set; anything else is passed on as given."""
+    return SAMPLE_PATH if path == "sample" else path
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    source = resolve_path(args.path)
+    try:
+        records, problems = validate_source(source, column_map=args.column_map, hf_split=args.hf_split)
+    except DataSourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if not problems:
+        situations = len({r.situation_id for r in records})
+        emotions = len({r.emotion for r in records})
+        print(f"OK {source}: {len(records)} dialogues, {situations} situations, {emotions} emotions")
+        return 0
+    print(_problem_report(problems, kept=len(records)))
+    return EXIT_PROBLEMS
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    try:
+        records = load_dialogues(resolve_path(args.path), column_map=args.column_map, hf_split=args.hf_split)
+    except DataSourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except DataValidationError as exc:
+        print(_problem_report(exc.problems, kept=None), file=sys.stderr)
+        print("fix these (see `emplifai data validate`) before computing statistics", file=sys.stderr)
+        return EXIT_PROBLEMS
+    stats = dataset_stats(records)
+    print(json.dumps(stats, ensure_ascii=False, indent=2) if args.json else format_stats(stats))
+    return 0
+
+
+def _problem_report(problems: list[Problem], kept: int | None) -> str:
+    # Problems arrive sorted by row (file-level ones, row None, first); one per line.
+    rows = {p.row for p in problems if p.row is not None}
+    head = f"{len(problems)} problem(s) in {problems[0].file}, {len(rows)} row(s) affected"
+    if kept is not None:
+        head += f"; {kept} valid dialogue(s)"
+    return "\n".join([head, *(f"  {p}" for p in problems)])
