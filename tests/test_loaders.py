@@ -172,3 +172,17 @@ def test_load_dialogues_raises_with_every_problem() -> None:
         load_dialogues(FIXTURES / "bad_rows.jsonl")
     assert len(info.value.problems) == 13
     assert "13 problem(s)" in str(info.value)
+
+
+def test_relative_path_resolves_from_the_shell_directory_after_chdir(tmp_path, monkeypatch):
+    """`inspect eval tasks/x.py` builds tasks inside tasks/: a path relative to the user's shell still works."""
+    from emplifai.data.loaders import resolve_user_path
+
+    data = tmp_path / "mine.jsonl"
+    data.write_text("{}\n", encoding="utf-8")
+    elsewhere = tmp_path / "tasks"
+    elsewhere.mkdir()
+    monkeypatch.setenv("PWD", str(tmp_path))
+    monkeypatch.chdir(elsewhere)
+    assert resolve_user_path("mine.jsonl") == tmp_path / "mine.jsonl"
+    assert resolve_user_path("absent.jsonl") == Path("absent.jsonl")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -89,6 +90,23 @@ def read_rows(
     return table.rows, table.name
 
 
+def resolve_user_path(source: str | Path) -> Path:
+    """``source`` as the user meant it.
+
+    ``inspect eval tasks/x.py`` builds the task with the working directory switched to ``tasks/``,
+    so a relative ``-T data=mine.jsonl`` would be looked up there. When a relative path does not
+    exist under the current directory, it is tried against the directory the shell started in
+    (``$PWD``, which ``os.chdir`` does not change).
+    """
+    path = Path(source)
+    if path.is_absolute() or path.exists():
+        return path
+    shell_dir = os.environ.get("PWD")
+    if shell_dir and (Path(shell_dir) / path).exists():
+        return Path(shell_dir) / path
+    return path
+
+
 def read_table(
     source: str | Path,
     *,
@@ -96,7 +114,7 @@ def read_table(
     hf_split: str | None = None,
 ) -> RawTable:
     """Read ``source`` into a ``RawTable``; unparseable rows are listed in ``problems``."""
-    path = Path(source)
+    path = resolve_user_path(source)
     if path.is_dir():
         table = _read_hf_folder(path, hf_split)
     elif path.is_file():

@@ -1,0 +1,237 @@
+"""The two-turn dialogue format: what a model must write, and a tolerant reader for what it wrote.
+
+A dialogue is four labelled turns in the order Patient, Supporter, Patient, Supporter::
+
+    患者：…
+    支援者：…
+    患者：…
+    支援者：…
+
+``format_dialogue`` writes that canonical text (it is also the SFT training target), and
+``parse_dialogue`` reads it back, together with the variations models really produce:
+
+- labels 患者 / 支援者 / Patient / Supporter in any case and width, with an honorific
+  (患者さん, 患者様), the katakana サポーター, a number (Patient 1) or a note in brackets
+  (支援者（家族）);
+- half- or full-width colons; markdown emphasis around the label (``**患者**:``, ``**患者:**``),
+  markdown headings, quote marks and bullets; numbering (``1.``, ``(2)``, ``①``); a label
+  in 【】 brackets with no colon; a label alone on its line with the text on the next lines;
+- blank lines, markdown rules (``---``) and code fences, which are layout and never text;
+- a preamble before the first turn, kept in ``ParsedDialogue.preamble`` and otherwise ignored.
+
+How lines belong to turns: every non-blank line after a label line and before the next label
+line is part of that turn (lines are stripped and joined with a newline). The one exception is
+the fourth turn: its text ends at the first blank or layout line, and whatever follows is a
+closing remark ("この会話では…"), kept in ``ParsedDialogue.trailing`` and otherwise ignored.
+The consequence, stated here on purpose: a second paragraph of the last reply is treated as a
+closing remark, not as part of the reply.
+
+Everything else is a ``FormatFailure`` with a reason: no labels at all, fewer or more than four
+turns, a wrong speaker order, an empty turn. The turn text itself is never rewritten (quotes,
+punctuation and width are kept as the model wrote them).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+PATIENT = "patient"
+SUPPORTER = "supporter"
+EXPECTED_ROLES: tuple[str, str, str, str] = (PATIENT, SUPPORTER, PATIENT, SUPPORTER)
+
+# language -> (patient label, supporter label) used by format_dialogue and by the prompts.
+SPEAKER_LABELS: dict[str, tuple[str, str]] = {
+    "ja": ("患者", "支援者"),
+    "en": ("Patient", "Supporter"),
+}
+# The separator written after a label: the full-width colon is what Japanese text uses.
+_SEPARATOR: dict[str, str] = {"ja": "：", "en": ": "}
+
+
+@dataclass(frozen=True)
+class ParsedDialogue:
+    """A dialogue in the expected shape. ``turns`` = patient_1, supporter_1, patient_2, supporter_2."""
+
+    turns: tuple[str, str, str, str]
+    preamble: str = ""  # text before the first label, ignored for scoring
+    trailing: str = ""  # closing remark after the fourth turn, ignored for scoring
+
+    def supporter_replies(self) -> tuple[str, str]:
+        return (self.turns[1], self.turns[3])
+
+    def patient_turns(self) -> tuple[str, str]:
+        return (self.turns[0], self.turns[2])
+
+
+@dataclass(frozen=True)
+class FormatFailure:
+    """Text that is not a two-turn dialogue; ``reason`` says why, for logs and score metadata."""
+
+    reason: str
+
+
+# Labels are matched on a per-character NFKC, lower-cased copy of the line, so width and case
+# never matter. Only labels that cannot be mistaken for ordinary text at the start of a line
+# are accepted: "家族" or "友人" alone could open a sentence, so they count only inside brackets
+# after a real label (支援者（家族）).
+_ROLE_OF_LABEL: tuple[tuple[str, str], ...] = (
+    (r"患者(?:さん|様|さま)?", PATIENT),
+    (r"(?:the\s+)?patient", PATIENT),
+    (r"支援者(?:さん|様|さま)?", SUPPORTER),
+    (r"サポーター", SUPPORTER),
+    (r"(?:the\s+)?supporter", SUPPORTER),
+)
+_LABELS = "|".join(f"(?P<r{i}>{pattern})" for i, (pattern, _) in enumerate(_ROLE_OF_LABEL))
+_MD = r"(?:\*\*|__|\*|_)"
+_HEADER = re.compile(
+    rf"""
+    ^\s*
+    (?:\#{{1,6}}\s*|>\s*)?                   # markdown heading or quote
+    (?:[-+•・]\s*|\*\s+)?                     # bullet ("* " needs the space: "**" is bold)
+    (?:\(?\d{{1,2}}[.)、]?\s*)?               # numbering: 1.  1)  (1)  ① (NFKC turns ① into 1)
+    (?P<md>{_MD})?
+    (?P<br>[【\[〔])?
+    (?:{_LABELS})
+    (?:\s*\d{{1,2}})?                         # Patient 1
+    (?:\s*\([^()]{{0,30}}\))?                 # 支援者（家族）
+    (?(br)[】\]〕])
+    (?P<mdc>{_MD})?
+    \s*
+    (?P<colon>:)?
+    """,
+    re.VERBOSE,
+)
+# Lines that are layout, never dialogue text: markdown rules, code fences, non-speaker headings.
+_LAYOUT = re.compile(r"^\s*(?:[-*_=]{3,}|```.*|~~~.*|#{1,6}(?:\s.*)?)\s*$")
+
+
+def _normalise_with_offsets(line: str) -> tuple[str, list[int]]:
+    """NFKC + lower case per character, with the original index of every normalised character."""
+    parts: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(line):
+        n = unicodedata.normalize("NFKC", ch).lower()
+        parts.append(n)
+        origin.extend([i] * len(n))
+    origin.append(len(line))
+    return "".join(parts), origin
+
+
+def _read_header(line: str) -> tuple[str, str] | None:
+    """(role, text after the label) when ``line`` opens a turn, else None."""
+    norm, origin = _normalise_with_offsets(line)
+    m = _HEADER.match(norm)
+    if m is None:
+        return None
+    rest = line[origin[m.end()] :].strip()
+    # A label counts only when something marks it as one: a colon, 【】 brackets, or the label
+    # standing alone on its line. "患者さんの気持ちは…" is text, not a label.
+    if not (m.group("colon") or m.group("br") or rest == ""):
+        return None
+    role = next(r for i, (_, r) in enumerate(_ROLE_OF_LABEL) if m.group(f"r{i}") is not None)
+    # Emphasis opened before the label and not closed before the colon closes right after it
+    # ("**患者:** text") or at the end of the line ("**患者: text**"). Emphasis that is part of
+    # the text itself ("患者：**はい**") is left alone.
+    md = m.group("md")
+    if md and not m.group("mdc"):
+        if rest.startswith(md):
+            rest = rest[len(md) :].strip()
+        elif rest.endswith(md):
+            rest = rest[: -len(md)].rstrip()
+    return role, rest
+
+
+def _role_names(roles: Sequence[str]) -> str:
+    ja = {PATIENT: SPEAKER_LABELS["ja"][0], SUPPORTER: SPEAKER_LABELS["ja"][1]}
+    return ", ".join(f"{ja[r]} ({r})" for r in roles)
+
+
+def parse_dialogue(text: str) -> ParsedDialogue | FormatFailure:
+    """Read a model's two-turn dialogue; see the module docstring for what is accepted."""
+    if text is None or not str(text).strip():
+        return FormatFailure("empty output")
+    preamble: list[str] = []
+    trailing: list[str] = []
+    turns: list[tuple[str, list[str]]] = []  # (role, lines of text)
+    last_turn_closed = False  # the fourth turn ended at a blank/layout line
+    for raw in str(text).splitlines():
+        header = _read_header(raw)
+        if header is not None:
+            role, rest = header
+            turns.append((role, [rest] if rest else []))
+            last_turn_closed = False
+            continue
+        stripped = raw.strip()
+        is_break = stripped == "" or _LAYOUT.match(raw) is not None
+        if not turns:
+            if not is_break:
+                preamble.append(stripped)
+        elif len(turns) >= 4 and (last_turn_closed or (is_break and turns[-1][1])):
+            # The fourth (or a later, which fails below) turn ended: the rest is a closing remark.
+            last_turn_closed = True
+            if not is_break:
+                trailing.append(stripped)
+        elif not is_break:
+            turns[-1][1].append(stripped)
+
+    if not turns:
+        return FormatFailure("no speaker labels found (expected lines like '患者：…' / '支援者：…')")
+    roles = [role for role, _ in turns]
+    if len(turns) != 4:
+        return FormatFailure(f"found {len(turns)} turns, expected 4 (speakers: {_role_names(roles)})")
+    if tuple(roles) != EXPECTED_ROLES:
+        return FormatFailure(
+            f"wrong speaker order: {_role_names(roles)}; expected {_role_names(EXPECTED_ROLES)}"
+        )
+    texts = ["\n".join(lines) for _, lines in turns]
+    for i, t in enumerate(texts):
+        if not t:
+            return FormatFailure(f"turn {i + 1} ({_role_names([roles[i]])}) is empty")
+    return ParsedDialogue(
+        turns=(texts[0], texts[1], texts[2], texts[3]),
+        preamble="\n".join(preamble),
+        trailing="\n".join(trailing),
+    )
+
+
+def clean_turn_text(text: str) -> str:
+    """The form a turn takes after a round trip: lines stripped, blank lines removed."""
+    return "\n".join(ln.strip() for ln in str(text).splitlines() if ln.strip())
+
+
+def format_dialogue(turns: Sequence[str], language: str = "ja") -> str:
+    """Canonical text of a dialogue: one labelled line per turn (more if a turn has line breaks).
+
+    ``parse_dialogue(format_dialogue(t)).turns == tuple(clean_turn_text(x) for x in t)``, and
+    equals ``tuple(t)`` when the turns are already clean. A turn that could not survive the
+    round trip (empty, or with a line that reads as a speaker label or as layout) raises
+    ``ValueError`` instead of producing a training target the parser would misread.
+    """
+    if language not in SPEAKER_LABELS:
+        raise ValueError(f"unknown language {language!r}; expected one of {sorted(SPEAKER_LABELS)}")
+    turns = list(turns)
+    if len(turns) != 4:
+        raise ValueError(f"a two-turn dialogue has 4 turns, got {len(turns)}")
+    patient, supporter = SPEAKER_LABELS[language]
+    sep = _SEPARATOR[language]
+    out: list[str] = []
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, str):
+            raise ValueError(f"turn {i + 1} is {type(turn).__name__}, expected str")
+        text = clean_turn_text(turn)
+        if not text:
+            raise ValueError(f"turn {i + 1} is empty")
+        lines = text.split("\n")
+        # The first line follows the label on the same line, so anything is safe there; a later
+        # line that looks like a label or layout would be misread.
+        for ln in lines[1:]:
+            if _read_header(ln) is not None or _LAYOUT.match(ln):
+                raise ValueError(
+                    f"turn {i + 1} has a line that would be read as a speaker label or layout: {ln!r}"
+                )
+        label = patient if i % 2 == 0 else supporter
+        out.append(f"{label}{sep}{text}")
+    return "\n".join(out)

@@ -1,0 +1,228 @@
+"""Prompt for two-turn generation (EmplifAI task 2), and the solver that replays human dialogues.
+
+Given an emotion and a first-person situation, the model writes a short conversation between the
+patient and someone close to them, in exactly the four labelled lines of
+``emplifai.dialogue_format.format_dialogue``. The brief is written by this project, in the spirit
+of what the crowd workers were asked to do; the Japanese version is the benchmark's, the English
+one serves English runs. ``generation_messages`` is pure so that the SFT trainer builds exactly
+the benchmark's prompt; ``reference_completion`` is the matching training target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from inspect_ai.model import ChatMessage, ChatMessageAssistant, ChatMessageSystem, ChatMessageUser, ModelOutput
+from inspect_ai.solver import Generate, Solver, TaskState, solver
+
+from emplifai.data.schema import DialogueRecord
+from emplifai.dialogue_format import SPEAKER_LABELS, format_dialogue
+from emplifai.taxonomy import BY_JA, BY_LABEL
+
+PROMPT_VERSION = "generation-prompt-v1"
+LANGUAGES: tuple[str, ...] = ("ja", "en")
+
+_SYSTEM = {
+    "ja": (
+        "あなたは、慢性の病気とともに暮らす人と、その人を身近で支える人との会話を書く書き手です。"
+        "患者の気持ちをくみ取った、自然な日本語の短い会話を書いてください。"
+    ),
+    "en": (
+        "You write conversations between a person living with a chronic illness and someone close to "
+        "them who supports them. Write short, natural conversations that take the patient's feelings seriously."
+    ),
+}
+
+_USER = {
+    "ja": (
+        "患者が、ある状況の中で、ある感情を抱いています。その状況と感情をもとに、患者と、患者の身近にいる人"
+        "（家族や友人など。ここでは「支援者」と呼びます）との短い会話を書いてください。\n"
+        "\n"
+        "書き方:\n"
+        "- 会話は2往復です。患者が話し、支援者が応え、患者がもう一度話し、支援者がもう一度応えます。\n"
+        "- 患者の発言は、状況と感情から自然に出てくる言葉にしてください。\n"
+        "- 支援者は、患者の気持ちを受け止め、患者が安心できるように応えてください。\n"
+        "{length_rule}"
+        "- 次の形式どおり、ちょうど4行で書いてください。各行は「{patient}：」か「{supporter}：」で始めます。"
+        "前置き、説明、見出しは書かないでください。\n"
+        "\n"
+        "{template}\n"
+        "{examples}"
+        "\n"
+        "では、次の感情と状況で会話を書いてください。\n"
+        "感情：{emotion}\n"
+        "状況（患者本人の言葉）：{situation}"
+    ),
+    "en": (
+        "A patient feels a certain emotion in a certain situation. Based on that situation and emotion, "
+        "write a short conversation between the patient and someone close to them (a family member, a "
+        'friend, ...; called the "{supporter}" here).\n'
+        "\n"
+        "How to write it:\n"
+        "- The conversation has two exchanges: the patient speaks, the supporter answers, the patient "
+        "speaks again, the supporter answers again.\n"
+        "- The patient's lines should follow naturally from the situation and the emotion.\n"
+        "- The supporter acknowledges the patient's feelings and answers so that the patient feels safe.\n"
+        "{length_rule}"
+        '- Write exactly 4 lines in the format below, each starting with "{patient}:" or "{supporter}:". '
+        "No introduction, explanation or headings.\n"
+        "\n"
+        "{template}\n"
+        "{examples}"
+        "\n"
+        "Now write the conversation for this emotion and situation.\n"
+        "Emotion: {emotion}\n"
+        "Situation (in the patient's own words): {situation}"
+    ),
+}
+
+_LENGTH_RULE = {
+    "ja": "- 支援者の返答は、1回につき{max_chars}文字以内にしてください。\n",
+    "en": "- Keep each supporter reply to at most {max_chars} characters.\n",
+}
+
+# Placeholder turns shown in the format template.
+_TEMPLATE_TURNS = {
+    "ja": ("（1回目の発言）", "（1回目の返答）", "（2回目の発言）", "（2回目の返答）"),
+    "en": ("(first line)", "(first reply)", "(second line)", "(second reply)"),
+}
+
+_EXAMPLES_HEADER = {
+    "ja": "\n参考として、別の状況で書かれた会話の例を示します。例の言い回しをそのまま使わないでください。\n",
+    "en": "\nFor reference, here are conversations written for other situations. Do not reuse their wording.\n",
+}
+_EXAMPLE = {
+    "ja": "\n例{number}\n感情：{emotion}\n状況：{situation}\n{dialogue}\n",
+    "en": "\nExample {number}\nEmotion: {emotion}\nSituation: {situation}\n{dialogue}\n",
+}
+
+
+def _check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+
+
+def emotion_text(emotion: str, language: str = "ja") -> str:
+    """How an emotion is named in the brief: the Japanese keyword (ja) or English label (en).
+
+    Accepts a canonical English label or a Japanese keyword; anything else is an error, since a
+    misspelt emotion would silently change the task.
+    """
+    _check_language(language)
+    if emotion in BY_LABEL:
+        e = BY_LABEL[emotion]
+    elif emotion in BY_JA:
+        e = BY_JA[emotion]
+    else:
+        raise ValueError(f"unknown emotion {emotion!r}: expected one of the 28 English labels or Japanese keywords")
+    return e.ja if language == "ja" else e.label
+
+
+def record_turns(record: DialogueRecord) -> tuple[str, str, str, str]:
+    return (record.patient_1, record.supporter_1, record.patient_2, record.supporter_2)
+
+
+def reference_completion(record: DialogueRecord, language: str = "ja") -> str:
+    """The record's human dialogue as the model should write it (the SFT target, the replay output)."""
+    return format_dialogue(record_turns(record), language)
+
+
+def user_prompt(
+    emotion: str,
+    situation: str,
+    *,
+    language: str = "ja",
+    max_chars: int | None = None,
+    examples: Sequence[DialogueRecord] = (),
+) -> str:
+    _check_language(language)
+    if not situation or not situation.strip():
+        raise ValueError("situation is empty")
+    if max_chars is not None and (isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars <= 0):
+        raise ValueError(f"max_chars must be a positive integer or None, got {max_chars!r}")
+    patient, supporter = SPEAKER_LABELS[language]
+    blocks = ""
+    if examples:
+        blocks = _EXAMPLES_HEADER[language]
+        for i, ex in enumerate(examples, start=1):
+            # Few-shot examples from the question's own situation would hand the model the answer.
+            if ex.situation.strip() == situation.strip():
+                raise ValueError(
+                    f"few-shot example {ex.dialogue_id!r} has the same situation as the question; "
+                    "examples must come from other situations"
+                )
+            blocks += _EXAMPLE[language].format(
+                number=i,
+                emotion=emotion_text(ex.emotion, language),
+                situation=ex.situation,
+                dialogue=reference_completion(ex, language),
+            )
+    return _USER[language].format(
+        patient=patient,
+        supporter=supporter,
+        length_rule=_LENGTH_RULE[language].format(max_chars=max_chars) if max_chars is not None else "",
+        template=format_dialogue(_TEMPLATE_TURNS[language], language),
+        examples=blocks,
+        emotion=emotion_text(emotion, language),
+        situation=situation.strip(),
+    )
+
+
+def generation_messages(
+    emotion: str,
+    situation: str,
+    *,
+    language: str = "ja",
+    max_chars: int | None = None,
+    examples: Sequence[DialogueRecord] = (),
+) -> list[ChatMessage]:
+    """System brief and the user request for one (emotion, situation) pair.
+
+    ``emotion``: canonical English label or Japanese keyword. ``max_chars``: when set, the brief
+    asks for at most that many characters per supporter reply. ``examples``: solved dialogues
+    from other situations, shown in the canonical format.
+    """
+    _check_language(language)
+    return [
+        ChatMessageSystem(content=_SYSTEM[language]),
+        ChatMessageUser(
+            content=user_prompt(emotion, situation, language=language, max_chars=max_chars, examples=examples)
+        ),
+    ]
+
+
+def prompt_hash(language: str = "ja") -> str:
+    """Short hash of every template that shapes the brief for ``language``; logged with PROMPT_VERSION."""
+    _check_language(language)
+    parts = (
+        _SYSTEM[language],
+        _USER[language],
+        _LENGTH_RULE[language],
+        "|".join(_TEMPLATE_TURNS[language]),
+        _EXAMPLES_HEADER[language],
+        _EXAMPLE[language],
+        format_dialogue(_TEMPLATE_TURNS[language], language),
+    )
+    return hashlib.sha256("\n\x1e\n".join(parts).encode("utf-8")).hexdigest()[:12]
+
+
+@solver
+def reference_replay(language: str = "ja") -> Solver:
+    """Output the sample's own human dialogue instead of calling a model.
+
+    Scores the crowd workers' dialogues with the same scorers as a model (the paper's human
+    baseline for length; a judge calibration point). Reads ``reference_turns`` from the sample
+    metadata; the model is never called.
+    """
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        turns = state.metadata.get("reference_turns")
+        if not turns or len(turns) != 4:
+            raise ValueError(f"sample {state.sample_id!r}: metadata has no 4 reference_turns to replay")
+        content = format_dialogue(turns, language)
+        state.output = ModelOutput.from_content(model="reference", content=content)
+        state.messages.append(ChatMessageAssistant(content=content, model="reference", source="generate"))
+        return state
+
+    return solve
