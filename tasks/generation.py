@@ -94,9 +94,8 @@ def generation(
     Args:
         data: Path (JSONL, CSV, Parquet, a `datasets` folder) or Hugging Face hub id of an
             EmplifAI-format dataset. Default: the project's bundled Japanese sample set (not
-            EmplifAI data). Inspect runs a task given as a file (`inspect eval
-            tasks/generation.py`) from that file's folder, so give an absolute path there;
-            `inspect eval emplifai/generation` keeps the current folder.
+            EmplifAI data). A relative path is read from the directory you ran `inspect`
+            in, even though Inspect builds file tasks from inside `tasks/`.
         n: Number of (emotion, situation) pairs to evaluate (paper: 100). Where the data holds
             fewer pairs, all are used; the task metadata says so and a warning is logged.
         seed: random_state of the scikit-learn draw of the pairs (paper: 42), also the seed of
