@@ -2,3 +2,4 @@
 
 from emplifai.tasks.emotion import emotion  # noqa: F401
 from emplifai.tasks.generation import generation  # noqa: F401
+import emplifai.scorers  # noqa: F401,E402  (registers bertscore_label, fasttext_label, ... for `inspect score`)

@@ -33,10 +33,10 @@ def _answer(messages, tools, tool_choice, config) -> ModelOutput:
     raise AssertionError(f"unexpected prompt: {question[:80]}")
 
 
-def _run(**task_args):
+def _run(tmp_log_dir, **task_args):
     model = get_model("mockllm/model", custom_outputs=_answer)
     [log] = inspect_eval(
-        emotion(data=str(DATA), bertscore=False, **task_args), model=model, display="none", log_dir=None
+        emotion(data=str(DATA), bertscore=False, **task_args), model=model, display="none", log_dir=str(tmp_log_dir)
     )
     assert log.status == "success", log.error
     return log
@@ -47,8 +47,8 @@ def _metrics(log, scorer: str) -> dict:
     return {k: m.value for k, m in score.metrics.items()}
 
 
-def test_accuracy_and_macro_f1_exact():
-    log = _run()
+def test_accuracy_and_macro_f1_exact(tmp_path):
+    log = _run(tmp_path)
     m = _metrics(log, "label_match")
     assert m["accuracy"] == pytest.approx(4 / 6)
     gold = ["sadness", "sadness", "fear", "joy", "relief", "confusion"]
@@ -59,8 +59,8 @@ def test_accuracy_and_macro_f1_exact():
     assert expected_f1 == pytest.approx((1 + 0 + 2 / 3 + 0 + 1) / 5)
 
 
-def test_sample_ids_are_dialogue_ids_and_unparsed_answers_are_visible():
-    log = _run()
+def test_sample_ids_are_dialogue_ids_and_unparsed_answers_are_visible(tmp_path):
+    log = _run(tmp_path)
     assert sorted(s.id for s in log.samples) == ["e1", "e2", "e3", "e4", "e5", "e6"]
     by_id = {s.id: s for s in log.samples}
     e3 = by_id["e3"].scores["label_match"]
@@ -68,8 +68,8 @@ def test_sample_ids_are_dialogue_ids_and_unparsed_answers_are_visible():
     assert by_id["e5"].scores["label_match"].metadata["pred"] == "joy"
 
 
-def test_fewshot_shows_examples_from_other_situations():
-    log = _run(fewshot=2, seed=3)
+def test_fewshot_shows_examples_from_other_situations(tmp_path):
+    log = _run(tmp_path, fewshot=2, seed=3)
     for sample in log.samples:
         shown = sample.input
         assert sum(m.role == "assistant" for m in shown) == 2
