@@ -12,6 +12,7 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.scorer import Scorer
 from inspect_ai.solver import generate
 
+from emplifai._naming import task_name
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.fewshot import draw_examples
 from emplifai.scorers.label_match import label_match
@@ -19,7 +20,7 @@ from emplifai.solvers.emotion_prompt import EMOTION_PROMPT_VERSION, LANGUAGES, e
 from emplifai.taxonomy import BY_LABEL
 
 
-@task
+@task(name=task_name("emotion"))
 def emotion(
     data: str | None = None,
     language: str = "ja",

@@ -15,11 +15,13 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.solver import Solver, generate
 
+from emplifai._naming import task_name
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.data.schema import DialogueRecord
 from emplifai.fewshot import draw_examples
 from emplifai.pairs import draw_eval_pairs
 from emplifai.scorers.reply_length import reply_length
+from emplifai.scorers.rubric_judge import check_grader, rubric_judge
 from emplifai.solvers.generation_prompt import (
     LANGUAGES,
     PROMPT_VERSION,
@@ -77,7 +79,7 @@ def _sample(
     )
 
 
-@task
+@task(name=task_name("generation"))
 def generation(
     data: str | None = None,
     n: int = 100,
@@ -116,9 +118,6 @@ def generation(
             e.g. "emotion=label,patient_1=p1".
     """
     _check_params(n, fewshot, judge_mode, source, language, max_chars)
-    # Imported here: the judge is the heaviest scorer and is only needed once a task is built.
-    from emplifai.scorers.rubric_judge import check_grader, rubric_judge
-
     records = load_dialogues(data, column_map=parse_column_map(columns) if columns else None)
     pairs = draw_eval_pairs(records, n, seed)
     short = len(pairs) < n

@@ -1,0 +1,149 @@
+"""The seven judge rubrics (five described levels each), read from versioned JSON data files.
+
+``scorers/rubrics/rubrics_<language>.json`` holds, per language, a version string, the general
+scoring principles and the seven metrics in a fixed order. The file's sha256 is computed from
+its bytes, so a log that records version + hash pins the exact wording the judge saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+RUBRIC_DIR = Path(__file__).parent / "rubrics"
+LANGUAGES: tuple[str, ...] = ("ja", "en")
+
+# The seven metrics, in the paper's order. These keys are the Score value keys, the JSON keys
+# the judge answers with and the names metrics appear under in the log.
+METRIC_KEYS: tuple[str, ...] = (
+    "comprehensibility",
+    "general_empathy",
+    "emotion_specific_empathy",
+    "consistency",
+    "fluency",
+    "harmlessness",
+    "sense_of_security",
+)
+LEVELS: tuple[int, ...] = (1, 2, 3, 4, 5)
+
+
+class RubricError(ValueError):
+    """A rubric file is missing, malformed or incomplete; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """One metric: its key, display name, definition and the description of levels 1..5."""
+
+    key: str
+    name: str
+    definition: str
+    levels: tuple[str, str, str, str, str]  # levels[0] describes score 1
+
+    def level(self, score: int) -> str:
+        return self.levels[score - 1]
+
+
+@dataclass(frozen=True)
+class RubricSet:
+    """All seven rubrics of one language, with the provenance recorded in every Score."""
+
+    language: str
+    version: str
+    title: str
+    principles: tuple[str, ...]
+    rubrics: tuple[Rubric, ...]  # in METRIC_KEYS order
+    sha256: str
+    path: Path
+
+    def get(self, key: str) -> Rubric:
+        for r in self.rubrics:
+            if r.key == key:
+                return r
+        raise KeyError(f"no rubric {key!r} in {self.path}; expected one of {METRIC_KEYS}")
+
+    def provenance(self) -> dict[str, str]:
+        return {"rubric_language": self.language, "rubric_version": self.version, "rubric_sha256": self.sha256}
+
+
+def rubric_path(language: str) -> Path:
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown rubric language {language!r}; expected one of {LANGUAGES}")
+    return RUBRIC_DIR / f"rubrics_{language}.json"
+
+
+@cache
+def load_rubrics(language: str) -> RubricSet:
+    """Read and validate the rubric file of ``language`` ("ja" or "en")."""
+    return parse_rubrics(rubric_path(language).read_bytes(), rubric_path(language), language)
+
+
+def parse_rubrics(raw: bytes, path: Path, language: str) -> RubricSet:
+    """Validate rubric JSON: every metric of METRIC_KEYS once, in order, each with levels 1..5."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RubricError(f"{path}: not valid UTF-8 JSON ({e})") from e
+    if not isinstance(data, dict):
+        raise RubricError(f"{path}: top level must be an object")
+    version = _text(data, "version", path, "version")
+    title = _text(data, "title", path, "title")
+    if data.get("language") != language:
+        raise RubricError(f"{path}: field 'language' is {data.get('language')!r}, expected {language!r}")
+    principles = data.get("principles")
+    if not isinstance(principles, list) or not principles or not all(
+        isinstance(p, str) and p.strip() for p in principles
+    ):
+        raise RubricError(f"{path}: field 'principles' must be a non-empty list of non-empty strings")
+    metrics = data.get("metrics")
+    if not isinstance(metrics, list):
+        raise RubricError(f"{path}: field 'metrics' must be a list")
+    keys = [m.get("key") if isinstance(m, dict) else None for m in metrics]
+    if tuple(keys) != METRIC_KEYS:
+        raise RubricError(f"{path}: field 'metrics' has keys {keys}, expected exactly {list(METRIC_KEYS)} in order")
+    rubrics = []
+    for i, m in enumerate(metrics):
+        where = f"metrics[{i}] ({m['key']})"
+        levels = m.get("levels")
+        expected = [str(n) for n in LEVELS]
+        if not isinstance(levels, dict) or sorted(levels) != expected:
+            got = sorted(levels) if isinstance(levels, dict) else type(levels).__name__
+            raise RubricError(f"{path}: field '{where}.levels' must have exactly the keys {expected}, got {got}")
+        texts = tuple(_text(levels, n, path, f"{where}.levels.{n}") for n in expected)
+        rubrics.append(
+            Rubric(
+                key=m["key"],
+                name=_text(m, "name", path, f"{where}.name"),
+                definition=_text(m, "definition", path, f"{where}.definition"),
+                levels=(texts[0], texts[1], texts[2], texts[3], texts[4]),
+            )
+        )
+    return RubricSet(
+        language=language,
+        version=version,
+        title=title,
+        principles=tuple(principles),
+        rubrics=tuple(rubrics),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        path=path,
+    )
+
+
+def rubric_hashes() -> dict[str, str]:
+    """``{language: "version sha256"}`` for every shipped rubric file (recorded in the scorer spec)."""
+    out = {}
+    for lang in LANGUAGES:
+        rs = load_rubrics(lang)
+        out[lang] = f"{rs.version} sha256:{rs.sha256}"
+    return out
+
+
+def _text(obj: dict[str, Any], key: str, path: Path, field: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise RubricError(f"{path}: field '{field}' must be a non-empty string, got {value!r}")
+    return value
