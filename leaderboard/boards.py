@@ -1,0 +1,240 @@
+"""Runs -> boards: which runs count, which are superseded, and the rows of each board.
+
+A board holds the runs that may be ranked together: same task, same dataset fingerprint (dataset
+name, location and the exact set of sample ids), same prompt version, and for generation the
+same judge (grader model, rubric version + hash, rubric language, judge mode, judge prompt).
+Runs that differ in any of these land on different boards, and a board is never ranked against
+another.
+
+Within a board, the newest log (by the eval's creation time) of each candidate counts; older
+logs of the same candidate are listed as superseded and never averaged in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from emplifai.leaderboard.collect import EMOTION, GENERATION, OVERALL, Collection, Run, Skipped
+from emplifai.leaderboard.stats import Interval, macro_f1_ci, mean_ci, tie_aware_ranks
+from emplifai.scorers.rubrics import METRIC_KEYS
+from emplifai.taxonomy import GROUPS, LABELS
+
+BERTSCORE_KEYS = ("precision", "recall", "f1")
+# What each board is keyed on, in the order titles and notes show it.
+KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    GENERATION: ("judge_model", "rubric", "rubric_language", "judge_mode", "judge_prompt", "dataset", "location",
+                 "n_samples", "fingerprint", "prompt"),
+    EMOTION: ("dataset", "location", "n_samples", "fingerprint", "language", "prompt"),
+}
+RANK_METRIC = {GENERATION: OVERALL, EMOTION: "accuracy"}
+
+
+@dataclass
+class Board:
+    id: str
+    task: str
+    key: dict[str, Any]
+    rows: pd.DataFrame  # one row per counted candidate, ordered by rank
+    per_emotion: pd.DataFrame  # candidates x 28 labels (accuracy or mean overall score), NaN = no sample
+    pairwise: pd.DataFrame  # the paired tests behind the ranks
+    samples: pd.DataFrame  # generation: candidate, id, emotion, chars, words, overall (for the scatter)
+    superseded: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rank_metric(self) -> str:
+        return RANK_METRIC[self.task]
+
+    @property
+    def title(self) -> str:
+        k = self.key
+        data = f"{k['dataset']} @ {k['location']} ({k['n_samples']} samples, fingerprint {k['fingerprint']})"
+        if self.task == GENERATION:
+            return (f"Generation: judge {k['judge_model']}, rubric {k['rubric']} [{k['rubric_language']}], "
+                    f"mode {k['judge_mode']}; {data}")
+        return f"Emotion: language {k['language']}; {data}"
+
+
+@dataclass
+class Leaderboard:
+    boards: list[Board]
+    superseded: list[dict[str, Any]]
+    skipped: list[Skipped]
+    log_dir: str
+    generated_at: str
+    separation_notes: list[str]
+
+
+def _float(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index, dtype=float)
+    return pd.to_numeric(frame[column], errors="coerce").astype(float)
+
+
+def _put(row: dict[str, Any], name: str, iv: Interval) -> None:
+    row[name] = iv.estimate
+    row[f"{name}_ci_low"] = iv.low
+    row[f"{name}_ci_high"] = iv.high
+
+
+def _common(run: Run) -> dict[str, Any]:
+    return {
+        "candidate": run.candidate,
+        "model": run.model,
+        "source": "reference" if run.is_reference else "model",
+        "condition": run.condition,
+        "date": run.created.isoformat() if hasattr(run.created, "isoformat") else str(run.created),
+        "epochs": run.epochs,
+        "log": run.log,
+    }
+
+
+def generation_row(run: Run) -> dict[str, Any]:
+    s = run.samples
+    overall = _float(s, f"judge_{OVERALL}")
+    fmt = _float(s, "judge_format_ok")
+    row: dict[str, Any] = {**_common(run), "n": len(s), "n_scored": int(overall.notna().sum())}
+    row["unscored"] = row["n"] - row["n_scored"]
+    row["format_failures"] = int((fmt == 0).sum())
+    row["format_failure_rate"] = float((fmt == 0).sum() / fmt.notna().sum()) if fmt.notna().any() else float("nan")
+    for key in METRIC_KEYS:
+        _put(row, key, mean_ci(_float(s, f"judge_{key}")))
+    _put(row, OVERALL, mean_ci(overall))
+    for key in ("chars", "words"):
+        _put(row, key, mean_ci(_float(s, f"length_{key}")))
+    return row
+
+
+def emotion_row(run: Run) -> dict[str, Any]:
+    s = run.samples
+    correct = _float(s, "label_correct")
+    row: dict[str, Any] = {**_common(run), "n": len(s), "n_scored": int(correct.notna().sum())}
+    _put(row, "accuracy", mean_ci(correct))
+    scored = s[correct.notna()]
+    golds = scored["label_gold"].astype(str).tolist()
+    preds = [None if pd.isna(p) else str(p) for p in scored["label_pred"]]
+    _put(row, "macro_f1", macro_f1_ci(golds, preds))
+    row["unparsed"] = int(sum(p is None for p in preds))
+    for key in BERTSCORE_KEYS:
+        _put(row, f"bertscore_{key}", mean_ci(_float(s, f"bertscore_{key}")))
+    _put(row, "fasttext", mean_ci(_float(s, "fasttext")))
+    groups = scored["label_gold_group"].astype(str)
+    for group in GROUPS:
+        in_group = correct[scored.index][groups == group]
+        row[f"accuracy_{group}"] = float(in_group.mean()) if len(in_group) else float("nan")
+        row[f"n_{group}"] = int(len(in_group))
+    row.update(run.scorer_models)
+    return row
+
+
+def _per_emotion(runs: list[Run], task: str) -> pd.DataFrame:
+    out = {}
+    for run in runs:
+        s = run.samples
+        if task == EMOTION:
+            values, labels = _float(s, "label_correct"), s["label_gold"]
+        else:
+            values, labels = _float(s, f"judge_{OVERALL}"), s["metadata_emotion"]
+        out[run.candidate] = values.groupby(labels.astype(str)).mean()
+    return pd.DataFrame(out).T.reindex(columns=list(LABELS))
+
+
+def _scatter(runs: list[Run]) -> pd.DataFrame:
+    frames = []
+    for run in runs:
+        s = run.samples
+        frames.append(pd.DataFrame({
+            "candidate": run.candidate,
+            "id": s.index.astype(str),
+            "emotion": s["metadata_emotion"].astype(str).to_numpy(),
+            "chars": _float(s, "length_chars").to_numpy(),
+            "words": _float(s, "length_words").to_numpy(),
+            OVERALL: _float(s, f"judge_{OVERALL}").to_numpy(),
+        }))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _rank_scores(run: Run) -> pd.Series:
+    column = f"judge_{OVERALL}" if run.task == GENERATION else "label_correct"
+    series = _float(run.samples, column)
+    series.index = series.index.astype(str)
+    return series
+
+
+def build_board(task: str, bid: str, key: dict[str, Any], runs: list[Run]) -> Board:
+    """One board from the counted runs that share its key (one run per candidate)."""
+    candidates = [r.candidate for r in runs]
+    if len(set(candidates)) != len(candidates):
+        raise ValueError(f"board {bid}: a candidate appears twice; supersession must run first")
+    rows = pd.DataFrame([(generation_row if task == GENERATION else emotion_row)(r) for r in runs])
+    ranking = tie_aware_ranks({r.candidate: _rank_scores(r) for r in runs})
+    rows.insert(0, "rank", rows["candidate"].map(ranking.rank))
+    rows.insert(2, "tied_with", rows["candidate"].map(lambda c: sorted(ranking.tied_with[c])))
+    metric = RANK_METRIC[task]
+    rows = rows.sort_values(["rank", metric, "candidate"], ascending=[True, False, True], na_position="last")
+    rows = rows.reset_index(drop=True)
+    return Board(
+        id=bid, task=task, key=key, rows=rows, per_emotion=_per_emotion(runs, task).reindex(rows["candidate"]),
+        pairwise=ranking.pairwise, samples=_scatter(runs) if task == GENERATION else pd.DataFrame(),
+    )
+
+
+def _separation_notes(boards: list[Board]) -> list[str]:
+    notes = []
+    for task in (EMOTION, GENERATION):
+        mine = [b for b in boards if b.task == task]
+        if len(mine) < 2:
+            continue
+        differing = [f for f in KEY_FIELDS[task] if len({str(b.key.get(f)) for b in mine}) > 1]
+        notes.append(
+            f"{len(mine)} {task} boards are shown separately and never ranked together: their runs differ in "
+            f"{', '.join(differing)}. Ranks compare rows within one board only."
+        )
+    return notes
+
+
+def _newest_first(run: Run) -> tuple[Any, ...]:
+    completed = run.completed or run.created
+    return (run.created, completed, run.log)
+
+
+def build_leaderboard(collection: Collection) -> Leaderboard:
+    """Supersession, then one board per board key."""
+    by_entry: dict[tuple[str, str], list[Run]] = defaultdict(list)
+    for run in collection.runs:
+        by_entry[run.entry_key].append(run)
+    counted: dict[str, list[Run]] = defaultdict(list)
+    superseded: list[dict[str, Any]] = []
+    for (bid, candidate), runs in by_entry.items():
+        runs = sorted(runs, key=_newest_first, reverse=True)
+        newest = runs[0]
+        counted[bid].append(newest)
+        for old in runs[1:]:
+            entry = {
+                "board": bid, "task": old.task, "candidate": candidate, "date": old.created.isoformat(),
+                "log": old.log, "superseded_by": newest.log, "superseded_by_date": newest.created.isoformat(),
+            }
+            if (old.created, old.completed) == (newest.created, newest.completed):
+                # Inspect records times to the second: two runs within the same second cannot be
+                # ordered from the logs, so the file name decides, and the page says so.
+                entry["note"] = "started and finished in the same second as the counted run; ordered by log file name"
+            superseded.append(entry)
+    boards = []
+    for bid, runs in counted.items():
+        board = build_board(runs[0].task, bid, runs[0].board_key, sorted(runs, key=lambda r: r.candidate))
+        board.superseded = [s for s in superseded if s["board"] == bid]
+        boards.append(board)
+    boards.sort(key=lambda b: (b.task != EMOTION, -len(b.rows), b.id))
+    return Leaderboard(
+        boards=boards,
+        superseded=sorted(superseded, key=lambda s: (s["board"], s["candidate"], s["date"])),
+        skipped=collection.skipped,
+        log_dir=collection.log_dir,
+        generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        separation_notes=_separation_notes(boards),
+    )
