@@ -69,3 +69,37 @@ def _assert_inspect_view_lists(log_dir: Path, log_name: str) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_local_model_as_candidate_and_grader_finishes_with_every_sample_accounted_for(
+    local_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Issue 5's offline run: the small model writes (badly) and judges (badly); the run must
+    finish and every sample must be scored, or unscored with a reason. One sample replays the
+    human reference so the judge is really called (the model's own dialogues usually fail the
+    format and are scored 1 without a judge call)."""
+    from inspect_ai.model import get_model
+
+    from emplifai.tasks.generation import generation
+
+    monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "cache"))
+    name, args = inspect_model_args(local_model_dir)
+    model = get_model(name, **args)
+    for source in ("model", "reference"):
+        [log] = inspect_eval(
+            generation(n=1, language="en", source=source), model=model, model_roles={"grader": model},
+            max_tokens=160, log_dir=str(tmp_path), display="none",
+        )
+        assert log.status == "success", log.error
+        [sample] = log.samples
+        judged = sample.scores["rubric_judge"]
+        metrics = ("comprehensibility", "general_empathy", "emotion_specific_empathy", "consistency",
+                   "fluency", "harmlessness", "sense_of_security")
+        values = [judged.value[m] for m in metrics]
+        scored = all(1 <= v <= 5 for v in values)
+        unscored_with_reason = all(v != v for v in values) and bool(judged.explanation)
+        assert scored or unscored_with_reason, judged
+        if source == "reference":
+            assert judged.value["format_ok"] == 1
+            assert sample.scores["reply_length"].value["chars"] > 0
