@@ -11,6 +11,7 @@ _COMMAND_MODULES = (
     "emplifai.data.cli",
     "emplifai.local_model",
     "emplifai.leaderboard_cli",
+    "emplifai.train_cli",
     "emplifai.demo",
 )
 

@@ -1,0 +1,102 @@
+"""The accelerate configs (DeepSpeed ZeRO-3 and FSDP, 1 node x 8 GPUs and multi-node) load in
+accelerate as `accelerate launch` reads them, and the training configs state the paper's run.
+No GPU and no deepspeed package are needed: this stops before any process is started."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from accelerate.commands.launch import _validate_launch_command, launch_command_parser
+from accelerate.utils import DeepSpeedPlugin, FullyShardedDataParallelPlugin, patch_environment
+from accelerate.utils.launch import prepare_deepspeed_cmd_env, prepare_multi_gpu_env
+
+from emplifai.training.batch import derive_gradient_accumulation
+from emplifai.training.sft import parse_args
+
+ROOT = Path(__file__).parent.parent / "training"
+ACCEL = ROOT / "accelerate"
+CONFIGS = ROOT / "configs"
+PAPER = {
+    "llm-jp-3.1-13b-instruct4": "llm-jp/llm-jp-3.1-13b-instruct4",
+    "llama-3-swallow-8b-instruct-v0.1": "tokyotech-llm/Llama-3-Swallow-8B-Instruct-v0.1",
+    "medllama3-jp-v2": "Eques/MedLlama3-JP-v2",
+}
+
+
+def _launch_env(name: str, extra: list[str] = ()) -> tuple[object, dict[str, str]]:
+    """What `accelerate launch --config_file <name>` would hand to every process."""
+    parser = launch_command_parser()
+    args = parser.parse_args(["--config_file", str(ACCEL / f"{name}.yaml"), *extra, "training/sft.py"])
+    args, defaults, mp_from_config = _validate_launch_command(args)
+    if args.use_deepspeed:
+        fields = list(defaults.deepspeed_config) + (["mixed_precision"] if mp_from_config else [])
+        args.deepspeed_fields_from_accelerate_config = ",".join(fields)
+        _, env = prepare_deepspeed_cmd_env(args)
+    else:
+        env = prepare_multi_gpu_env(args)
+    return args, env
+
+
+@pytest.mark.parametrize(
+    ("name", "processes", "machines"),
+    [("deepspeed_zero3_1node_8gpu", 8, 1), ("deepspeed_zero3_multinode", 16, 2)],
+)
+def test_deepspeed_zero3_configs_load(name: str, processes: int, machines: int) -> None:
+    extra = ["--machine_rank", "0", "--main_process_ip", "10.0.0.1"] if machines > 1 else []
+    args, env = _launch_env(name, extra)
+    assert args.use_deepspeed and not args.use_fsdp
+    assert (args.num_processes, args.num_machines) == (processes, machines)
+    assert env["ACCELERATE_MIXED_PRECISION"] == "bf16"
+    assert env["ACCELERATE_DEEPSPEED_ZERO_STAGE"] == "3"
+    with patch_environment(**env):
+        plugin = DeepSpeedPlugin()
+    zero = plugin.deepspeed_config["zero_optimization"]
+    assert zero["stage"] == 3
+    # Without the 16-bit gather, save_model under ZeRO-3 writes no loadable weights.
+    assert zero["stage3_gather_16bit_weights_on_model_save"] is True
+    # Batch sizes are left to the Trainer, which takes them from the derived accumulation.
+    assert plugin.deepspeed_config["gradient_accumulation_steps"] == "auto"
+    assert derive_gradient_accumulation(32, 1, processes) * processes == 32
+
+
+@pytest.mark.parametrize(
+    ("name", "processes", "machines"), [("fsdp_1node_8gpu", 8, 1), ("fsdp_multinode", 16, 2)]
+)
+def test_fsdp_configs_load(name: str, processes: int, machines: int) -> None:
+    extra = ["--machine_rank", "1", "--main_process_ip", "10.0.0.1"] if machines > 1 else []
+    args, env = _launch_env(name, extra)
+    assert args.use_fsdp and not args.use_deepspeed
+    assert (args.num_processes, args.num_machines) == (processes, machines)
+    assert env["ACCELERATE_MIXED_PRECISION"] == "bf16" and env["FSDP_VERSION"] == "2"
+    with patch_environment(**env):
+        plugin = FullyShardedDataParallelPlugin()
+    assert plugin.fsdp_version == 2
+    # A full state dict on save gives the plain checkpoint that hf/local and vllm load.
+    assert plugin.state_dict_type.name == "FULL_STATE_DICT"
+    assert derive_gradient_accumulation(32, 1, processes) * processes == 32
+
+
+def test_every_accelerate_config_is_tested() -> None:
+    assert {p.stem for p in ACCEL.glob("*.yaml")} == {
+        "cpu", "deepspeed_zero3_1node_8gpu", "deepspeed_zero3_multinode", "fsdp_1node_8gpu", "fsdp_multinode",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(PAPER))
+def test_paper_configs_state_the_papers_run(name: str) -> None:
+    # --use_cpu: TrainingArguments refuses bf16 on a machine without a GPU unless told it is CPU.
+    script, train, model = parse_args(["--config", str(CONFIGS / f"{name}.yaml"), "--use_cpu", "true"])
+    assert model.model_name_or_path == PAPER[name]
+    assert (train.num_train_epochs, train.learning_rate, train.bf16) == (3, 1e-4, True)
+    assert script.global_batch_size == 32 and train.per_device_train_batch_size == 1
+    assert model.use_peft is False and model.dtype == "bfloat16"
+    assert train.packing and train.packing_strategy == "bfd" and train.completion_only_loss is True
+    assert (script.split_mode, script.eval_n, script.eval_seed) == ("benchmark", 100, 42)
+
+
+def test_lora_config_is_opt_in() -> None:
+    _, _, model = parse_args(
+        ["--config", str(CONFIGS / "lora-llama-3-swallow-8b-instruct-v0.1.yaml"), "--use_cpu", "true"]
+    )
+    assert model.use_peft is True and model.lora_r == 16

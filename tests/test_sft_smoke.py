@@ -1,0 +1,76 @@
+"""CPU smoke path, end to end: `emplifai train` (accelerate launch of training/sft.py) trains the
+offline SmolLM2 for a few steps on the sample set, the loss falls, and the saved checkpoint is
+then benchmarked by the generation task through Inspect's hf/local provider, in the same test."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+from inspect_ai import eval as inspect_eval
+from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+from emplifai import train_cli
+from emplifai.data.loaders import load_dialogues
+from emplifai.scorers.rubrics import METRIC_KEYS
+from emplifai.tasks.generation import draw_eval_pairs, generation
+from emplifai.training.split import data_fingerprint
+
+# A judge reply the rubric judge accepts: seven metric verdicts.
+VERDICT = json.dumps({k: {"rationale": "検証用", "score": 3} for k in METRIC_KEYS}, ensure_ascii=False)
+
+
+def _verdict(*_: object) -> ModelOutput:
+    out = ModelOutput.from_content("mockllm/model", VERDICT)
+    out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)  # no tiktoken download
+    return out
+
+
+@pytest.mark.slow
+def test_train_then_benchmark_the_checkpoint(local_model_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "ckpt"
+    parser = argparse.ArgumentParser(prog="emplifai")
+    train_cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args([
+        "train", "--config", "smoke-cpu-smollm2", "--accelerate_config", "cpu", "--", "--output_dir", str(out),
+    ])
+    assert args.func(args) == 0
+
+    # The loss falls over the steps (one dialogue seen at every step).
+    state = json.loads((out / "trainer_state.json").read_text(encoding="utf-8"))
+    losses = [e["loss"] for e in state["log_history"] if "loss" in e]
+    assert len(losses) == 2 and losses[1] < losses[0], losses
+
+    # Beside the checkpoint: the split, the fingerprint and a model card.
+    records = load_dialogues()
+    split = json.loads((out / "split.json").read_text(encoding="utf-8"))
+    eval_ids = sorted(r.situation_id for r in draw_eval_pairs(records, 2, 42))
+    assert split["heldout_situation_ids"] == eval_ids and split["eval_pairs_in_train"] == []
+    assert split["data_sha256"] == data_fingerprint(records) and split["train_limit"] == 1
+    card = (out / "README.md").read_text(encoding="utf-8")
+    run = json.loads((out / "emplifai_sft.json").read_text(encoding="utf-8"))
+    assert split["data_sha256"] in card and "smollm2" in card
+    assert run["hyperparameters"]["learning_rate"] == 1e-4 and run["hyperparameters"]["packing"] is True
+    assert run["git"]["commit"] is None or run["git"]["commit"] in card
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "generation_config.json"):
+        assert (out / name).is_file(), name
+
+    # The checkpoint is a model like any other for the generation benchmark.
+    monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "cache"))
+    [log] = inspect_eval(
+        generation(n=2, seed=42, source="model"),
+        model="hf/local", model_args={"model_path": str(out), "do_sample": False},
+        model_roles={"grader": get_model("mockllm/model", custom_outputs=_verdict)},
+        max_tokens=24, log_dir=str(tmp_path / "logs"), display="none",
+    )
+    assert log.status == "success", log.error
+    assert log.eval.model_args["model_path"] == str(out)
+    assert sorted(str(s.id) for s in log.samples) == eval_ids
+    for sample in log.samples:
+        assert sample.output.completion.strip()
+        judged = sample.scores["rubric_judge"]
+        # a weak model may miss the format (scored 1 without a judge call) or hit it (judged 3)
+        assert judged.value["format_ok"] in (0, 1)
+        assert judged.value["overall"] == (3.0 if judged.value["format_ok"] else 1.0)

@@ -1,0 +1,95 @@
+"""SFT split by situation: the generation benchmark's evaluation pairs never reach training."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+
+import pytest
+
+from emplifai.data.loaders import load_dialogues
+from emplifai.data.schema import CANONICAL_COLUMNS
+from emplifai.tasks.generation import draw_eval_pairs, generation
+from emplifai.training.split import data_fingerprint, split_for_sft
+
+
+@pytest.fixture(scope="module")
+def records():
+    return load_dialogues()
+
+
+def test_benchmark_mode_holds_out_exactly_the_eval_situations(records) -> None:
+    split = split_for_sft(records, mode="benchmark", eval_n=10, eval_seed=42)
+    eval_ids = {r.situation_id for r in draw_eval_pairs(records, 10, 42)}
+    assert set(split.heldout_situation_ids) == eval_ids == set(split.eval_situation_ids)
+    train_sids = {r.situation_id for r in split.train}
+    assert not train_sids & eval_ids and split.eval_pairs_in_train == ()
+    # Every dialogue of every other situation is trained on: nothing valid is dropped.
+    expected = [r.dialogue_id for r in records if r.situation_id not in eval_ids]
+    assert [r.dialogue_id for r in split.train] == expected
+    assert len(split.train) < len(records)
+
+
+def test_heldout_matches_what_the_generation_task_evaluates(records) -> None:
+    task = generation(n=2, seed=42)
+    split = split_for_sft(records, eval_n=2, eval_seed=42)
+    assert list(split.heldout_situation_ids) == task.metadata["eval_situation_ids"]
+
+
+def test_all_situations_evaluated_leaves_nothing_to_train(records) -> None:
+    # The sample set has 56 situations: the benchmark's n=100 draws all of them.
+    with pytest.raises(ValueError, match="nothing is left to train on"):
+        split_for_sft(records)
+
+
+def test_paper_mode_trains_on_everything_and_records_the_leak(records, caplog) -> None:
+    with caplog.at_level(logging.WARNING):
+        split = split_for_sft(records, mode="paper", eval_n=5, eval_seed=42)
+    assert [r.dialogue_id for r in split.train] == [r.dialogue_id for r in records]
+    assert split.heldout_situation_ids == ()
+    assert set(split.eval_pairs_in_train) == {r.situation_id for r in draw_eval_pairs(records, 5, 42)}
+    assert "not on unseen situations" in caplog.text
+    assert split.to_json()["eval_pairs_in_train"] == list(split.eval_pairs_in_train)
+
+
+def test_unknown_mode(records) -> None:
+    with pytest.raises(ValueError, match="split_mode"):
+        split_for_sft(records, mode="random")
+
+
+def test_fingerprint_is_sha256_of_sorted_canonical_json_lines(records) -> None:
+    lines = [
+        json.dumps({c: getattr(r, c) for c in CANONICAL_COLUMNS}, ensure_ascii=False, sort_keys=True,
+                   separators=(",", ":"))
+        for r in sorted(records, key=lambda r: r.dialogue_id)
+    ]
+    assert data_fingerprint(records) == hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    assert data_fingerprint(list(reversed(records))) == data_fingerprint(records)
+    edited = [dataclasses.replace(records[0], supporter_2=records[0].supporter_2 + "。"), *records[1:]]
+    assert data_fingerprint(edited) != data_fingerprint(records)
+    # Metadata outside the canonical columns does not change what was trained on.
+    relabelled = [dataclasses.replace(records[0], metadata={"x": 1}), *records[1:]]
+    assert data_fingerprint(relabelled) == data_fingerprint(records)
+
+
+def test_split_json_lists_both_sides(records) -> None:
+    split = split_for_sft(records, eval_n=3, eval_seed=7)
+    js = split.to_json()
+    assert js["data_sha256"] == data_fingerprint(records)
+    assert js["train_sha256"] == data_fingerprint(split.train)
+    assert set(js["train_situation_ids"]).isdisjoint(js["heldout_situation_ids"])
+    assert len(js["train_situation_ids"]) + len(js["heldout_situation_ids"]) == js["n_situations"] == 56
+    assert js["n_train_dialogues"] == len(js["train_dialogue_ids"]) and js["train_limit"] is None
+
+
+def test_limited_is_recorded(records) -> None:
+    split = split_for_sft(records, eval_n=2, eval_seed=42)
+    small = split.limited(3)
+    assert [r.dialogue_id for r in small.train] == [r.dialogue_id for r in split.train[:3]]
+    assert small.train_limit == 3 and small.train_sha256 != split.train_sha256
+    assert small.heldout_situation_ids == split.heldout_situation_ids
+    assert split.limited(10_000) is split
+    with pytest.raises(ValueError, match="positive integer"):
+        split.limited(0)

@@ -1,0 +1,342 @@
+"""Supervised fine-tuning on EmplifAI-format dialogues with TRL, in the shape of TRL's scripts/sft.py.
+
+    accelerate launch --config_file training/accelerate/deepspeed_zero3_1node_8gpu.yaml \\
+        training/sft.py --config training/configs/llm-jp-3.1-13b-instruct4.yaml
+    emplifai train --config training/configs/llm-jp-3.1-13b-instruct4.yaml   # the same, one command
+
+Arguments are four dataclasses parsed by ``TrlParser`` from a YAML ``--config`` and the command
+line (the command line wins): ``EmplifaiSFTArguments`` (ours: data, split, prompt options, the
+global batch), TRL's ``SFTConfig`` (training) and ``ModelConfig`` (model, LoRA).
+
+What a run does: load and validate the data (``emplifai.data.loaders``), split it by situation
+with the generation benchmark's evaluation pairs held out (``training/split.py``), build
+prompt-completion rows from the benchmark's own prompt (``training/data.py``), derive gradient
+accumulation from the global batch and the world size (``training/batch.py``), train with
+completion-only loss and packing, then save a plain Hugging Face folder that Inspect's
+``hf/local`` and ``vllm/`` providers load, with ``split.json``, ``emplifai_sft.json`` and a
+``README.md`` model card beside it.
+
+Packing: TRL 1.16 builds the completion-only labels per dialogue *before* packing and carries
+them into the packed rows, so prompt-completion + ``completion_only_loss`` + ``packing`` work
+together. The default strategy "bfd" keeps dialogues whole and turns on padding-free batches
+(position ids restart at each dialogue); transformers builds a block-diagonal attention mask
+from those position ids for sdpa/eager attention, and flash-attention uses them directly, so
+packed dialogues never attend to each other. "bfd" truncates anything longer than
+``max_length``: ``check_lengths`` refuses such data instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger("emplifai.training.sft")
+
+# model_name_or_path alias for the offline SmolLM2 folder (converted on first use).
+LOCAL_MODEL_ALIAS = "emplifai:smollm2-135m-instruct"
+
+
+@dataclass
+class EmplifaiSFTArguments:
+    """Data, split and prompt options of an EmplifAI SFT run."""
+
+    data: str | None = field(
+        default=None,
+        metadata={"help": "EmplifAI-format data: JSONL/CSV/Parquet path, datasets folder or hub id. "
+                  "Default: the project's bundled Japanese sample set (not EmplifAI data)."},
+    )
+    columns: str | None = field(
+        default=None, metadata={"help": "Column map for differently named copies, e.g. 'emotion=label,patient_1=p1'."}
+    )
+    hf_split: str | None = field(default=None, metadata={"help": "Split to read from a datasets folder or hub id."})
+    language: str = field(default="ja", metadata={"help": "Language of the brief and speaker labels: ja or en."})
+    max_chars: int | None = field(
+        default=None, metadata={"help": "Per-reply character limit stated in the brief (as -T max_chars); None = none."}
+    )
+    split_mode: str = field(
+        default="benchmark",
+        metadata={"help": "benchmark: hold out the generation benchmark's evaluation situations; "
+                  "paper: train on every dialogue (the eval pairs leak; recorded in split.json).",
+                  "choices": ["benchmark", "paper"]},
+    )
+    eval_n: int = field(default=100, metadata={"help": "-T n of the generation benchmark to hold out (paper: 100)."})
+    eval_seed: int = field(default=42, metadata={"help": "-T seed of the generation benchmark (paper: 42)."})
+    max_train_dialogues: int | None = field(
+        default=None,
+        metadata={"help": "Train on only the first N dialogues of the training split (smoke runs); recorded in "
+                  "split.json and the model card. None = all."},
+    )
+    global_batch_size: int = field(
+        default=32,
+        metadata={"help": "Sequences per optimizer step over all processes (packed rows when packing). "
+                  "gradient_accumulation_steps is derived from it and must not be set."},
+    )
+
+
+def make_parser() -> Any:
+    from trl import ModelConfig, SFTConfig, TrlParser
+
+    return TrlParser((EmplifaiSFTArguments, SFTConfig, ModelConfig))
+
+
+def _config_file(argv: Sequence[str]) -> dict[str, Any] | None:
+    if "--config" not in argv:
+        return None
+    import yaml
+
+    path = argv[list(argv).index("--config") + 1]
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def parse_args(argv: Sequence[str]) -> tuple[EmplifaiSFTArguments, Any, Any]:
+    from emplifai.training.batch import reject_manual_gradient_accumulation
+
+    argv = list(argv)
+    reject_manual_gradient_accumulation(_config_file(argv), argv)
+    script_args, training_args, model_args = make_parser().parse_args_and_config(args=argv)
+    return script_args, training_args, model_args
+
+
+def resolve_model_path(name: str | None) -> str:
+    if not name:
+        raise ValueError("model_name_or_path is required (a hub id, a local folder, or " + LOCAL_MODEL_ALIAS + ")")
+    if name == LOCAL_MODEL_ALIAS:
+        from emplifai.local_model import prepare_local_model
+
+        return str(prepare_local_model())
+    return name
+
+
+def _peft_config(model_args: Any) -> Any:
+    if not model_args.use_peft:
+        return None
+    import importlib.util
+
+    if importlib.util.find_spec("peft") is None:
+        raise ImportError(
+            "use_peft=true needs the 'peft' package, which is not installed: pip install 'emplifai-bench[lora]' "
+            "(or pip install peft). Full-parameter training (the paper's setting) does not need it."
+        )
+    from trl import get_peft_config
+
+    return get_peft_config(model_args)
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs after start-up, before training."""
+
+    trainer: Any
+    split: Any
+    model_path: str
+    world_size: int
+    n_rows: int
+    token_lengths: list[int]
+
+
+def prepare(script_args: EmplifaiSFTArguments, training_args: Any, model_args: Any) -> Prepared:
+    """Load data, split, build rows, derive the batch, and construct the SFTTrainer."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+    from trl import SFTTrainer
+
+    from emplifai.data.loaders import load_dialogues, parse_column_map
+    from emplifai.training.batch import derive_gradient_accumulation
+    from emplifai.training.data import check_lengths, sft_rows
+    from emplifai.training.split import split_for_sft
+
+    if not training_args.packing:
+        logger.warning("packing is off: each sequence is one dialogue (the paper's batch of 32 dialogues per step)")
+    model_path = resolve_model_path(model_args.model_name_or_path)
+    world_size = int(training_args.world_size)
+    training_args.gradient_accumulation_steps = derive_gradient_accumulation(
+        script_args.global_batch_size, training_args.per_device_train_batch_size, world_size
+    )
+    logger.info(
+        "global batch %d = %d per device x %d process(es) x %d accumulation steps",
+        script_args.global_batch_size, training_args.per_device_train_batch_size, world_size,
+        training_args.gradient_accumulation_steps,
+    )
+
+    column_map = parse_column_map(script_args.columns) if script_args.columns else None
+    records = load_dialogues(script_args.data, column_map=column_map, hf_split=script_args.hf_split)
+    split = split_for_sft(
+        records, mode=script_args.split_mode, eval_n=script_args.eval_n, eval_seed=script_args.eval_seed
+    )
+    if script_args.max_train_dialogues is not None:
+        split = split.limited(script_args.max_train_dialogues)
+    rows = sft_rows(split.train, language=script_args.language, max_chars=script_args.max_chars)
+
+    tokenizer = AutoTokenizer.from_pretrained(
+        model_path, revision=model_args.model_revision, trust_remote_code=training_args.trust_remote_code
+    )
+    if not tokenizer.chat_template:
+        raise ValueError(f"{model_path}: the tokenizer has no chat template; SFT rows are chat messages")
+    lengths = check_lengths(rows, split.train, tokenizer, training_args.max_length)
+
+    model_init_kwargs = {
+        "revision": model_args.model_revision,
+        "trust_remote_code": training_args.trust_remote_code,
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+    }
+    if training_args.model_init_kwargs is not None:
+        model_init_kwargs.update(training_args.model_init_kwargs)
+    training_args.model_init_kwargs = model_init_kwargs
+
+    trainer = SFTTrainer(
+        model=model_path,
+        args=training_args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=_peft_config(model_args),
+    )
+    if not trainer.completion_only_loss:
+        raise ValueError("completion_only_loss is off: the loss would cover the benchmark prompt, not just the dialogue")
+    return Prepared(
+        trainer=trainer, split=split, model_path=model_path, world_size=world_size,
+        n_rows=len(trainer.train_dataset), token_lengths=lengths,
+    )
+
+
+def _hardware(world_size: int) -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"{world_size} process(es), {torch.cuda.get_device_name(0)}"
+    return f"{world_size} process(es), CPU"
+
+
+def run_record(
+    prep: Prepared, script_args: EmplifaiSFTArguments, training_args: Any, model_args: Any,
+    result: dict[str, Any],
+) -> dict[str, Any]:
+    """Everything the model card states, as one JSON-able dict (written as emplifai_sft.json)."""
+    from emplifai.solvers.generation_prompt import PROMPT_VERSION, prompt_hash
+    from emplifai.training.model_card import git_state, library_versions
+
+    trainer = prep.trainer
+    n_train = len(prep.split.train)
+    dialogues_per_row = n_train / prep.n_rows if prep.n_rows else 0.0
+    batches_per_epoch = math.ceil(prep.n_rows / (training_args.per_device_train_batch_size * prep.world_size))
+    hp: dict[str, Any] = {
+        "learning_rate": training_args.learning_rate,
+        "num_train_epochs": training_args.num_train_epochs,
+        "max_steps": training_args.max_steps,
+        "global_batch_size": script_args.global_batch_size,
+        "per_device_train_batch_size": training_args.per_device_train_batch_size,
+        "world_size": prep.world_size,
+        "gradient_accumulation_steps (derived)": training_args.gradient_accumulation_steps,
+        "max_length": training_args.max_length,
+        "packing": training_args.packing,
+        "packing_strategy": training_args.packing_strategy if training_args.packing else None,
+        "padding_free": trainer.padding_free,
+        "completion_only_loss": trainer.completion_only_loss,
+        "training sequences (rows)": prep.n_rows,
+        "dialogues per row (mean)": round(dialogues_per_row, 3),
+        "dialogues per optimizer step (mean)": round(dialogues_per_row * script_args.global_batch_size, 2),
+        "optimizer steps per epoch": math.ceil(batches_per_epoch / training_args.gradient_accumulation_steps),
+        "training tokens per epoch": sum(prep.token_lengths),
+        "bf16": training_args.bf16,
+        "model dtype": model_args.dtype,
+        "optimizer": getattr(training_args.optim, "value", training_args.optim),
+        "lr_scheduler_type": getattr(training_args.lr_scheduler_type, "value", training_args.lr_scheduler_type),
+        "warmup_steps": training_args.warmup_steps,
+        "weight_decay": training_args.weight_decay,
+        "activation_checkpointing": training_args.activation_checkpointing,
+        "seed": training_args.seed,
+        "full parameters": not model_args.use_peft,
+    }
+    if model_args.use_peft:
+        hp.update({"lora_r": model_args.lora_r, "lora_alpha": model_args.lora_alpha,
+                   "lora_dropout": model_args.lora_dropout, "lora_target_modules": model_args.lora_target_modules})
+    split_summary = {k: v for k, v in prep.split.to_json().items()
+                     if k not in ("train_dialogue_ids", "train_situation_ids")}
+    return {
+        "base_model": model_args.model_name_or_path if model_args.model_name_or_path != LOCAL_MODEL_ALIAS
+        else f"{LOCAL_MODEL_ALIAS} ({prep.model_path})",
+        "output_dir": str(Path(training_args.output_dir).resolve()),
+        "data": {"source": script_args.data or "bundled sample (emplifai/data/sample, not EmplifAI data)",
+                 "columns": script_args.columns, "hf_split": script_args.hf_split},
+        "prompt": {"version": PROMPT_VERSION, "hash": prompt_hash(script_args.language),
+                   "language": script_args.language, "max_chars": script_args.max_chars},
+        "split": split_summary,
+        "hyperparameters": hp,
+        "result": result,
+        "arguments": {"emplifai": dataclasses.asdict(script_args), "model": dataclasses.asdict(model_args)},
+        "git": git_state(),
+        "versions": library_versions(),
+        "hardware": _hardware(prep.world_size),
+    }
+
+
+def _save_merged_lora(prep: Prepared, output_dir: Path, model_args: Any) -> None:
+    """Save the adapter, then (main process) base + adapter merged into a plain folder.
+
+    ``hf/local`` and ``vllm/`` need full weights; the adapter stays in ``output_dir/adapter``.
+    """
+    adapter_dir = output_dir / "adapter"
+    prep.trainer.save_model(str(adapter_dir))
+    if not prep.trainer.is_world_process_zero():
+        return
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(
+        prep.model_path, dtype=model_args.dtype or "auto", revision=model_args.model_revision,
+        trust_remote_code=prep.trainer.args.trust_remote_code,
+    )
+    PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload().save_pretrained(str(output_dir))
+    prep.trainer.processing_class.save_pretrained(str(output_dir))
+
+
+def train_and_save(prep: Prepared, script_args: EmplifaiSFTArguments, training_args: Any, model_args: Any) -> Path:
+    trainer = prep.trainer
+    started = time.time()
+    output = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    output_dir = Path(training_args.output_dir)
+    # Collective under ZeRO-3 / FSDP (weights are gathered): every process calls it.
+    if model_args.use_peft:
+        _save_merged_lora(prep, output_dir, model_args)
+    else:
+        trainer.save_model(str(output_dir))
+    trainer.save_state()  # trainer_state.json: the loss curve
+    if trainer.is_world_process_zero():
+        losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+        result = {
+            "optimizer steps": trainer.state.global_step,
+            "first logged loss": losses[0] if losses else None,
+            "last logged loss": losses[-1] if losses else None,
+            "mean train loss": round(output.training_loss, 4),
+            "wall time (s)": round(time.time() - started, 1),
+        }
+        from emplifai.training.model_card import write_run_files
+
+        record = run_record(prep, script_args, training_args, model_args, result)
+        write_run_files(output_dir, record, prep.split.to_json())
+        logger.info("checkpoint, split.json and model card in %s", output_dir)
+    if hasattr(trainer, "end"):  # transformers >= 5.18: finish trackers, destroy the process group
+        trainer.end()
+    return output_dir
+
+
+def main(argv: Sequence[str] | None = None) -> Path:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    script_args, training_args, model_args = parse_args(sys.argv[1:] if argv is None else argv)
+    prep = prepare(script_args, training_args, model_args)
+    out = train_and_save(prep, script_args, training_args, model_args)
+    print(json.dumps({"output_dir": str(out)}))
+    return out
+
+
+if __name__ == "__main__":
+    main()
