@@ -41,7 +41,7 @@ def run_demo(
     # The local model never needs the hub; without this, transformers retries DNS look-ups for ~30 s.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from inspect_ai import eval as inspect_eval
-    from inspect_ai.model import get_model
+    from inspect_ai.model import GenerateConfig, get_model
 
     from emplifai.data.loaders import load_dialogues
     from emplifai.data.stats import dataset_stats
@@ -77,10 +77,13 @@ def run_demo(
           "SmolLM2-135M rarely writes the four labelled turns; a reply out of format scores 1 on every "
           "metric without a judge call, as in the paper")
     model = get_model(model_name, **model_args)
+    # Role models keep their own config: the eval's max_tokens would not bound the judge's replies.
+    grader = get_model(model_name, config=GenerateConfig(max_tokens=generation_max_tokens), memoize=False,
+                       **model_args)
     [log] = inspect_eval(
         generation(n=generation_n),
         model=model,
-        model_roles={"grader": model},
+        model_roles={"grader": grader},
         max_tokens=generation_max_tokens,
         max_connections=max_connections,
         log_dir=log_dir,

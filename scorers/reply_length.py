@@ -20,6 +20,8 @@ metadata (``raw_chars``, ``raw_words``) so a length analysis can still look at t
 
 from __future__ import annotations
 
+import re
+
 from functools import lru_cache
 from typing import Any
 
@@ -55,11 +57,19 @@ def count_chars(text: str) -> int:
     return sum(1 for ch in text if ch not in "\r\n")
 
 
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+
+
 def count_words(text: str, language: str) -> int:
-    """Words of ``text``: UniDic tokens that are not punctuation or whitespace (ja), or whitespace tokens (en)."""
-    if language == "en":
+    """Words of ``text``: UniDic tokens that are not punctuation or whitespace (ja), or whitespace tokens (en).
+
+    An "en" run over Japanese data (the brief in English, the replies still Japanese) would count a
+    whole Japanese reply as one whitespace token, so text holding kana or kanji is always counted
+    with the Japanese tokenizer.
+    """
+    if language == "en" and not _JAPANESE.search(text):
         return len(text.split())
-    if language == "ja":
+    if language in LANGUAGES:
         return sum(1 for tok in _tagger()(text) if tok.feature.pos1 not in _NON_WORD_POS)
     raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
 

@@ -79,16 +79,19 @@ def test_local_model_as_candidate_and_grader_finishes_with_every_sample_accounte
     finish and every sample must be scored, or unscored with a reason. One sample replays the
     human reference so the judge is really called (the model's own dialogues usually fail the
     format and are scored 1 without a judge call)."""
-    from inspect_ai.model import get_model
+    from inspect_ai.model import GenerateConfig, get_model
 
     from emplifai.tasks.generation import generation
 
     monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "cache"))
     name, args = inspect_model_args(local_model_dir)
     model = get_model(name, **args)
+    # The judge's own replies are capped through the grader's config: the eval's max_tokens only
+    # reaches the candidate, and an unbounded tiny judge rambles to 2,048 tokens per call.
+    grader = get_model(name, config=GenerateConfig(max_tokens=160), memoize=False, **args)
     for source in ("model", "reference"):
         [log] = inspect_eval(
-            generation(n=1, language="en", source=source), model=model, model_roles={"grader": model},
+            generation(n=1, language="en", source=source), model=model, model_roles={"grader": grader},
             max_tokens=160, log_dir=str(tmp_path), display="none",
         )
         assert log.status == "success", log.error

@@ -83,3 +83,9 @@ def test_language_from_sample_metadata() -> None:
         _score(completion, language=None)
     with pytest.raises(ValueError, match="language"):
         reply_length(language="fr")
+
+
+def test_english_run_over_japanese_replies_counts_japanese_words() -> None:
+    # -T language=en shows an English brief, but the sample set's replies are Japanese.
+    assert count_words("それはつらかったね。", "en") == count_words("それはつらかったね。", "ja") > 1
+    assert count_words("That sounds hard.", "en") == 3
