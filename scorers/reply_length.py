@@ -42,13 +42,13 @@ def _tagger() -> Any:
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError(
             "reply_length needs fugashi and unidic-lite to count Japanese words: "
-            "pip install 'emplifai-bench[ja]'"
+            "pip install fugashi unidic-lite (dependencies of emplifai-bench)"
         ) from e
     try:
         return fugashi.Tagger()
     except RuntimeError as e:  # pragma: no cover - fugashi raises this when no dictionary is found
         raise ImportError(
-            "fugashi found no UniDic dictionary; install unidic-lite: pip install 'emplifai-bench[ja]'"
+            "fugashi found no UniDic dictionary; pip install unidic-lite (a dependency of emplifai-bench)"
         ) from e
 
 
