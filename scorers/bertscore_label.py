@@ -91,6 +91,14 @@ def check_bertscore_model(model: str | None, language: str, num_layers: int | No
     the same unknown tokens, which would make different labels score as identical.
     """
     check_language(language)
+    try:
+        import bert_score  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError as e:
+        raise BertScoreModelError(
+            f"BERTScore needs the 'bertscore' extra ({e.name} is not installed): "
+            "pip install 'emplifai-bench[bertscore]', or pass -T bertscore=false"
+        ) from e
     if num_layers is not None and num_layers < 1:
         raise BertScoreModelError(f"num_layers must be >= 1, got {num_layers}")
     folder = _as_folder(model)

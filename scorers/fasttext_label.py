@@ -41,6 +41,13 @@ def check_fasttext_model(model_path: str | Path) -> Path:
     """The model path, resolved, if it is an existing file; otherwise a clear error."""
     # Relative paths are looked up from the shell's directory too (inspect eval switches to tasks/).
     path = resolve_user_path(Path(model_path).expanduser())
+    try:
+        import fasttext  # noqa: F401
+    except ImportError as e:
+        raise FastTextModelError(
+            "fastText cosine needs the 'fasttext' extra (the fasttext module is not installed): "
+            "pip install 'emplifai-bench[fasttext]'"
+        ) from e
     if not path.is_file():
         what = "is a folder, not a model file" if path.is_dir() else "does not exist"
         raise FastTextModelError(f"fastText model {path} {what}. {HOW_TO_GET_A_MODEL}")
