@@ -34,6 +34,7 @@ def run_demo(
     log_dir: str = "logs",
     emotion_limit: int | None = None,
     generation_n: int = 2,
+    emotion_language: str = "en",
     max_connections: int = 4,
     generation_max_tokens: int = 200,
     leaderboard_dir: str = "out/leaderboard",
@@ -58,10 +59,11 @@ def run_demo(
     model_name, model_args = inspect_model_args(prepare_local_model())
     print(f"  {model_name} -M model_path={model_args['model_path']}")
 
-    print("3/4 Reverse emotion prediction (label match; BERTScore and fastText need a model from the hub or a "
-          "local file, see README)")
+    print("3/4 Reverse emotion prediction with the English brief and labels (SmolLM2-135M is an English model; "
+          "in Japanese it answers no label at all). Label match only: BERTScore and fastText need a model "
+          "from the hub or a local file, see README")
     [log] = inspect_eval(
-        emotion(bertscore=False),
+        emotion(bertscore=False, language=emotion_language),
         model=model_name,
         model_args=model_args,
         limit=emotion_limit,

@@ -174,6 +174,7 @@ _PREFIX = re.compile(
 _STRIP_CHARS = " \t\r\n\"'`*_#>「」『』【】[]()（）<>《》〈〉.,!?;:。、，．！？；：・…-~〜"
 _TOKEN = re.compile(r"[a-z]+(?:\s[a-z]+)?|[^\sa-z0-9]+")
 # Japanese copulas / politeness a model appends: "悲しみです", "恐れだと思います".
+_SENTENCE_END = re.compile(r"[。.!?！？]")
 _JA_TAIL = re.compile(r"(?:です|でした|だと思います|と思います|だと考えます|である|だ)$")
 
 
@@ -201,7 +202,17 @@ def normalize_label(text: str | None) -> str | None:
     lines = [ln for ln in str(text).splitlines() if _clean(ln)]
     if not lines:
         return None
-    s = _clean(lines[0])
+    first_line = _clean(lines[0])
+    label = _match(first_line)
+    if label is None:
+        # "愛．状況: ..." / "Sadness. The patient ...": a label stated as the first sentence.
+        first_sentence = _clean(_SENTENCE_END.split(first_line, maxsplit=1)[0])
+        if first_sentence != first_line:
+            label = _match(first_sentence)
+    return label
+
+
+def _match(s: str) -> str | None:
     if s in _LOOKUP:
         return _LOOKUP[s]
     # "sadness (悲しみ)", "悲しみ / sadness": every recognised token must agree on one label.

@@ -49,6 +49,9 @@ def test_table_matches_spec_counts():
         ("不承認", "disapproval"),
         ("悲しみ\nなぜなら患者は泣いているからです。", "sadness"),
         ("\n\n  怒り  \n", "anger"),
+        ("愛．状況:", "love"),  # a label as the first sentence, then rambling (seen from SmolLM2)
+        ("恐れ．恐れ．恐れ", "fear"),
+        ("Sadness. The patient feels low.", "sadness"),
     ],
 )
 def test_normaliser_maps_real_answers(answer, expected):
