@@ -13,10 +13,6 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # no hub here: never try it
 import anyio
 import numpy as np
 import pytest
-from inspect_ai import Task, eval
-from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import ModelOutput, ModelUsage, get_model
-from inspect_ai.solver import generate
 
 from emplifai.scorers.bertscore_label import (
     BertScoreModelError,
@@ -24,6 +20,8 @@ from emplifai.scorers.bertscore_label import (
     bertscore_label,
     check_bertscore_model,
 )
+
+from .scripted_label_eval import run_scripted
 
 
 def _minilm_folder() -> Path:
@@ -132,18 +130,7 @@ def test_cache_disabled_computes_every_call(minilm):
 def test_eval_log_has_precision_recall_f1_with_mean_and_stderr(minilm, tmp_path):
     cases = {"a": ("sadness", "Sadness"), "b": ("fear", "joy"), "c": ("relief", "relief"), "d": ("joy", " \n**  **\n")}
 
-    def reply(messages, tools, tool_choice, config):
-        output = ModelOutput.from_content(model="mockllm/model", content=cases[messages[-1].text][1])
-        output.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)  # no tiktoken
-        return output
-
-    task = Task(
-        dataset=MemoryDataset([Sample(id=k, input=k, target=gold) for k, (gold, _) in cases.items()]),
-        solver=generate(),
-        scorer=bertscore_label(model=str(minilm), language="en"),
-    )
-    [log] = eval(task, model=get_model("mockllm/model", custom_outputs=reply), log_dir=str(tmp_path), display="none")
-    assert log.status == "success", log.error
+    log = run_scripted(cases, bertscore_label(model=str(minilm), language="en"), tmp_path)
     by_name = {s.name: s for s in log.results.scores}
     assert set(by_name) == {"precision", "recall", "f1"}
     per_sample = {s.id: s.scores["bertscore_label"] for s in log.samples}

@@ -10,10 +10,6 @@ from pathlib import Path
 import anyio
 import numpy as np
 import pytest
-from inspect_ai import Task, eval
-from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import ModelOutput, ModelUsage, get_model
-from inspect_ai.solver import generate
 
 from emplifai.scorers.fasttext_label import (
     FastTextModelError,
@@ -23,6 +19,8 @@ from emplifai.scorers.fasttext_label import (
     fasttext_label,
 )
 from emplifai.taxonomy import EMOTIONS
+
+from .scripted_label_eval import run_scripted
 
 
 @pytest.fixture(scope="module")
@@ -93,18 +91,7 @@ def test_scores_use_language_keywords_and_the_pair_cache(model_path):
 def test_eval_log_has_mean_and_stderr(model_path, tmp_path):
     cases = {"a": ("fear", "fear"), "b": ("fear", "joy"), "c": ("relief", "no idea")}
 
-    def reply(messages, tools, tool_choice, config):
-        output = ModelOutput.from_content(model="mockllm/model", content=cases[messages[-1].text][1])
-        output.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)  # no tiktoken
-        return output
-
-    task = Task(
-        dataset=MemoryDataset([Sample(id=k, input=k, target=gold) for k, (gold, _) in cases.items()]),
-        solver=generate(),
-        scorer=fasttext_label(model_path=str(model_path), language="en"),
-    )
-    [log] = eval(task, model=get_model("mockllm/model", custom_outputs=reply), log_dir=str(tmp_path), display="none")
-    assert log.status == "success", log.error
+    log = run_scripted(cases, fasttext_label(model_path=str(model_path), language="en"), tmp_path)
     [result] = log.results.scores
     values = [s.scores["fasttext_label"].value for s in sorted(log.samples, key=lambda s: s.id)]
     assert values[0] == pytest.approx(1.0, abs=1e-6)
