@@ -94,7 +94,7 @@ def train_fasttext(records: list[DialogueRecord], folder: Path, dim: int, epoch:
     tagger = Tagger()
     lines = []
     for rec in records:
-        for text in (rec.situation, *(t for _, t in rec.turns())):
+        for text in (rec.situation, *rec.turn_texts()):
             lines.append(" ".join(w.surface for w in tagger(text)))
     corpus = folder / "corpus.txt"
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -59,6 +59,23 @@ BY_LABEL: dict[str, Emotion] = {e.label: e for e in EMOTIONS}
 BY_JA: dict[str, Emotion] = {e.ja: e for e in EMOTIONS}
 
 
+# Languages a run can be shown in: the brief, the labels, the speaker names and the rubric.
+LANGUAGES: tuple[str, ...] = ("ja", "en")
+
+
+def check_language(language: str) -> str:
+    """``language`` itself if it is one of LANGUAGES; a clear error otherwise."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+    return language
+
+
+def label_in(label: str, language: str) -> str:
+    """How a canonical label is written in ``language``: its Japanese keyword, or itself in English."""
+    check_language(language)
+    return BY_LABEL[label].ja if language == "ja" else label
+
+
 def group_of(label: str) -> SentimentGroup:
     """Sentiment group of a canonical label (KeyError for anything else)."""
     return BY_LABEL[label].group

@@ -24,7 +24,8 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
 from emplifai.data.loaders import resolve_user_path
-from emplifai.scorers.label_similarity import PairCache, PairTexts, check_language, gold_label, keyword, pair_texts
+from emplifai.scorers.label_similarity import PairCache, PairTexts, gold_label, pair_texts
+from emplifai.taxonomy import check_language, label_in
 from emplifai.taxonomy import LABELS
 
 BERTSCORE_KEYS: tuple[str, ...] = ("precision", "recall", "f1")
@@ -155,7 +156,7 @@ def _check_keywords_distinct(spec: BertScoreModel, language: str, tokenizer: Any
     tok = tokenizer if tokenizer is not None else _load_tokenizer(spec)
     by_ids: dict[tuple[int, ...], list[str]] = {}
     for label in LABELS:
-        kw = keyword(label, language)
+        kw = label_in(label, language)
         by_ids.setdefault(tuple(tok.encode(kw, add_special_tokens=False)), []).append(kw)
     clashes = [kws for kws in by_ids.values() if len(kws) > 1]
     if clashes:

@@ -24,7 +24,8 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
 from emplifai.data.loaders import resolve_user_path
-from emplifai.scorers.label_similarity import PairCache, PairTexts, check_language, gold_label, pair_texts
+from emplifai.scorers.label_similarity import PairCache, PairTexts, gold_label, pair_texts
+from emplifai.taxonomy import check_language
 
 HOW_TO_GET_A_MODEL = (
     "Download the official Japanese vectors cc.ja.300.bin (https://fasttext.cc/docs/en/crawl-vectors.html; "

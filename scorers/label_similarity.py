@@ -26,9 +26,8 @@ import anyio
 import anyio.to_thread
 from inspect_ai.scorer import Target
 
-from emplifai.taxonomy import BY_LABEL, normalize_label
+from emplifai.taxonomy import BY_LABEL, label_in, normalize_label
 
-LANGUAGES: tuple[str, ...] = ("ja", "en")
 MAX_RAW_CHARS = 50
 
 T = TypeVar("T")
@@ -37,18 +36,6 @@ T = TypeVar("T")
 # are the same text. Label mapping is not done here: that is emplifai.taxonomy.normalize_label.
 _MARKUP = re.compile(r"\*\*|__|`")
 _EDGE_CHARS = " \t\"'*_#>「」『』【】[]<>《》〈〉"
-
-
-def check_language(language: str) -> str:
-    if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
-    return language
-
-
-def keyword(label: str, language: str) -> str:
-    """The text a canonical label is compared as in ``language``."""
-    check_language(language)
-    return BY_LABEL[label].ja if language == "ja" else label
 
 
 def gold_label(target: Target, sample_id: Any) -> str:
@@ -100,8 +87,8 @@ class PairTexts:
 def pair_texts(gold: str, answer: str | None, language: str) -> PairTexts:
     """Gold and predicted text for one sample (see the module docstring for the rules)."""
     pred = normalize_label(answer)
-    pred_text = keyword(pred, language) if pred is not None else raw_answer_text(answer)
-    return PairTexts(gold_label=gold, gold_text=keyword(gold, language), pred_label=pred, pred_text=pred_text)
+    pred_text = label_in(pred, language) if pred is not None else raw_answer_text(answer)
+    return PairTexts(gold_label=gold, gold_text=label_in(gold, language), pred_label=pred, pred_text=pred_text)
 
 
 class PairCache(Generic[T]):

@@ -29,10 +29,10 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
 from emplifai.dialogue_format import FormatFailure, parse_dialogue
+from emplifai.taxonomy import LANGUAGES, check_language
 
 # UniDic pos1 values that are not words.
 _NON_WORD_POS = frozenset({"補助記号", "空白"})
-LANGUAGES = ("ja", "en")
 
 
 @lru_cache(maxsize=1)
@@ -67,11 +67,10 @@ def count_words(text: str, language: str) -> int:
     whole Japanese reply as one whitespace token, so text holding kana or kanji is always counted
     with the Japanese tokenizer.
     """
+    check_language(language)
     if language == "en" and not _JAPANESE.search(text):
         return len(text.split())
-    if language in LANGUAGES:
-        return sum(1 for tok in _tagger()(text) if tok.feature.pos1 not in _NON_WORD_POS)
-    raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+    return sum(1 for tok in _tagger()(text) if tok.feature.pos1 not in _NON_WORD_POS)
 
 
 def _sample_language(state: TaskState, language: str | None) -> str:
@@ -98,8 +97,8 @@ def reply_length(language: str | None = None) -> Scorer:
         language: "ja" or "en", the language the replies are written in; None = the sample's
             metadata "language".
     """
-    if language is not None and language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+    if language is not None:
+        check_language(language)
 
     async def score(state: TaskState, target: Target) -> Score:
         lang = _sample_language(state, language)

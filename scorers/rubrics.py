@@ -14,8 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from emplifai.taxonomy import LANGUAGES
+
 RUBRIC_DIR = Path(__file__).parent / "rubrics"
-LANGUAGES: tuple[str, ...] = ("ja", "en")
 
 # The seven metrics, in the paper's order. These keys are the Score value keys, the JSON keys
 # the judge answers with and the names metrics appear under in the log.

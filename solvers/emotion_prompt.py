@@ -14,7 +14,7 @@ from inspect_ai.model import ChatMessage, ChatMessageAssistant, ChatMessageSyste
 
 from emplifai.data.schema import DialogueRecord
 from emplifai.dialogue_format import format_dialogue
-from emplifai.taxonomy import EMOTIONS
+from emplifai.taxonomy import EMOTIONS, check_language, label_in
 
 EMOTION_PROMPT_VERSION = "emotion-prompt-v1"
 
@@ -41,31 +41,16 @@ _USER = {
     "en": "Situation:\n{situation}\n\nConversation:\n{dialogue}\n\nWhich emotion is this patient's?",
 }
 
-LANGUAGES = tuple(_SYSTEM)
-
-
-def label_text(label: str, language: str) -> str:
-    """How a canonical label is written in prompts and answers for ``language``."""
-    if language == "ja":
-        return next(e.ja for e in EMOTIONS if e.label == label)
-    return label
-
-
-def _check_language(language: str) -> None:
-    if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
-
 
 def system_prompt(language: str = "ja") -> str:
-    _check_language(language)
+    check_language(language)
     sep = "、" if language == "ja" else ", "
-    return _SYSTEM[language].format(labels=sep.join(label_text(e.label, language) for e in EMOTIONS))
+    return _SYSTEM[language].format(labels=sep.join(label_in(e.label, language) for e in EMOTIONS))
 
 
 def user_prompt(record: DialogueRecord, language: str = "ja") -> str:
-    _check_language(language)
-    turns = [text for _, text in record.turns()]
-    return _USER[language].format(situation=record.situation, dialogue=format_dialogue(turns, language))
+    check_language(language)
+    return _USER[language].format(situation=record.situation, dialogue=format_dialogue(record.turn_texts(), language))
 
 
 def emotion_messages(
@@ -75,13 +60,13 @@ def emotion_messages(
     messages: list[ChatMessage] = [ChatMessageSystem(content=system_prompt(language))]
     for ex in examples:
         messages.append(ChatMessageUser(content=user_prompt(ex, language)))
-        messages.append(ChatMessageAssistant(content=label_text(ex.emotion, language)))
+        messages.append(ChatMessageAssistant(content=label_in(ex.emotion, language)))
     messages.append(ChatMessageUser(content=user_prompt(record, language)))
     return messages
 
 
 def prompt_hash(language: str = "ja") -> str:
     """Short hash of the brief and question templates, recorded in the log with the version."""
-    _check_language(language)
+    check_language(language)
     text = _SYSTEM[language] + "\n" + _USER[language]
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]

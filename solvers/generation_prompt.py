@@ -18,10 +18,9 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from emplifai.data.schema import DialogueRecord
 from emplifai.dialogue_format import SPEAKER_LABELS, format_dialogue
-from emplifai.taxonomy import BY_JA, BY_LABEL
+from emplifai.taxonomy import BY_JA, BY_LABEL, check_language, label_in
 
 PROMPT_VERSION = "generation-prompt-v1"
-LANGUAGES: tuple[str, ...] = ("ja", "en")
 
 _SYSTEM = {
     "ja": (
@@ -98,34 +97,23 @@ _EXAMPLE = {
 }
 
 
-def _check_language(language: str) -> None:
-    if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
-
-
 def emotion_text(emotion: str, language: str = "ja") -> str:
     """How an emotion is named in the brief: the Japanese keyword (ja) or English label (en).
 
     Accepts a canonical English label or a Japanese keyword; anything else is an error, since a
     misspelt emotion would silently change the task.
     """
-    _check_language(language)
-    if emotion in BY_LABEL:
-        e = BY_LABEL[emotion]
-    elif emotion in BY_JA:
-        e = BY_JA[emotion]
-    else:
+    check_language(language)
+    if emotion in BY_JA:
+        emotion = BY_JA[emotion].label
+    elif emotion not in BY_LABEL:
         raise ValueError(f"unknown emotion {emotion!r}: expected one of the 28 English labels or Japanese keywords")
-    return e.ja if language == "ja" else e.label
-
-
-def record_turns(record: DialogueRecord) -> tuple[str, str, str, str]:
-    return (record.patient_1, record.supporter_1, record.patient_2, record.supporter_2)
+    return label_in(emotion, language)
 
 
 def reference_completion(record: DialogueRecord, language: str = "ja") -> str:
     """The record's human dialogue as the model should write it (the SFT target, the replay output)."""
-    return format_dialogue(record_turns(record), language)
+    return format_dialogue(record.turn_texts(), language)
 
 
 def user_prompt(
@@ -136,7 +124,7 @@ def user_prompt(
     max_chars: int | None = None,
     examples: Sequence[DialogueRecord] = (),
 ) -> str:
-    _check_language(language)
+    check_language(language)
     if not situation or not situation.strip():
         raise ValueError("situation is empty")
     if max_chars is not None and (isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars <= 0):
@@ -183,7 +171,7 @@ def generation_messages(
     asks for at most that many characters per supporter reply. ``examples``: solved dialogues
     from other situations, shown in the canonical format.
     """
-    _check_language(language)
+    check_language(language)
     return [
         ChatMessageSystem(content=_SYSTEM[language]),
         ChatMessageUser(
@@ -194,7 +182,7 @@ def generation_messages(
 
 def prompt_hash(language: str = "ja") -> str:
     """Short hash of every template that shapes the brief for ``language``; logged with PROMPT_VERSION."""
-    _check_language(language)
+    check_language(language)
     parts = (
         _SYSTEM[language],
         _USER[language],

@@ -16,8 +16,8 @@ from emplifai._naming import task_name
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.fewshot import draw_examples
 from emplifai.scorers.label_match import label_match
-from emplifai.solvers.emotion_prompt import EMOTION_PROMPT_VERSION, LANGUAGES, emotion_messages, prompt_hash
-from emplifai.taxonomy import BY_LABEL
+from emplifai.solvers.emotion_prompt import EMOTION_PROMPT_VERSION, emotion_messages, prompt_hash
+from emplifai.taxonomy import BY_LABEL, LANGUAGES
 
 
 @task(name=task_name("emotion"))

@@ -23,15 +23,13 @@ from emplifai.pairs import draw_eval_pairs
 from emplifai.scorers.reply_length import reply_length
 from emplifai.scorers.rubric_judge import check_grader, rubric_judge
 from emplifai.solvers.generation_prompt import (
-    LANGUAGES,
     PROMPT_VERSION,
     generation_messages,
     prompt_hash,
-    record_turns,
     reference_completion,
     reference_replay,
 )
-from emplifai.taxonomy import BY_LABEL
+from emplifai.taxonomy import BY_LABEL, LANGUAGES
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +69,7 @@ def _sample(
             "situation": rec.situation,
             "situation_id": rec.situation_id,
             "reference_dialogue_id": rec.dialogue_id,
-            "reference_turns": list(record_turns(rec)),
+            "reference_turns": list(rec.turn_texts()),
             "fewshot_dialogue_ids": [ex.dialogue_id for ex in examples],
             "language": language,
             "max_chars": max_chars,

@@ -9,7 +9,7 @@ from transformers import AutoTokenizer
 
 from emplifai.data.loaders import load_dialogues
 from emplifai.dialogue_format import ParsedDialogue, parse_dialogue
-from emplifai.solvers.generation_prompt import generation_messages, record_turns
+from emplifai.solvers.generation_prompt import generation_messages
 from emplifai.tasks.generation import generation
 from emplifai.training.data import check_lengths, sft_row, sft_rows, token_lengths
 
@@ -38,7 +38,7 @@ def test_completion_parses_back_to_the_turns(records, language: str) -> None:
         [assistant] = row["completion"]
         assert assistant["role"] == "assistant"
         parsed = parse_dialogue(assistant["content"])
-        assert isinstance(parsed, ParsedDialogue) and parsed.turns == record_turns(rec)
+        assert isinstance(parsed, ParsedDialogue) and parsed.turns == rec.turn_texts()
 
 
 def test_untrainable_target_names_the_dialogue(records) -> None:

@@ -30,8 +30,9 @@ class DialogueRecord:
         """The four turns as (role, text), role in {"patient", "supporter"}."""
         return [(col.rsplit("_", 1)[0], getattr(self, col)) for col in TURN_COLUMNS]
 
-    def supporter_replies(self) -> list[str]:
-        return [self.supporter_1, self.supporter_2]
+    def turn_texts(self) -> tuple[str, str, str, str]:
+        """patient_1, supporter_1, patient_2, supporter_2."""
+        return (self.patient_1, self.supporter_1, self.patient_2, self.supporter_2)
 
 
 @dataclass(frozen=True)
