@@ -75,9 +75,9 @@ def emotion(
 
     scorers: list[Scorer] = [label_match()]
     if bertscore:
-        from emplifai.scorers.bertscore_label import bertscore_label, check_bertscore_model
+        from emplifai.scorers.bertscore_label import bertscore_label
 
-        check_bertscore_model(bertscore_model, language)
+        # Building the scorer checks the model is available, before any sample runs.
         scorers.append(bertscore_label(model=bertscore_model, num_layers=bertscore_layers, language=language))
     if fasttext_model:
         from emplifai.scorers.fasttext_label import fasttext_label
