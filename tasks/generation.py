@@ -15,7 +15,6 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.solver import Solver, generate
 
-from emplifai._naming import task_name
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.data.schema import DialogueRecord
 from emplifai.fewshot import draw_examples
@@ -77,7 +76,7 @@ def _sample(
     )
 
 
-@task(name=task_name("generation"))
+@task
 def generation(
     data: str | None = None,
     n: int = 100,
