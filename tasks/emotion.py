@@ -12,6 +12,7 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.scorer import Scorer
 from inspect_ai.solver import generate
 
+from emplifai.data.fingerprint import data_fingerprint
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.fewshot import draw_examples
 from emplifai.params import bool_param, choice_param, int_param, str_param
@@ -97,5 +98,6 @@ def emotion(
             "prompt_version": EMOTION_PROMPT_VERSION,
             "prompt_hash": prompt_hash(language),
             "n_dialogues": len(records),
+            "data_fingerprint": data_fingerprint(records),
         },
     )

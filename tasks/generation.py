@@ -15,6 +15,7 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.solver import Solver, generate
 
+from emplifai.data.fingerprint import data_fingerprint
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.data.schema import DialogueRecord
 from emplifai.fewshot import draw_examples
@@ -141,6 +142,7 @@ def generation(
             "n_pairs": len(pairs),
             "fewer_pairs_than_requested": short,
             "n_dialogues": len(records),
+            "data_fingerprint": data_fingerprint(records),
             "seed": seed,
             "source": source,
             "eval_situation_ids": sorted(rec.situation_id for rec in pairs),
