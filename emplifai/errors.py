@@ -12,9 +12,10 @@ from __future__ import annotations
 from inspect_ai._util.error import PrerequisiteError
 
 
-class UserError(PrerequisiteError):
+class UserError(PrerequisiteError, ValueError):
     """A mistake in what the user gave (a file, a ``-T`` value, a model): the message says what is
-    wrong and what to do. Raised anywhere; printed as one line by Inspect and by ``emplifai``."""
+    wrong and what to do. Raised anywhere; printed as one line by Inspect and by ``emplifai``. Also a
+    ``ValueError``, so code that guards a value with ``except ValueError`` keeps working."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

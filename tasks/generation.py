@@ -19,6 +19,7 @@ from emplifai.data.fingerprint import data_fingerprint
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.data.schema import DialogueRecord
 from emplifai.fewshot import draw_examples
+from emplifai.params import choice_param, int_param, str_param
 from emplifai.pairs import draw_eval_pairs
 from emplifai.scorers.reply_length import reply_length
 from emplifai.scorers.rubric_judge import check_grader, rubric_judge
@@ -35,23 +36,6 @@ logger = logging.getLogger(__name__)
 
 JUDGE_MODES: tuple[str, ...] = ("all", "per_metric")
 SOURCES: tuple[str, ...] = ("model", "reference")
-
-
-def _check_params(
-    n: int, fewshot: int, judge_mode: str, source: str, language: str, max_chars: int | None
-) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ValueError(f"-T n must be a positive integer, got {n!r}")
-    if isinstance(fewshot, bool) or not isinstance(fewshot, int) or fewshot < 0:
-        raise ValueError(f"-T fewshot must be an integer >= 0, got {fewshot!r}")
-    if judge_mode not in JUDGE_MODES:
-        raise ValueError(f"-T judge_mode must be one of {JUDGE_MODES}, got {judge_mode!r}")
-    if source not in SOURCES:
-        raise ValueError(f"-T source must be one of {SOURCES}, got {source!r}")
-    if language not in LANGUAGES:
-        raise ValueError(f"-T language must be one of {LANGUAGES}, got {language!r}")
-    if max_chars is not None and (isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars <= 0):
-        raise ValueError(f"-T max_chars must be a positive integer (characters per supporter reply), got {max_chars!r}")
 
 
 def _sample(
@@ -115,7 +99,15 @@ def generation(
         columns: Column mapping for copies whose columns are named otherwise,
             e.g. "emotion=label,patient_1=p1".
     """
-    _check_params(n, fewshot, judge_mode, source, language, max_chars)
+    data = str_param("data", data)
+    n = int_param("n", n, min=1)
+    seed = int_param("seed", seed)
+    language = choice_param("language", language, LANGUAGES)
+    fewshot = int_param("fewshot", fewshot, min=0)
+    judge_mode = choice_param("judge_mode", judge_mode, JUDGE_MODES)
+    max_chars = int_param("max_chars", max_chars, min=1, optional=True)
+    source = choice_param("source", source, SOURCES)
+    columns = str_param("columns", columns)
     records = load_dialogues(data, column_map=parse_column_map(columns) if columns else None)
     pairs = draw_eval_pairs(records, n, seed)
     short = len(pairs) < n
