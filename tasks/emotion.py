@@ -28,6 +28,7 @@ def emotion(
     fewshot: int = 0,
     seed: int = 42,
     columns: str | None = None,
+    encoding: str | None = None,
     bertscore: bool = True,
     bertscore_model: str | None = None,
     bertscore_layers: int | None = None,
@@ -44,6 +45,9 @@ def emotion(
         seed: Seed for drawing few-shot examples.
         columns: Column mapping for copies whose columns are named otherwise,
             e.g. "emotion=label,patient_1=p1".
+        encoding: Text encoding of a CSV/JSONL `data` file, e.g. "cp932" for a Japanese Excel
+            export (default: UTF-8 with or without BOM, or UTF-16 with BOM; any other encoding
+            is named in the error).
         bertscore: Score BERTScore P/R/F1 of predicted vs gold label (the paper's metric).
         bertscore_model: Model for BERTScore: None = what bert-score picks for `language`
             (needs the hub or a local cache), or a local model folder.
@@ -57,11 +61,14 @@ def emotion(
     seed = int_param("seed", seed)
     data = str_param("data", data)
     columns = str_param("columns", columns)
+    encoding = str_param("encoding", encoding)
     bertscore = bool_param("bertscore", bertscore)
     bertscore_model = str_param("bertscore_model", bertscore_model)
     bertscore_layers = int_param("bertscore_layers", bertscore_layers, min=1, optional=True)
     fasttext_model = str_param("fasttext_model", fasttext_model)
-    records = load_dialogues(data, column_map=parse_column_map(columns) if columns else None)
+    records = load_dialogues(
+        data, column_map=parse_column_map(columns) if columns else None, encoding=encoding
+    )
 
     samples = [
         Sample(

@@ -72,6 +72,7 @@ def generation(
     max_chars: int | None = None,
     source: str = "model",
     columns: str | None = None,
+    encoding: str | None = None,
 ) -> Task:
     """Two-turn empathetic dialogue generation, scored by a rubric judge, reply length and format.
 
@@ -98,6 +99,9 @@ def generation(
             output without calling the model, to score the human baseline.
         columns: Column mapping for copies whose columns are named otherwise,
             e.g. "emotion=label,patient_1=p1".
+        encoding: Text encoding of a CSV/JSONL `data` file, e.g. "cp932" for a Japanese Excel
+            export (default: UTF-8 with or without BOM, or UTF-16 with BOM; any other encoding
+            is named in the error).
     """
     data = str_param("data", data)
     n = int_param("n", n, min=1)
@@ -108,7 +112,10 @@ def generation(
     max_chars = int_param("max_chars", max_chars, min=1, optional=True)
     source = choice_param("source", source, SOURCES)
     columns = str_param("columns", columns)
-    records = load_dialogues(data, column_map=parse_column_map(columns) if columns else None)
+    encoding = str_param("encoding", encoding)
+    records = load_dialogues(
+        data, column_map=parse_column_map(columns) if columns else None, encoding=encoding
+    )
     pairs = draw_eval_pairs(records, n, seed)
     short = len(pairs) < n
     if short:

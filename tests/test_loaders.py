@@ -98,8 +98,13 @@ def test_hub_id_offline_gives_clear_error(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(DataSourceError) as info:
         load_dialogues("someone/emplifai-copy")
     message = str(info.value)
-    assert "could not load Hugging Face dataset 'someone/emplifai-copy'" in message
+    assert "HF_HUB_OFFLINE is set, so it was not looked up" in message
     assert "pass a local path" in message
+    # With the hub on but unreachable, the hub's own failure is reported the same way.
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    with pytest.raises(DataSourceError) as info:
+        load_dialogues("someone/emplifai-copy")
+    assert "could not load Hugging Face dataset 'someone/emplifai-copy'" in str(info.value)
 
 
 def test_missing_file_and_unknown_format(tmp_path: Path) -> None:
@@ -108,8 +113,14 @@ def test_missing_file_and_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(DataSourceError, match="no such file"):
         read_table("data/copy.jsonl")  # shaped like owner/name, but a file name
     (tmp_path / "copy.xlsx").write_bytes(b"")
-    with pytest.raises(DataSourceError, match="unsupported file type '.xlsx'"):
+    with pytest.raises(DataSourceError, match="spreadsheet files are not read; save the sheet as CSV"):
         read_table(tmp_path / "copy.xlsx")
+    (tmp_path / "copy.yaml").write_bytes(b"")
+    with pytest.raises(DataSourceError, match="unsupported file type '.yaml'"):
+        read_table(tmp_path / "copy.yaml")
+    # A missing path with an unknown suffix is a missing file at once, never a hub lookup.
+    with pytest.raises(DataSourceError, match="no such file"):
+        read_table("data/ok.xlsx")
     with pytest.raises(DataSourceError, match="only applies to Hugging Face"):
         read_table(JSONL, hf_split="train")
 

@@ -48,6 +48,12 @@ def _add_source_args(parser: argparse.ArgumentParser) -> None:
         help="column names of the file, e.g. 'emotion=label,patient_1=p1' (canonical=in_file)",
     )
     parser.add_argument("--hf-split", default=None, help="split to use from a Hugging Face DatasetDict")
+    parser.add_argument(
+        "--encoding",
+        default=None,
+        help="text encoding of a CSV/JSONL file, e.g. cp932 (Shift-JIS), utf-16 (default: UTF-8 with or "
+        "without BOM, UTF-16 with BOM; any other encoding is named in the error)",
+    )
 
 
 def _column_map_arg(spec: str) -> dict[str, str]:
@@ -65,7 +71,9 @@ def resolve_path(path: str) -> str | Path:
 def run_validate(args: argparse.Namespace) -> int:
     source = resolve_path(args.path)
     try:
-        records, problems = validate_source(source, column_map=args.column_map, hf_split=args.hf_split)
+        records, problems = validate_source(
+            source, column_map=args.column_map, hf_split=args.hf_split, encoding=args.encoding
+        )
     except DataSourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -80,7 +88,9 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def run_stats(args: argparse.Namespace) -> int:
     try:
-        records = load_dialogues(resolve_path(args.path), column_map=args.column_map, hf_split=args.hf_split)
+        records = load_dialogues(
+            resolve_path(args.path), column_map=args.column_map, hf_split=args.hf_split, encoding=args.encoding
+        )
     except DataSourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE

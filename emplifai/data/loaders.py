@@ -10,6 +10,7 @@ and reported per row and field by the validator.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from emplifai.data import SAMPLE_PATH
+from emplifai.data.encoding import check_encoding, read_text
+from emplifai.errors import UserError
 from emplifai.data.schema import (
     CANONICAL_COLUMNS,
     OPTIONAL_COLUMNS,
@@ -28,14 +31,15 @@ from emplifai.data.schema import (
 )
 
 JSONL_SUFFIXES = (".jsonl", ".jsonlines", ".ndjson")
-CSV_SUFFIXES = (".csv",)
+CSV_SUFFIXES = (".csv", ".tsv")
+SPREADSHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")
 PARQUET_SUFFIXES = (".parquet", ".pq")
-_FILE_SUFFIXES = JSONL_SUFFIXES + CSV_SUFFIXES + PARQUET_SUFFIXES + (".json", ".tsv", ".txt")
+_FILE_SUFFIXES = JSONL_SUFFIXES + CSV_SUFFIXES + PARQUET_SUFFIXES + SPREADSHEET_SUFFIXES + (".json", ".txt")
 # "owner/name" as the hub spells dataset ids.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
-class DataSourceError(ValueError):
+class DataSourceError(UserError):
     """The source cannot be read at all (missing file, unknown format, bad column map, hub failure)."""
 
 
@@ -78,13 +82,14 @@ def read_rows(
     *,
     column_map: Mapping[str, str] | None = None,
     hf_split: str | None = None,
+    encoding: str | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
     """Raw rows (canonical column names) and a display name for messages.
 
     Raises ``DataValidationError`` listing every row that could not be parsed, and
     ``DataSourceError`` when the source cannot be read at all.
     """
-    table = read_table(source, column_map=column_map, hf_split=hf_split)
+    table = read_table(source, column_map=column_map, hf_split=hf_split, encoding=encoding)
     if table.problems:
         raise DataValidationError(table.problems)
     return table.rows, table.name
@@ -112,8 +117,14 @@ def read_table(
     *,
     column_map: Mapping[str, str] | None = None,
     hf_split: str | None = None,
+    encoding: str | None = None,
 ) -> RawTable:
-    """Read ``source`` into a ``RawTable``; unparseable rows are listed in ``problems``."""
+    """Read ``source`` into a ``RawTable``; unparseable rows are listed in ``problems``.
+
+    ``encoding`` applies to JSONL and CSV files (None = UTF-8, with or without a BOM, or UTF-16
+    with a BOM; anything else is named in the error).
+    """
+    encoding = check_encoding(encoding)
     path = resolve_user_path(source)
     if path.is_dir():
         table = _read_hf_folder(path, hf_split)
@@ -122,11 +133,16 @@ def read_table(
             raise DataSourceError(f"{path}: hf_split={hf_split!r} only applies to Hugging Face datasets")
         suffix = path.suffix.lower()
         if suffix in JSONL_SUFFIXES:
-            table = _read_jsonl(path)
+            table = _read_jsonl(path, encoding)
         elif suffix in CSV_SUFFIXES:
-            table = _read_csv(path)
+            table = _read_csv(path, encoding)
         elif suffix in PARQUET_SUFFIXES:
             table = _read_parquet(path)
+        elif suffix in SPREADSHEET_SUFFIXES:
+            raise DataSourceError(
+                f"{path}: spreadsheet files are not read; save the sheet as CSV (UTF-8 or CP932, then "
+                "--encoding cp932 / -T encoding=cp932) and pass that file"
+            )
         else:
             raise DataSourceError(
                 f"{path}: unsupported file type {suffix or '(none)'!r}; use JSON lines "
@@ -134,9 +150,15 @@ def read_table(
                 "written by datasets' save_to_disk"
             )
     elif _looks_like_hub_id(str(source)):
+        if _hub_offline():
+            raise DataSourceError(
+                f"{source}: no such file or folder here ({Path.cwd()}), and HF_HUB_OFFLINE is set, so it was "
+                "not looked up as a Hugging Face dataset id; pass a local path (JSONL/CSV/Parquet file or a "
+                "save_to_disk folder)"
+            )
         table = _read_hub(str(source), hf_split)
     else:
-        raise DataSourceError(f"{source}: no such file or folder")
+        raise DataSourceError(f"{source}: no such file or folder (looked in {Path.cwd()})")
     if column_map:
         _apply_column_map(table, column_map)
     return table
@@ -147,6 +169,7 @@ def load_dialogues(
     *,
     column_map: Mapping[str, str] | None = None,
     hf_split: str | None = None,
+    encoding: str | None = None,
 ) -> list[DialogueRecord]:
     """Every dialogue of ``source`` (default: the bundled sample set) in file order.
 
@@ -156,7 +179,7 @@ def load_dialogues(
     from emplifai.data.validate import validate_source
 
     records, problems = validate_source(
-        SAMPLE_PATH if source is None else source, column_map=column_map, hf_split=hf_split
+        SAMPLE_PATH if source is None else source, column_map=column_map, hf_split=hf_split, encoding=encoding
     )
     if problems:
         raise DataValidationError(problems)
@@ -166,15 +189,13 @@ def load_dialogues(
 # --- formats -------------------------------------------------------------------------------
 
 
-def _read_jsonl(path: Path) -> RawTable:
+def _read_jsonl(path: Path, encoding: str | None = None) -> RawTable:
     name = str(path)
     rows: list[dict[str, Any]] = []
     numbers: list[int] = []
     problems: list[Problem] = []
     columns: dict[str, None] = {}  # ordered set
-    # Decode line by line so a bad byte only affects its own line; surrogateescape keeps the
-    # bad bytes visible to the validator, which reports the field they sit in.
-    text = path.read_bytes().decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
+    text = read_text(path, encoding)
     # split("\n"), not splitlines(): JSON strings may legally hold U+2028 and friends.
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
@@ -193,13 +214,17 @@ def _read_jsonl(path: Path) -> RawTable:
     return RawTable(name, list(columns), rows, numbers, problems)
 
 
-def _read_csv(path: Path) -> RawTable:
+def _read_csv(path: Path, encoding: str | None = None) -> RawTable:
     name = str(path)
     problems: list[Problem] = []
     rows: list[dict[str, Any]] = []
     numbers: list[int] = []
-    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
-        reader = csv.reader(fh)
+    text = read_text(path, encoding)
+    first_line = text.split("\n", 1)[0]
+    # A .tsv, or a .csv whose header holds tabs and no commas (a "CSV" saved as tab-separated text).
+    delimiter = "\t" if path.suffix.lower() == ".tsv" or ("\t" in first_line and "," not in first_line) else ","
+    with io.StringIO(text, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
         header = next(reader, None)
         if header is None:
             return RawTable(name, [], [], [], [Problem(name, None, None, "file is empty (no header row)")])
@@ -284,14 +309,23 @@ def _import_datasets(source: str) -> Any:
     except ImportError as exc:
         raise DataSourceError(
             f"{source}: reading Hugging Face datasets needs the 'datasets' package "
-            "(pip install 'emplifai-bench[hf]')"
+            "(pip install 'emplifai[hf]')"
         ) from exc
     return datasets
 
 
 def _looks_like_hub_id(source: str) -> bool:
-    # "data/copy.csv" that does not exist is a missing file, not a hub id.
-    return bool(_HUB_ID.match(source)) and not source.lower().endswith(_FILE_SUFFIXES)
+    """An ``owner/name`` that cannot be a local path: not a file name with a known or any short
+    extension, not under a folder that exists here, and the hub not switched off."""
+    if not _HUB_ID.match(source) or source.lower().endswith(_FILE_SUFFIXES):
+        return False
+    if re.search(r"\.[A-Za-z][A-Za-z0-9]{0,7}$", source):  # "data/ok.xlsx", "x/y.csv2": a file name
+        return False
+    return not Path(source.split("/", 1)[0]).is_dir()
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
 
 # --- column mapping ------------------------------------------------------------------------

@@ -81,6 +81,7 @@ def validate_source(
     *,
     column_map: Mapping[str, str] | None = None,
     hf_split: str | None = None,
+    encoding: str | None = None,
 ) -> tuple[list[DialogueRecord], list[Problem]]:
     """Read and validate ``source``: valid records plus every read and validation problem.
 
@@ -89,7 +90,7 @@ def validate_source(
     # Imported here: loaders.load_dialogues imports this module.
     from emplifai.data.loaders import read_table
 
-    table = read_table(source, column_map=column_map, hf_split=hf_split)
+    table = read_table(source, column_map=column_map, hf_split=hf_split, encoding=encoding)
     records, problems = validate_rows(table.rows, table.name, row_numbers=table.row_numbers, columns=table.columns)
     if table.problems:
         problems = sorted(table.problems + problems, key=lambda p: -1 if p.row is None else p.row)
