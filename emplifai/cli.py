@@ -6,6 +6,8 @@ import argparse
 import importlib
 import sys
 
+from emplifai.errors import UserError
+
 # Modules that expose ``register(subparsers)``; each adds one command group.
 _COMMAND_MODULES = (
     "emplifai.data.cli",
@@ -24,10 +26,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A user's mistake (UserError): one line on stderr, no traceback.
+EXIT_USER_ERROR = 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":

@@ -21,10 +21,10 @@ from typing import Any
 
 from emplifai.data import SAMPLE_PATH
 from emplifai.data.encoding import check_encoding, read_text
-from emplifai.errors import UserError
 from emplifai.data.schema import (
     CANONICAL_COLUMNS,
     OPTIONAL_COLUMNS,
+    DataSourceError,
     DataValidationError,
     DialogueRecord,
     Problem,
@@ -37,10 +37,6 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 _FILE_SUFFIXES = JSONL_SUFFIXES + CSV_SUFFIXES + PARQUET_SUFFIXES + SPREADSHEET_SUFFIXES + (".json", ".txt")
 # "owner/name" as the hub spells dataset ids.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-class DataSourceError(UserError):
-    """The source cannot be read at all (missing file, unknown format, bad column map, hub failure)."""
 
 
 @dataclass

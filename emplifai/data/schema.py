@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from emplifai.errors import UserError
+
 TURN_COLUMNS: tuple[str, ...] = ("patient_1", "supporter_1", "patient_2", "supporter_2")
 CANONICAL_COLUMNS: tuple[str, ...] = ("dialogue_id", "situation_id", "emotion", "situation", *TURN_COLUMNS)
 OPTIONAL_COLUMNS: tuple[str, ...] = ("emotion_ja", "split")
@@ -53,8 +55,14 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-class DataValidationError(ValueError):
-    """Raised when a dataset has problems; carries every problem, not just the first."""
+class DataSourceError(UserError):
+    """The source cannot be read at all (missing file, unknown format or encoding, bad column map,
+    hub failure)."""
+
+
+class DataValidationError(UserError):
+    """Raised when a dataset has problems; carries every problem, not just the first. Printed by
+    Inspect and the CLI as its message (the problem list) with no traceback."""
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
