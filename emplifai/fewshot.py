@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from emplifai.errors import UserError
+
 import random
 import zlib
 from collections.abc import Sequence
@@ -25,8 +27,8 @@ def draw_examples(
         if rec.situation_id != target.situation_id:
             by_situation.setdefault(rec.situation_id, rec)
     if len(by_situation) < k:
-        raise ValueError(
-            f"fewshot={k} needs {k} situations other than {target.situation_id!r}; the data has {len(by_situation)}"
+        raise UserError(
+            f"-T fewshot={k} needs {k} situations other than {target.situation_id!r}; the data has {len(by_situation)}"
         )
     rng = random.Random(seed * 1_000_003 + zlib.crc32(target.dialogue_id.encode("utf-8")))
     chosen = rng.sample(sorted(by_situation), k)

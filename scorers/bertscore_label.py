@@ -14,6 +14,8 @@ once per process for each (model, layer, language), in a worker thread.
 
 from __future__ import annotations
 
+from emplifai.errors import UserError
+
 import json
 import threading
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from emplifai.taxonomy import LABELS
 BERTSCORE_KEYS: tuple[str, ...] = ("precision", "recall", "f1")
 
 
-class BertScoreModelError(RuntimeError):
+class BertScoreModelError(UserError):
     """The BERTScore model cannot be used (not available offline, bad folder, unusable tokenizer)."""
 
 
@@ -98,7 +100,7 @@ def check_bertscore_model(model: str | None, language: str, num_layers: int | No
     except ImportError as e:
         raise BertScoreModelError(
             f"BERTScore needs the 'bertscore' extra ({e.name} is not installed): "
-            "pip install 'emplifai-bench[bertscore]', or pass -T bertscore=false"
+            "pip install 'emplifai[bertscore]', or pass -T bertscore=false"
         ) from e
     if num_layers is not None and num_layers < 1:
         raise BertScoreModelError(f"num_layers must be >= 1, got {num_layers}")

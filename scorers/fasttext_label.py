@@ -15,6 +15,8 @@ direction; its cosine is reported as 0.
 
 from __future__ import annotations
 
+from emplifai.errors import UserError
+
 import threading
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ HOW_TO_GET_A_MODEL = (
 )
 
 
-class FastTextModelError(FileNotFoundError):
+class FastTextModelError(UserError):
     """The fastText model file is missing or is not a file."""
 
 
@@ -47,7 +49,7 @@ def check_fasttext_model(model_path: str | Path) -> Path:
     except ImportError as e:
         raise FastTextModelError(
             "fastText cosine needs the 'fasttext' extra (the fasttext module is not installed): "
-            "pip install 'emplifai-bench[fasttext]'"
+            "pip install 'emplifai[fasttext]'"
         ) from e
     if not path.is_file():
         what = "is a folder, not a model file" if path.is_dir() else "does not exist"

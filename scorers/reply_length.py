@@ -42,13 +42,13 @@ def _tagger() -> Any:
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError(
             "reply_length needs fugashi and unidic-lite to count Japanese words: "
-            "pip install fugashi unidic-lite (dependencies of emplifai-bench)"
+            "pip install fugashi unidic-lite (dependencies of emplifai)"
         ) from e
     try:
         return fugashi.Tagger()
     except RuntimeError as e:  # pragma: no cover - fugashi raises this when no dictionary is found
         raise ImportError(
-            "fugashi found no UniDic dictionary; pip install unidic-lite (a dependency of emplifai-bench)"
+            "fugashi found no UniDic dictionary; pip install unidic-lite (a dependency of emplifai)"
         ) from e
 
 

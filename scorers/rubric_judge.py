@@ -51,7 +51,7 @@ from emplifai.scorers.judge_prompt import (
     parse_verdict,
     response_schema,
 )
-from emplifai.scorers.rubrics import LANGUAGES, METRIC_KEYS, load_rubrics, rubric_hashes
+from emplifai.scorers.rubrics import LANGUAGES, METRIC_KEYS, RUBRIC_NAMES, load_rubrics, rubric_hashes
 from emplifai.taxonomy import BY_LABEL
 
 logger = getLogger(__name__)
@@ -158,6 +158,8 @@ class _Judgement:
         format_failure_rate(),
         unscored(),
     ],
+    # The default rubric per language (kept in this shape for readers of the log); a run with another
+    # rubric records its name, version and hash in every Score's metadata.
     rubric_versions=rubric_hashes(),
     judge_prompt=f"{JUDGE_PROMPT_VERSION} sha256:{JUDGE_PROMPT_SHA256}",
 )
@@ -166,6 +168,7 @@ def rubric_judge(
     language: str = "ja",
     max_retries: int = 2,
     structured_output: bool = True,
+    rubric: str = "default",
 ) -> Scorer:
     """Seven rubric metrics (1-5) from the grader model, plus their mean ("overall").
 
@@ -177,6 +180,8 @@ def rubric_judge(
         structured_output: Ask the provider for JSON-schema constrained output (Inspect's
             ``response_schema``). Turn off for servers that reject it (llama.cpp); replies are
             validated either way.
+        rubric: Which rubric set the judge sees: "default" (the project's rubric with its scoring
+            principles) or "neutral" (the seven definitions only; see scorers/rubrics.py).
     """
     if mode not in MODES:
         raise ValueError(f"rubric_judge: mode must be one of {MODES}, got {mode!r}")
@@ -184,7 +189,9 @@ def rubric_judge(
         raise ValueError(f"rubric_judge: language must be one of {LANGUAGES}, got {language!r}")
     if not isinstance(max_retries, int) or max_retries < 0:
         raise ValueError(f"rubric_judge: max_retries must be an integer >= 0, got {max_retries!r}")
-    rubrics = load_rubrics(language)
+    if rubric not in RUBRIC_NAMES:
+        raise ValueError(f"rubric_judge: rubric must be one of {RUBRIC_NAMES}, got {rubric!r}")
+    rubrics = load_rubrics(language, rubric)
 
     async def score(state: TaskState, target: Target) -> Score:
         grader = require_grader()

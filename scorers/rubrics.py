@@ -17,6 +17,12 @@ from typing import Any
 from emplifai.taxonomy import LANGUAGES
 
 RUBRIC_DIR = Path(__file__).parent / "rubrics"
+# Named rubric sets. "default" is the project's rubric (scoring principles: feelings first, no
+# reward for length, no credit for correct-but-distant replies) in rubrics_<language>.json; every
+# other name lives in rubrics_<name>_<language>.json. "neutral" states only the seven metrics'
+# definitions and levels, so a probe run can show what the default rubric's principles change.
+RUBRIC_NAMES: tuple[str, ...] = ("default", "neutral")
+DEFAULT_RUBRIC = "default"
 
 # The seven metrics, in the paper's order. These keys are the Score value keys, the JSON keys
 # the judge answers with and the names metrics appear under in the log.
@@ -60,6 +66,7 @@ class RubricSet:
     rubrics: tuple[Rubric, ...]  # in METRIC_KEYS order
     sha256: str
     path: Path
+    name: str = DEFAULT_RUBRIC
 
     def get(self, key: str) -> Rubric:
         for r in self.rubrics:
@@ -68,22 +75,31 @@ class RubricSet:
         raise KeyError(f"no rubric {key!r} in {self.path}; expected one of {METRIC_KEYS}")
 
     def provenance(self) -> dict[str, str]:
-        return {"rubric_language": self.language, "rubric_version": self.version, "rubric_sha256": self.sha256}
+        return {
+            "rubric_name": self.name,
+            "rubric_language": self.language,
+            "rubric_version": self.version,
+            "rubric_sha256": self.sha256,
+        }
 
 
-def rubric_path(language: str) -> Path:
+def rubric_path(language: str, name: str = DEFAULT_RUBRIC) -> Path:
     if language not in LANGUAGES:
         raise ValueError(f"unknown rubric language {language!r}; expected one of {LANGUAGES}")
-    return RUBRIC_DIR / f"rubrics_{language}.json"
+    if name not in RUBRIC_NAMES:
+        raise ValueError(f"unknown rubric {name!r}; expected one of {RUBRIC_NAMES}")
+    stem = "rubrics" if name == DEFAULT_RUBRIC else f"rubrics_{name}"
+    return RUBRIC_DIR / f"{stem}_{language}.json"
 
 
 @cache
-def load_rubrics(language: str) -> RubricSet:
-    """Read and validate the rubric file of ``language`` ("ja" or "en")."""
-    return parse_rubrics(rubric_path(language).read_bytes(), rubric_path(language), language)
+def load_rubrics(language: str, name: str = DEFAULT_RUBRIC) -> RubricSet:
+    """Read and validate the rubric file of ``language`` ("ja" or "en") and rubric ``name``."""
+    path = rubric_path(language, name)
+    return parse_rubrics(path.read_bytes(), path, language, name)
 
 
-def parse_rubrics(raw: bytes, path: Path, language: str) -> RubricSet:
+def parse_rubrics(raw: bytes, path: Path, language: str, name: str = DEFAULT_RUBRIC) -> RubricSet:
     """Validate rubric JSON: every metric of METRIC_KEYS once, in order, each with levels 1..5."""
     try:
         data = json.loads(raw.decode("utf-8"))
@@ -131,14 +147,15 @@ def parse_rubrics(raw: bytes, path: Path, language: str) -> RubricSet:
         rubrics=tuple(rubrics),
         sha256=hashlib.sha256(raw).hexdigest(),
         path=path,
+        name=name,
     )
 
 
-def rubric_hashes() -> dict[str, str]:
-    """``{language: "version sha256"}`` for every shipped rubric file (recorded in the scorer spec)."""
+def rubric_hashes(name: str = DEFAULT_RUBRIC) -> dict[str, str]:
+    """``{language: "version sha256"}`` for every shipped file of rubric ``name`` (recorded in the scorer spec)."""
     out = {}
     for lang in LANGUAGES:
-        rs = load_rubrics(lang)
+        rs = load_rubrics(lang, name)
         out[lang] = f"{rs.version} sha256:{rs.sha256}"
     return out
 

@@ -65,9 +65,9 @@ def parse_column_map(spec: str) -> dict[str, str]:
             continue
         canonical, sep, in_file = (s.strip() for s in part.partition("="))
         if not sep or not canonical or not in_file:
-            raise ValueError(f"column map entry {part.strip()!r} is not of the form canonical=column_in_file")
+            raise DataSourceError(f"column map entry {part.strip()!r} is not of the form canonical=column_in_file")
         if canonical in mapping:
-            raise ValueError(f"column map names {canonical!r} twice")
+            raise DataSourceError(f"column map names {canonical!r} twice")
         mapping[canonical] = in_file
     _check_map_keys(mapping)
     return mapping
