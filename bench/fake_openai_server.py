@@ -31,6 +31,10 @@ import sys
 import time
 from typing import Any
 
+from emplifai.deps import exit_if_missing  # noqa: E402
+
+exit_if_missing("uvicorn", "starlette", extra="serve", purpose="bench/fake_openai_server.py")
+
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request

@@ -29,6 +29,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from emplifai.deps import exit_if_missing  # noqa: E402
+
+exit_if_missing("openai", "uvicorn", "starlette", extra="serve", purpose="bench/judge_throughput.py")
+
 from emplifai.data import SAMPLE_PATH
 
 SERVER = Path(__file__).with_name("fake_openai_server.py")

@@ -31,6 +31,10 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the default models are local; never wait on the hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from emplifai.deps import exit_if_missing  # noqa: E402
+
+exit_if_missing("bert_score", "fasttext", "torch", "transformers", extra="all", purpose="bench/label_scoring.py")
+
 import anyio
 from sklearn.utils import resample
 

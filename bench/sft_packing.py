@@ -38,6 +38,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is local; never wait o
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from emplifai.deps import exit_if_missing  # noqa: E402
+
+exit_if_missing("torch", "datasets", "transformers", "trl", extra="train", purpose="bench/sft_packing.py")
+
 import torch
 from datasets import Dataset
 from sklearn.utils import resample
