@@ -24,11 +24,22 @@ line is part of that turn (lines are stripped and joined with a newline). The on
 the fourth turn: its text ends at the first blank or layout line, and whatever follows is a
 closing remark ("この会話では…"), kept in ``ParsedDialogue.trailing`` and otherwise ignored.
 The consequence, stated here on purpose: a second paragraph of the last reply is treated as a
-closing remark, not as part of the reply.
+closing remark, not as part of the reply. The fourth turn also ends, with no blank line needed, at
+a line that is a note rather than speech: a line wholly in brackets (``（以上）``, ``(end)``,
+``【補足】``) or a line that opens with a note marker (``Note:``, ``注：``, ``補足：``, ``※``,
+``P.S.``; the full list is ``_NOTE_MARKER``). Only lines after the first line of the fourth
+turn are tested, so a reply may itself open with a bracket.
+
+Reasoning blocks are removed before anything else (``strip_reasoning``): ``<think>…</think>``,
+``<thinking>…</thinking>``, ``<reasoning>…</reasoning>``, a leading block never closed, and the
+text before a closing tag whose opening tag was in the chat template. The removed text is kept in
+``ParsedDialogue.reasoning`` / ``FormatFailure.reasoning``.
 
 Everything else is a ``FormatFailure`` with a reason: no labels at all, fewer or more than four
-turns, a wrong speaker order, an empty turn. The turn text itself is never rewritten (quotes,
-punctuation and width are kept as the model wrote them).
+turns, a wrong speaker order, an empty turn, and (``check_turns``) a turn that is one of the
+brief's placeholder turns (``（1回目の発言）``, ``(first reply)``, with or without the brackets:
+a copied template) or that repeats another turn verbatim. The turn text itself is never
+rewritten (quotes, punctuation and width are kept as the model wrote them).
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 PATIENT = "patient"
 SUPPORTER = "supporter"
@@ -58,6 +70,7 @@ class ParsedDialogue:
     turns: tuple[str, str, str, str]
     preamble: str = ""  # text before the first label, ignored for scoring
     trailing: str = ""  # closing remark after the fourth turn, ignored for scoring
+    reasoning: str = ""  # reasoning blocks removed before parsing (strip_reasoning), kept for the log
 
     def supporter_replies(self) -> tuple[str, str]:
         return (self.turns[1], self.turns[3])
@@ -71,6 +84,7 @@ class FormatFailure:
     """Text that is not a two-turn dialogue; ``reason`` says why, for logs and score metadata."""
 
     reason: str
+    reasoning: str = ""  # reasoning blocks removed before parsing, kept for the log
 
 
 # Labels are matched on a per-character NFKC, lower-cased copy of the line, so width and case
@@ -106,6 +120,19 @@ _HEADER = re.compile(
 )
 # Lines that are layout, never dialogue text: markdown rules, code fences, non-speaker headings.
 _LAYOUT = re.compile(r"^\s*(?:[-*_=]{3,}|```.*|~~~.*|#{1,6}(?:\s.*)?)\s*$")
+
+# A note after the fourth reply (matched on the NFKC, lower-cased line): a line wholly in one pair
+# of brackets, or a line opening with a note marker. Emphasis around the marker is allowed.
+_BRACKETS = {"(": ")", "[": "]", "【": "】", "〔": "〕", "<": ">", "〈": "〉", "《": "》", "{": "}"}
+_NOTE_MARKER = re.compile(
+    r"^[*_]{0,2}(?:※|p\.\s?s\.|n\.b\.|\((?:注|補足|備考|note)\)|"
+    r"(?:note|notes|remark|comment|explanation|注|注記|注釈|補足|備考|解説|説明|メモ|コメント)[*_]{0,2}\s*:)"
+)
+# Reasoning blocks some providers leave in the completion (Inspect strips them only for some).
+_REASONING_TAGS = r"think|thinking|reasoning"
+_REASONING_BLOCK = re.compile(rf"<(?P<tag>{_REASONING_TAGS})\b[^>]*>(?P<body>.*?)</(?P=tag)\s*>", re.I | re.S)
+_REASONING_OPEN = re.compile(rf"<(?:{_REASONING_TAGS})\b[^>]*>", re.I)
+_REASONING_CLOSE = re.compile(rf"</(?:{_REASONING_TAGS})\s*>", re.I)
 
 
 def _normalise_with_offsets(line: str) -> tuple[str, list[int]]:
@@ -149,14 +176,117 @@ def _role_names(roles: Sequence[str]) -> str:
     return ", ".join(f"{ja[r]} ({r})" for r in roles)
 
 
-def parse_dialogue(text: str) -> ParsedDialogue | FormatFailure:
-    """Read a model's two-turn dialogue; see the module docstring for what is accepted."""
+def strip_reasoning(text: str) -> tuple[str, str]:
+    """``(text without reasoning blocks, the removed reasoning)``.
+
+    Removes ``<think>``/``<thinking>``/``<reasoning>`` blocks (any case), a leading block that is
+    never closed (everything from its tag on), and, when the first closing tag has no opening tag
+    before it (the chat template opened the block), everything up to that tag. Pieces of removed
+    reasoning are joined with a blank line; tags are dropped.
+    """
+    text = "" if text is None else str(text)
+    removed: list[str] = []
+    close = _REASONING_CLOSE.search(text)
+    if close is not None and _REASONING_OPEN.search(text, 0, close.start()) is None:
+        removed.append(text[: close.start()].strip())
+        text = text[close.end() :]
+
+    def _cut(m: re.Match[str]) -> str:
+        removed.append(m.group("body").strip())
+        return "\n"
+
+    text = _REASONING_BLOCK.sub(_cut, text)
+    lead = _REASONING_OPEN.match(text.lstrip())
+    if lead is not None:
+        removed.append(text.lstrip()[lead.end() :].strip())
+        text = ""
+    return text, "\n\n".join(r for r in removed if r)
+
+
+def _is_note(line: str) -> bool:
+    """A line that is a note about the dialogue rather than speech (see the module docstring)."""
+    norm = unicodedata.normalize("NFKC", line).strip().lower()
+    if len(norm) >= 2 and _BRACKETS.get(norm[0]) == norm[-1]:
+        return True
+    return _NOTE_MARKER.match(norm) is not None
+
+
+def loose_form(text: str) -> str:
+    """A turn compared for placeholders: NFKC, lower case, whitespace collapsed, then wrapping
+    brackets, quotes, emphasis and end punctuation peeled off until nothing changes."""
+    s = " ".join(unicodedata.normalize("NFKC", text).lower().split())
+    pairs = {**_BRACKETS, "「": "」", "『": "』", '"': '"', "'": "'", "*": "*", "_": "_"}
+    while True:
+        before = s
+        s = s.strip().rstrip("。.、,!?…").strip()
+        if len(s) >= 2 and pairs.get(s[0]) == s[-1]:
+            s = s[1:-1]
+        if s == before:
+            return s
+
+
+@cache
+def brief_placeholders() -> dict[str, str]:
+    """The placeholder turns of the generation brief in every language, keyed by their loose form.
+
+    Read from the brief itself (``solvers/generation_prompt.py``) so the refusal cannot drift from
+    what the model was shown. Imported here, at first use, because the brief imports this module.
+    """
+    from emplifai.solvers.generation_prompt import _TEMPLATE_TURNS
+
+    return {loose_form(p): p for turns in _TEMPLATE_TURNS.values() for p in turns}
+
+
+def _normal_turn(text: str) -> str:
+    return " ".join(text.split())
+
+
+def check_turns(turns: Sequence[str], language: str = "ja") -> str | None:
+    """The reason four turns (patient, supporter, patient, supporter) are not a usable dialogue,
+    or None when they are.
+
+    Refused: an empty turn; a turn that is one of the brief's placeholder turns in any language,
+    with or without its brackets (``（1回目の発言）``, ``1回目の発言``, ``(first reply)``); a turn
+    that repeats another turn verbatim (whitespace aside). ``language`` names the speakers in the
+    reason. Pure: used by ``parse_dialogue`` and by any other reader of model dialogues.
+    """
+    if language not in SPEAKER_LABELS:
+        raise ValueError(f"unknown language {language!r}; expected one of {sorted(SPEAKER_LABELS)}")
+    turns = list(turns)
+    if len(turns) != 4:
+        return f"found {len(turns)} turns, expected 4"
+    labels = SPEAKER_LABELS[language]
+    placeholders = brief_placeholders()
+    seen: dict[str, int] = {}
+    for i, turn in enumerate(turns):
+        name = f"turn {i + 1} ({labels[i % 2]})"
+        text = _normal_turn(str(turn or ""))
+        if not text:
+            return f"{name} is empty"
+        placeholder = placeholders.get(loose_form(text))
+        if placeholder is not None:
+            return f"{name} is the brief's placeholder {placeholder!r}, not a reply (template copied)"
+        if text in seen:
+            return f"{name} repeats turn {seen[text] + 1} verbatim"
+        seen[text] = i
+    return None
+
+
+def parse_dialogue(text: str, language: str = "ja") -> ParsedDialogue | FormatFailure:
+    """Read a model's two-turn dialogue; see the module docstring for what is accepted.
+
+    ``language`` only names the speakers in a ``check_turns`` reason; labels of both languages
+    are always read.
+    """
     if text is None or not str(text).strip():
         return FormatFailure("empty output")
+    text, reasoning = strip_reasoning(str(text))
+    if not text.strip():
+        return FormatFailure("empty output once the reasoning block was removed", reasoning=reasoning)
     preamble: list[str] = []
     trailing: list[str] = []
     turns: list[tuple[str, list[str]]] = []  # (role, lines of text)
-    last_turn_closed = False  # the fourth turn ended at a blank/layout line
+    last_turn_closed = False  # the fourth turn ended at a blank/layout/note line
     for raw in str(text).splitlines():
         header = _read_header(raw)
         if header is not None:
@@ -169,7 +299,7 @@ def parse_dialogue(text: str) -> ParsedDialogue | FormatFailure:
         if not turns:
             if not is_break:
                 preamble.append(stripped)
-        elif len(turns) >= 4 and (last_turn_closed or (is_break and turns[-1][1])):
+        elif len(turns) >= 4 and (last_turn_closed or (turns[-1][1] and (is_break or _is_note(stripped)))):
             # The fourth (or a later, which fails below) turn ended: the rest is a closing remark.
             last_turn_closed = True
             if not is_break:
@@ -178,22 +308,31 @@ def parse_dialogue(text: str) -> ParsedDialogue | FormatFailure:
             turns[-1][1].append(stripped)
 
     if not turns:
-        return FormatFailure("no speaker labels found (expected lines like '患者：…' / '支援者：…')")
+        return FormatFailure(
+            "no speaker labels found (expected lines like '患者：…' / '支援者：…')", reasoning=reasoning
+        )
     roles = [role for role, _ in turns]
     if len(turns) != 4:
-        return FormatFailure(f"found {len(turns)} turns, expected 4 (speakers: {_role_names(roles)})")
+        return FormatFailure(
+            f"found {len(turns)} turns, expected 4 (speakers: {_role_names(roles)})", reasoning=reasoning
+        )
     if tuple(roles) != EXPECTED_ROLES:
         return FormatFailure(
-            f"wrong speaker order: {_role_names(roles)}; expected {_role_names(EXPECTED_ROLES)}"
+            f"wrong speaker order: {_role_names(roles)}; expected {_role_names(EXPECTED_ROLES)}",
+            reasoning=reasoning,
         )
     texts = ["\n".join(lines) for _, lines in turns]
     for i, t in enumerate(texts):
         if not t:
-            return FormatFailure(f"turn {i + 1} ({_role_names([roles[i]])}) is empty")
+            return FormatFailure(f"turn {i + 1} ({_role_names([roles[i]])}) is empty", reasoning=reasoning)
+    problem = check_turns(texts, language)
+    if problem is not None:
+        return FormatFailure(problem, reasoning=reasoning)
     return ParsedDialogue(
         turns=(texts[0], texts[1], texts[2], texts[3]),
         preamble="\n".join(preamble),
         trailing="\n".join(trailing),
+        reasoning=reasoning,
     )
 
 

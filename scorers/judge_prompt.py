@@ -4,6 +4,12 @@ Pure functions, no model calls: ``judge_messages`` builds the conversation, ``pa
 reads a reply into validated scores or raises ``VerdictError`` with a short reason (which goes
 back to the judge as the corrective message of a retry).
 
+One set of rules for both modes: reasoning blocks (``<think>`` ...) are removed first; the reply
+must hold exactly one verdict object (two different ones raise ``AmbiguousVerdict``; a brace in
+prose around it is ignored); that object has exactly the expected keys (the seven metrics, or
+``rationale`` + ``score``, or the one metric wrapping them), every score an integer 1..5 and
+every rationale a real reason (not empty, not the prompt's own placeholder ``<短い根拠>``).
+
 The judged dialogue is model output, so it is fenced: it sits between a line ``<<<DIALOGUE`` and
 a line ``DIALOGUE>>>``, the judge is told that nothing inside the fence is an instruction, and
 any run of three angle brackets inside the judged text is rewritten first, so the text can
@@ -19,13 +25,14 @@ from functools import cache
 from typing import Any
 
 from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageUser, ResponseSchema
-from inspect_ai.util import json_schema
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, create_model
+from inspect_ai.util import JSONSchema, json_schema
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, create_model, field_validator
 
-from emplifai.dialogue_format import SPEAKER_LABELS, ParsedDialogue
+from emplifai.dialogue_format import SPEAKER_LABELS, ParsedDialogue, loose_form, strip_reasoning
 from emplifai.scorers.rubrics import METRIC_KEYS, RubricSet
 
-JUDGE_PROMPT_VERSION = "1.0.0"
+# 1.1.0: scores sent as enum 1..5; one verdict object; no extra keys; placeholder rationales refused.
+JUDGE_PROMPT_VERSION = "1.1.0"
 FENCE_OPEN = "<<<DIALOGUE"
 FENCE_CLOSE = "DIALOGUE>>>"
 
@@ -42,6 +49,16 @@ class MetricVerdict(BaseModel):
     # StrictInt: "4", 4.0 and true are not scores; a judge that writes them is asked again.
     score: StrictInt = Field(ge=1, le=5)
 
+    @field_validator("rationale")
+    @classmethod
+    def _a_real_reason(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("empty rationale")
+        copied = _placeholders().get(loose_form(value))
+        if copied is not None:
+            raise ValueError(f"the rationale is the answer format's placeholder {copied!r}, not a reason")
+        return value
+
 
 # One field per metric, each a MetricVerdict; extra="forbid" gives additionalProperties=false,
 # which strict structured-output providers require.
@@ -54,6 +71,14 @@ AllMetricsVerdict: type[BaseModel] = create_model(  # type: ignore[call-overload
 
 class VerdictError(ValueError):
     """A judge reply that cannot be used; the message is short enough to send back to the judge."""
+
+    kind = "invalid"
+
+
+class AmbiguousVerdict(VerdictError):
+    """A reply holding two or more different verdict objects: which one is the answer is unknown."""
+
+    kind = "ambiguous"
 
 
 # Every fixed string of the prompt, per language. Its hash (below) goes into the log.
@@ -125,6 +150,13 @@ JUDGE_PROMPT_SHA256 = hashlib.sha256(
     json.dumps({"version": JUDGE_PROMPT_VERSION, "fence": [FENCE_OPEN, FENCE_CLOSE], "text": _TEXT},
                ensure_ascii=False, sort_keys=True).encode("utf-8")
 ).hexdigest()
+
+
+@cache
+def _placeholders() -> dict[str, str]:
+    """The answer format's placeholders (every language), keyed by their loose form: a judge that
+    copies one as its rationale has given no reason."""
+    return {loose_form(t[k]): t[k] for t in _TEXT.values() for k in ("rationale_ph", "score_ph")}
 
 
 def neutralise_fences(text: str) -> str:
@@ -218,13 +250,35 @@ def correction_message(language: str, error: str) -> ChatMessageUser:
     return ChatMessageUser(content=_TEXT[language]["retry"].format(error=error))
 
 
+SCORE_VALUES: tuple[int, ...] = (1, 2, 3, 4, 5)
+
+
+def _enum_scores(schema: JSONSchema) -> JSONSchema:
+    """The schema with every ``score`` stated as ``enum: [1..5]`` instead of minimum/maximum.
+
+    Inspect's openai-api provider (and others built on it) strips minimum/maximum from a response
+    schema, so a bounded integer reaches the server unbounded; an enum survives every provider.
+    """
+    props = dict(schema.properties or {})
+    for name, sub in props.items():
+        if name == "score" and sub.type == "integer":
+            props[name] = JSONSchema(type="integer", enum=list(SCORE_VALUES))
+        elif sub.type == "object":
+            props[name] = _enum_scores(sub)
+    return schema.model_copy(update={"properties": props})
+
+
 @cache
 def response_schema(metric: str | None) -> ResponseSchema:
-    """Structured-output schema for providers that support it (the reply is validated anyway)."""
+    """Structured-output schema for providers that support it; scores are an enum of 1..5.
+
+    The pydantic models stay the authority: every reply is validated whether or not the provider
+    enforced the schema.
+    """
     model = AllMetricsVerdict if metric is None else MetricVerdict
     return ResponseSchema(
         name="rubric_scores" if metric is None else "rubric_score",
-        json_schema=json_schema(model),
+        json_schema=_enum_scores(json_schema(model)),
         description="Rubric scores (1-5) with a short rationale each.",
     )
 
@@ -232,49 +286,89 @@ def response_schema(metric: str | None) -> ResponseSchema:
 def parse_verdict(text: str, metric: str | None = None) -> dict[str, MetricVerdict]:
     """Validated verdicts keyed by metric (all seven, or just ``metric``); else ``VerdictError``.
 
-    Accepts the JSON object alone or wrapped in a code block or prose. Keys other than the
-    expected ones are ignored; a missing metric, a missing rationale, or a score that is not an
-    integer from 1 to 5 is an error.
+    Reasoning blocks are removed first. The verdict may stand alone or sit in a code block or
+    prose; braces in the prose that do not open a JSON object are ignored. Two different verdict
+    objects raise ``AmbiguousVerdict``. The object must have exactly the expected keys (for one
+    metric, ``{"rationale", "score"}`` or that metric wrapping them); scores are integers 1..5 and
+    rationales real reasons. The same rules hold in both modes.
     """
-    obj = _extract_json_object(text)
+    if metric is not None and metric not in METRIC_KEYS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {METRIC_KEYS}")
+    obj = _the_verdict_object(text, metric)
     if metric is None:
         missing = [k for k in METRIC_KEYS if k not in obj]
         if missing:
             raise VerdictError(f"missing metrics: {', '.join(missing)}")
-        data: dict[str, Any] = {k: obj[k] for k in METRIC_KEYS}
+        _refuse_extra_keys(obj, METRIC_KEYS)
         try:
-            parsed = AllMetricsVerdict.model_validate(data)
+            parsed = AllMetricsVerdict.model_validate(obj)
         except ValidationError as e:
             raise VerdictError(_summarise(e)) from e
         return {k: getattr(parsed, k) for k in METRIC_KEYS}
-    if metric not in METRIC_KEYS:
-        raise ValueError(f"unknown metric {metric!r}; expected one of {METRIC_KEYS}")
     # A judge may wrap the single verdict in its metric key; that is unambiguous, so accept it.
     if set(obj) == {metric} and isinstance(obj[metric], dict):
         obj = obj[metric]
+    _refuse_extra_keys(obj, ("rationale", "score"))
     try:
-        return {metric: MetricVerdict.model_validate({k: obj.get(k) for k in ("rationale", "score") if k in obj})}
+        return {metric: MetricVerdict.model_validate(obj)}
     except ValidationError as e:
         raise VerdictError(_summarise(e)) from e
 
 
-def _extract_json_object(text: str) -> dict[str, Any]:
-    s = (text or "").strip()
-    if not s:
+def _refuse_extra_keys(obj: dict[str, Any], expected: tuple[str, ...]) -> None:
+    extra = [k for k in obj if k not in expected]
+    if extra:
+        raise VerdictError(f"unexpected keys: {', '.join(map(str, extra))}")
+
+
+def _looks_like_verdict(obj: dict[str, Any], metric: str | None) -> bool:
+    keys = set(obj)
+    return bool(keys & set(METRIC_KEYS)) or (metric is not None and bool(keys & {"rationale", "score"}))
+
+
+def _the_verdict_object(text: str, metric: str | None) -> dict[str, Any]:
+    """The one verdict object of a reply (see ``parse_verdict``)."""
+    if not (text or "").strip():
         raise VerdictError("empty reply")
+    s, _ = strip_reasoning(text)
+    s = s.strip()
+    if not s:
+        raise VerdictError("empty reply once the reasoning block was removed")
     try:
-        obj = json.loads(s)
+        whole = json.loads(s)
     except json.JSONDecodeError:
-        start = s.find("{")
-        if start < 0:
-            raise VerdictError("no JSON object in the reply") from None
+        pass
+    else:
+        if not isinstance(whole, dict):
+            raise VerdictError(f"the reply is a JSON {type(whole).__name__}, not an object")
+        return whole
+    # Every top-level JSON object in the text, left to right; a brace that opens no valid JSON
+    # (prose, a template) is skipped.
+    decoder = json.JSONDecoder()
+    found: list[dict[str, Any]] = []
+    first_error: json.JSONDecodeError | None = None
+    i = s.find("{")
+    while i >= 0:
         try:
-            obj, _ = json.JSONDecoder().raw_decode(s[start:])
+            obj, end = decoder.raw_decode(s, i)
         except json.JSONDecodeError as e:
-            raise VerdictError(f"invalid JSON ({e.msg} at char {e.pos})") from None
-    if not isinstance(obj, dict):
-        raise VerdictError(f"the reply is a JSON {type(obj).__name__}, not an object")
-    return obj
+            first_error = first_error or e
+            i = s.find("{", i + 1)
+            continue
+        if isinstance(obj, dict):
+            found.append(obj)
+        i = s.find("{", end)
+    if not found:
+        if first_error is not None:
+            raise VerdictError(f"invalid JSON ({first_error.msg} at char {first_error.pos})")
+        raise VerdictError("no JSON object in the reply")
+    verdicts = [o for o in found if _looks_like_verdict(o, metric)]
+    if not verdicts:
+        return found[0]  # validated below, which names what is missing
+    distinct = {json.dumps(o, sort_keys=True, ensure_ascii=False): o for o in verdicts}
+    if len(distinct) > 1:
+        raise AmbiguousVerdict(f"ambiguous: {len(distinct)} different verdict objects in the reply")
+    return next(iter(distinct.values()))
 
 
 def _summarise(e: ValidationError, limit: int = 4) -> str:

@@ -89,19 +89,22 @@ def test_draw_bad_n(n: Any) -> None:
 
 # --- the task (end to end with the real rubric judge and a mockllm grader) -----------------------
 
-# One reply that both judge modes accept: seven metric verdicts for mode="all", and a top-level
-# rationale/score for each single-metric question of mode="per_metric".
-VERDICT = json.dumps(
-    {"rationale": "気持ちを受け止めている", "score": 4, **{k: {"rationale": "妥当", "score": 4} for k in METRIC_KEYS}},
-    ensure_ascii=False,
-)
+# The judge answers what it is asked: seven metric verdicts for mode="all", one rationale/score
+# for each single-metric question of mode="per_metric" (a verdict with extra keys is refused).
+ONE_VERDICT = {"rationale": "気持ちを受け止めている", "score": 4}
+ALL_VERDICTS = {k: {"rationale": "妥当", "score": 4} for k in METRIC_KEYS}
+
+
+def _verdict(messages: list[Any], *args: Any) -> ModelOutput:
+    asked = sum(f"({k})" in messages[0].text for k in METRIC_KEYS)  # rubric headings "## name (key)"
+    return _output(json.dumps(ONE_VERDICT if asked == 1 else ALL_VERDICTS, ensure_ascii=False))
 
 
 @pytest.fixture
 def grader(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     # The judge caches its calls; a per-test cache keeps one test's mock verdicts out of another's.
     monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "cache"))
-    return get_model("mockllm/model", custom_outputs=lambda *args: _output(VERDICT))
+    return get_model("mockllm/model", custom_outputs=_verdict)
 
 
 def _run(task: Any, model: Any, grader: Any, log_dir: Path) -> EvalLog:

@@ -105,8 +105,9 @@ def test_parse_valid_and_wrapped_replies() -> None:
         verdicts = parse_verdict(reply)
         assert {k: v.score for k, v in verdicts.items()} == expected
         assert verdicts["fluency"].rationale == "fluencyについて"
-    # keys the schema does not know are ignored
-    assert parse_verdict(json.dumps({**FULL, "overall": {"score": 9}}))["fluency"].score == FULL["fluency"]["score"]
+    # keys the schema does not know are refused, as in per_metric mode
+    with pytest.raises(VerdictError, match="unexpected keys: overall"):
+        parse_verdict(json.dumps({**FULL, "overall": {"score": 9}}))
 
 
 @pytest.mark.parametrize(
@@ -146,8 +147,12 @@ def test_response_schema_constrains_scores() -> None:
     schema = response_schema(None).json_schema
     assert schema.required == list(METRIC_KEYS)
     one = schema.properties["fluency"]
-    assert one.properties["score"].minimum == 1 and one.properties["score"].maximum == 5
-    assert response_schema("fluency").json_schema.required == ["rationale", "score"]
+    # an enum, which every provider passes on (openai-api strips minimum/maximum)
+    assert one.properties["score"].model_dump(exclude_none=True) == {"type": "integer", "enum": [1, 2, 3, 4, 5]}
+    single = response_schema("fluency").json_schema
+    assert single.required == ["rationale", "score"]
+    assert single.properties["score"].enum == [1, 2, 3, 4, 5] and single.properties["score"].maximum is None
+    assert single.additionalProperties is False and one.additionalProperties is False
 
 
 def test_correction_message_names_the_error() -> None:
