@@ -1,7 +1,14 @@
 """``emplifai train``: one command that runs ``accelerate launch training/sft.py`` with a config.
 
     emplifai train --config llm-jp-3.1-13b-instruct4 --accelerate_config deepspeed_zero3_1node_8gpu
+    emplifai train --config llm-jp-3.1-13b-instruct4 --accelerate_config fsdp_1node_8gpu --dry-run
     emplifai train --config training/configs/smoke-cpu-smollm2.yaml --accelerate_config cpu -- --max_steps 2
+    emplifai train card outputs/sft-llm-jp-3.1-13b-instruct4 --logs logs/
+
+``--dry-run`` prints the run's plan (GPUs, per-device batch, derived accumulation, dialogues and
+tokens per optimizer step, optimizer steps, packing / padding-free, a per-GPU memory estimate)
+and the accelerate command, without loading any weights. ``train card`` rewrites a checkpoint's
+model card with the results of the benchmark logs whose model is that checkpoint.
 
 ``--config`` and ``--accelerate_config`` take a path or the name of a file bundled in
 ``training/configs`` / ``training/accelerate`` (without ``.yaml``). Arguments after ``--`` go to
@@ -17,6 +24,8 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+
+from emplifai.errors import UserError
 
 _TRAINING_DIR = Path(__file__).resolve().parent.parent / "training"
 
@@ -57,26 +66,66 @@ def launch_command(args: argparse.Namespace) -> list[str]:
     """The ``accelerate launch`` command line for parsed ``emplifai train`` arguments."""
     cmd = [sys.executable, "-m", "accelerate.commands.launch"]
     if args.accelerate_config:
-        cmd += ["--config_file", str(resolve_yaml(args.accelerate_config, "accelerate"))]
+        accel = resolve_yaml(args.accelerate_config, "accelerate")
+        cmd += ["--config_file", str(accel)]
+        from emplifai.training.memory import deepspeed_config_file
+
+        ds_file = deepspeed_config_file(accel)
+        if ds_file is not None:
+            # accelerate resolves the YAML's relative path against the working directory; pass it resolved.
+            cmd += ["--deepspeed_config_file", str(ds_file)]
     for flag in ("num_processes", "num_machines", "machine_rank", "main_process_ip", "main_process_port"):
         value = getattr(args, flag)
         if value is not None:
             cmd += [f"--{flag}", str(value)]
-    extra = list(args.sft_args)
-    if extra and extra[0] == "--":
-        extra = extra[1:]
-    cmd += [str(sft_script()), "--config", str(resolve_yaml(args.config, "configs")), *extra]
+    cmd += [str(sft_script()), "--config", str(resolve_yaml(args.config, "configs")), *_sft_overrides(args)]
     return cmd
 
 
+def _sft_overrides(args: argparse.Namespace) -> list[str]:
+    extra = list(args.sft_args)
+    return extra[1:] if extra and extra[0] == "--" else extra
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
+    if args.sft_args and args.sft_args[0] == "card":
+        return _cmd_card(args.sft_args[1:])
+    if not args.config:
+        raise UserError("emplifai train: --config is required (or: emplifai train card CHECKPOINT --logs DIR)")
+    if args.num_gpus is not None and args.num_processes is not None and args.num_gpus != args.num_processes:
+        raise UserError("--num_gpus and --num_processes disagree; give one")
+    if args.num_gpus is not None:
+        args.num_processes = args.num_gpus
     cmd = launch_command(args)
-    print(shlex.join(cmd), file=sys.stderr)
     if args.dry_run:
+        from emplifai.training.plan import make_plan, render_plan
+
+        accel = resolve_yaml(args.accelerate_config, "accelerate") if args.accelerate_config else None
+        plan = make_plan(["--config", str(resolve_yaml(args.config, "configs")), *_sft_overrides(args)],
+                         config_label=args.config, accelerate_yaml=accel, num_gpus=args.num_processes)
+        print(render_plan(plan))
+        print("\naccelerate command (not run):\n  " + shlex.join(cmd))
         return 0
+    print(shlex.join(cmd), file=sys.stderr)
     if not args.accelerate_config:
         print("no --accelerate_config: accelerate uses its own default configuration", file=sys.stderr)
     return subprocess.run(cmd, check=False).returncode
+
+
+def _cmd_card(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="emplifai train card",
+        description="Rewrite CHECKPOINT/README.md from its run record, with a results table from the generation "
+        "and emotion logs in --logs whose evaluated model is this checkpoint.",
+    )
+    parser.add_argument("checkpoint", help="the SFT output folder (holds emplifai_sft.json)")
+    parser.add_argument("--logs", help="folder of Inspect logs to read results from (default: none, no results)")
+    args = parser.parse_args(argv)
+    from emplifai.training.model_card import regenerate_card
+
+    card, n_logs = regenerate_card(Path(args.checkpoint), Path(args.logs) if args.logs else None)
+    print(f"{card}: model card rewritten, results from {n_logs} log(s)")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,19 +135,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--config", required=True, help="training YAML: a path or a name from training/configs")
+    p.add_argument("--config", help="training YAML: a path or a name from training/configs (required to train)")
     p.add_argument(
         "--accelerate_config",
         help="accelerate YAML: a path or a name from training/accelerate (default: accelerate's own default)",
     )
     p.add_argument("--num_processes", type=int, help="total processes (GPUs) over all machines")
+    p.add_argument("--num_gpus", type=int, help="same as --num_processes (the plan's GPU count)")
     p.add_argument("--num_machines", type=int, help="machines (nodes) in a multi-node run")
     p.add_argument("--machine_rank", type=int, help="rank of this machine in a multi-node run")
     p.add_argument("--main_process_ip", help="address of the rank-0 machine in a multi-node run")
     p.add_argument("--main_process_port", type=int, help="port of the rank-0 machine in a multi-node run")
-    p.add_argument("--dry_run", action="store_true", help="print the accelerate command and exit")
+    p.add_argument("--dry-run", "--dry_run", dest="dry_run", action="store_true",
+                   help="print the run's plan (batch, steps, tokens, memory estimate) and the accelerate command; "
+                   "loads no weights and launches nothing")
     p.add_argument(
         "sft_args", nargs=argparse.REMAINDER,
-        help="after --: arguments for training/sft.py that override the config (e.g. -- --max_steps 10)",
+        help="after --: arguments for training/sft.py that override the config (e.g. -- --max_steps 10); "
+        "or: card CHECKPOINT --logs DIR (rewrite the model card with benchmark results)",
     )
     p.set_defaults(func=_cmd_train)

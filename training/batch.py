@@ -5,6 +5,11 @@ Configs state the global batch and the per-device batch; the accumulation is com
 world size the run actually has, so the same config gives the same optimisation on 1, 8 or 16
 GPUs. Setting ``gradient_accumulation_steps`` by hand is refused: it would silently change the
 global batch when the GPU count changes.
+
+``per_device_train_batch_size`` in a config is the most one process holds per forward pass: where
+it does not divide ``global batch / processes`` (the paper configs' 4 on 16 GPUs: 32 / 16 = 2), it is
+lowered to the largest size that does, so the global batch stays exact on 1, 2, 4, 8, 16 or 32 GPUs.
+A process count that does not divide the global batch (3, 6, 12 GPUs for 32) is an error.
 """
 
 from __future__ import annotations
@@ -32,6 +37,27 @@ def derive_gradient_accumulation(global_batch_size: int, per_device_batch_size: 
             "or the number of processes so that it divides the global batch"
         )
     return global_batch_size // per_step
+
+
+def derive_batch(global_batch_size: int, max_per_device: int, world_size: int) -> tuple[int, int]:
+    """(per-device batch, accumulation steps): the largest per-device batch <= ``max_per_device``
+    such that per-device x world_size x accumulation == ``global_batch_size`` exactly."""
+    for name, value in (
+        ("global_batch_size", global_batch_size),
+        ("per_device_train_batch_size", max_per_device),
+        ("world_size", world_size),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if global_batch_size % world_size:
+        raise ValueError(
+            f"global_batch_size={global_batch_size} is not a multiple of the {world_size} process(es): no equal "
+            f"per-device batches give exactly {global_batch_size} sequences per optimizer step; use a process count "
+            f"that divides {global_batch_size}"
+        )
+    per_process = global_batch_size // world_size
+    per_device = max(d for d in range(1, min(max_per_device, per_process) + 1) if per_process % d == 0)
+    return per_device, derive_gradient_accumulation(global_batch_size, per_device, world_size)
 
 
 def reject_manual_gradient_accumulation(config: Mapping[str, Any] | None, argv: Sequence[str]) -> None:

@@ -31,6 +31,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -77,7 +78,18 @@ class EmplifaiSFTArguments:
     global_batch_size: int = field(
         default=32,
         metadata={"help": "Sequences per optimizer step over all processes (packed rows when packing). "
-                  "gradient_accumulation_steps is derived from it and must not be set."},
+                  "gradient_accumulation_steps is derived from it and must not be set; "
+                  "per_device_train_batch_size is an upper bound, lowered where it does not divide it."},
+    )
+    eval_temperature: float | None = field(
+        default=None,
+        metadata={"help": "Temperature of the model card's benchmark command (paper: 0.7 for LLM-jp, 0.1 for "
+                  "Swallow and MedLlama). None: greedy decoding (-M do_sample=false)."},
+    )
+    base_model_license: str | None = field(
+        default=None,
+        metadata={"help": "License of the base model as its hub page states it (e.g. apache-2.0, llama3); the "
+                  "fine-tuned checkpoint is under the same terms. Written into the model card."},
     )
 
 
@@ -97,13 +109,53 @@ def _config_file(argv: Sequence[str]) -> dict[str, Any] | None:
         return yaml.safe_load(f)
 
 
+def apply_env(config: dict[str, Any] | None) -> None:
+    """Set the config's ``env:`` block in this process before any hub library is imported.
+
+    huggingface_hub, transformers and datasets read ``HF_HUB_OFFLINE`` and friends once, at import;
+    TRL's parser sets ``env:`` only after it (and so the hub) has been imported, too late. This runs
+    first, so ``env: {HF_HUB_OFFLINE: "1"}`` really makes the run offline. The file's values replace
+    the environment's, as TRL's own handling of ``env:`` (which runs again later) does.
+    """
+    env = (config or {}).get("env")
+    if env is None:
+        return
+    if not isinstance(env, dict):
+        raise ValueError("`env:` in the config must be a mapping of variable names to values")
+    late = sorted(m for m in ("huggingface_hub", "transformers", "datasets") if m in sys.modules)
+    if late:
+        logger.warning("env: is applied after %s was imported; hub settings may not take effect", ", ".join(late))
+    for key, value in env.items():
+        os.environ[str(key)] = str(value)
+
+
 def parse_args(argv: Sequence[str]) -> tuple[EmplifaiSFTArguments, Any, Any]:
     from emplifai.training.batch import reject_manual_gradient_accumulation
 
     argv = list(argv)
-    reject_manual_gradient_accumulation(_config_file(argv), argv)
+    config = _config_file(argv)
+    apply_env(config)
+    reject_manual_gradient_accumulation(config, argv)
     script_args, training_args, model_args = make_parser().parse_args_and_config(args=argv)
     return script_args, training_args, model_args
+
+
+def route_activation_checkpointing(training_args: Any, environ: Any) -> str:
+    """One switch: the config's ``activation_checkpointing``, applied by whichever layer should do it.
+
+    Under FSDP, FSDP's own activation checkpointing is the right one (the Trainer's would add an
+    all-gather per layer, and transformers refuses both at once), so the value moves to
+    accelerate's ``FSDP_ACTIVATION_CHECKPOINTING`` (read when the Trainer builds its FSDP plugin)
+    and the Trainer's flag is turned off. Elsewhere (DeepSpeed, one process) the Trainer's applies.
+    The accelerate FSDP configs' own ``fsdp_activation_checkpointing`` is overridden by this.
+    Returns who applies it: "fsdp", "trainer" or "off".
+    """
+    wanted = bool(training_args.activation_checkpointing)
+    if str(environ.get("ACCELERATE_USE_FSDP", "false")).lower() == "true":
+        environ["FSDP_ACTIVATION_CHECKPOINTING"] = "true" if wanted else "false"
+        training_args.activation_checkpointing = False
+        return "fsdp" if wanted else "off"
+    return "trainer" if wanted else "off"
 
 
 def resolve_model_path(name: str | None) -> str:
@@ -141,6 +193,8 @@ class Prepared:
     world_size: int
     n_rows: int
     token_lengths: list[int]
+    # Who applies activation checkpointing: "fsdp", "trainer" or "off" (route_activation_checkpointing).
+    activation_checkpointing: str = "off"
 
 
 def prepare(script_args: EmplifaiSFTArguments, training_args: Any, model_args: Any) -> Prepared:
@@ -150,22 +204,28 @@ def prepare(script_args: EmplifaiSFTArguments, training_args: Any, model_args: A
     from trl import SFTTrainer
 
     from emplifai.data.loaders import load_dialogues, parse_column_map
-    from emplifai.training.batch import derive_gradient_accumulation
+    from emplifai.training.batch import derive_batch
     from emplifai.training.data import check_lengths, sft_rows
     from emplifai.training.split import split_for_sft
 
-    if not training_args.packing:
-        logger.warning("packing is off: each sequence is one dialogue (the paper's batch of 32 dialogues per step)")
+    if training_args.packing:
+        logger.warning("packing is on: global_batch_size counts packed sequences of several dialogues each, not "
+                       "dialogues (a throughput option; the paper's batch is packing off)")
     model_path = resolve_model_path(model_args.model_name_or_path)
     world_size = int(training_args.world_size)
-    training_args.gradient_accumulation_steps = derive_gradient_accumulation(
+    per_device, accumulation = derive_batch(
         script_args.global_batch_size, training_args.per_device_train_batch_size, world_size
     )
+    if per_device != training_args.per_device_train_batch_size:
+        logger.warning("per-device batch lowered from %d to %d so that the global batch stays %d on %d process(es)",
+                       training_args.per_device_train_batch_size, per_device, script_args.global_batch_size, world_size)
+    training_args.per_device_train_batch_size = per_device
+    training_args.gradient_accumulation_steps = accumulation
     logger.info(
         "global batch %d = %d per device x %d process(es) x %d accumulation steps",
-        script_args.global_batch_size, training_args.per_device_train_batch_size, world_size,
-        training_args.gradient_accumulation_steps,
+        script_args.global_batch_size, per_device, world_size, accumulation,
     )
+    checkpointing = route_activation_checkpointing(training_args, os.environ)
 
     column_map = parse_column_map(script_args.columns) if script_args.columns else None
     records = load_dialogues(script_args.data, column_map=column_map, hf_split=script_args.hf_split)
@@ -204,7 +264,7 @@ def prepare(script_args: EmplifaiSFTArguments, training_args: Any, model_args: A
         raise ValueError("completion_only_loss is off: the loss would cover the benchmark prompt, not just the dialogue")
     return Prepared(
         trainer=trainer, split=split, model_path=model_path, world_size=world_size,
-        n_rows=len(trainer.train_dataset), token_lengths=lengths,
+        n_rows=len(trainer.train_dataset), token_lengths=lengths, activation_checkpointing=checkpointing,
     )
 
 
@@ -252,7 +312,8 @@ def run_record(
         "lr_scheduler_type": getattr(training_args.lr_scheduler_type, "value", training_args.lr_scheduler_type),
         "warmup_steps": training_args.warmup_steps,
         "weight_decay": training_args.weight_decay,
-        "activation_checkpointing": training_args.activation_checkpointing,
+        "activation_checkpointing": prep.activation_checkpointing,
+        "checkpoint dtype": model_args.dtype or "as loaded",
         "seed": training_args.seed,
         "full parameters": not model_args.use_peft,
     }
@@ -299,6 +360,42 @@ def _save_merged_lora(prep: Prepared, output_dir: Path, model_args: Any) -> None
     prep.trainer.processing_class.save_pretrained(str(output_dir))
 
 
+def cast_state_dict(state_dict: dict[str, Any], dtype: Any) -> dict[str, Any]:
+    """Floating-point tensors cast to ``dtype`` (integer buffers untouched)."""
+    return {k: v.to(dtype) if v.is_floating_point() else v for k, v in state_dict.items()}
+
+
+def save_model_in_dtype(trainer: Any, output_dir: Path, dtype_name: str | None) -> None:
+    """Save the full model in the dtype it was loaded in (the config's ``dtype``), on every process.
+
+    Under FSDP with mixed precision, accelerate upcasts the weights to fp32 (they are the master
+    copy the optimizer updates), and the Trainer's FULL_STATE_DICT save would write them as fp32:
+    twice the size of the bf16 model it started from (~55 GB for 13B). Here the gathered state dict
+    is cast back before it is written. DeepSpeed's 16-bit gather and unsharded runs already save in
+    the model's dtype, so they keep the Trainer's own save.
+    """
+    import torch
+
+    dtype = getattr(torch, dtype_name) if dtype_name in ("bfloat16", "float16", "float32") else None
+    if not getattr(trainer, "is_fsdp_enabled", False) or dtype is None:
+        trainer.save_model(str(output_dir))
+        return
+    state_dict = trainer.accelerator.get_state_dict(trainer.model)  # collective: every process calls it
+    if not trainer.is_world_process_zero():
+        return
+    write_pretrained(trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class,
+                     cast_state_dict(state_dict, dtype), output_dir, dtype)
+
+
+def write_pretrained(model: Any, tokenizer: Any, state_dict: dict[str, Any], output_dir: Path, dtype: Any) -> None:
+    """``save_pretrained`` of ``state_dict`` with the config's dtype saying what the weights are."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model.config.dtype = dtype
+    model.save_pretrained(str(output_dir), state_dict=state_dict)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(str(output_dir))
+
+
 def train_and_save(prep: Prepared, script_args: EmplifaiSFTArguments, training_args: Any, model_args: Any) -> Path:
     trainer = prep.trainer
     started = time.time()
@@ -308,7 +405,7 @@ def train_and_save(prep: Prepared, script_args: EmplifaiSFTArguments, training_a
     if model_args.use_peft:
         _save_merged_lora(prep, output_dir, model_args)
     else:
-        trainer.save_model(str(output_dir))
+        save_model_in_dtype(trainer, output_dir, model_args.dtype)
     trainer.save_state()  # trainer_state.json: the loss curve
     if trainer.is_world_process_zero():
         losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]

@@ -1,4 +1,4 @@
-"""Which dialogues the SFT run trains on, and a fingerprint of the data it saw.
+"""Which dialogues the SFT run trains on, and fingerprints of the data it saw.
 
 The split is by situation: every dialogue of a situation goes to the same side, so a checkpoint is
 never evaluated on a situation it was trained on. By default ("benchmark" mode) the situations the
@@ -11,14 +11,14 @@ overlap is then recorded in ``split.json`` instead of being silent.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from emplifai.data.schema import CANONICAL_COLUMNS, DialogueRecord
+from emplifai.data.fingerprint import data_fingerprint
+from emplifai.data.schema import DialogueRecord
+from emplifai.leak import SPLIT_FILE, record_situation_key
 
 # The sampler lives with the task so the benchmark and training cannot drift apart.
 from emplifai.pairs import draw_eval_pairs
@@ -26,25 +26,7 @@ from emplifai.pairs import draw_eval_pairs
 logger = logging.getLogger(__name__)
 
 SPLIT_MODES: tuple[str, ...] = ("benchmark", "paper")
-SPLIT_FILE = "split.json"
-
-
-def canonical_row(record: DialogueRecord) -> dict[str, str]:
-    """The record's canonical columns only: what the fingerprint covers."""
-    return {col: getattr(record, col) for col in CANONICAL_COLUMNS}
-
-
-def data_fingerprint(records: Sequence[DialogueRecord]) -> str:
-    """sha256 over the canonical rows, order-independent (rows sorted by dialogue_id).
-
-    Each row is one JSON line with sorted keys and unescaped Unicode, so the digest can be
-    recomputed from a JSONL export with any JSON library.
-    """
-    lines = [
-        json.dumps(canonical_row(r), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        for r in sorted(records, key=lambda r: r.dialogue_id)
-    ]
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+__all__ = ["SPLIT_FILE", "SPLIT_MODES", "SftSplit", "data_fingerprint", "split_for_sft"]
 
 
 @dataclass(frozen=True)
@@ -58,8 +40,10 @@ class SftSplit:
     heldout_situation_ids: tuple[str, ...]
     # The benchmark's evaluation situations for (eval_n, eval_seed), whatever the mode.
     eval_situation_ids: tuple[str, ...]
-    data_sha256: str
-    train_sha256: str
+    # emplifai.data.fingerprint of all the data and of the training dialogues: the same
+    # fingerprint the benchmark tasks log, so a log and a checkpoint can be matched.
+    data_fingerprint: str
+    train_fingerprint: str
     n_dialogues: int
     n_situations: int
     # Set when a run deliberately trains on only the first N dialogues of the split (smoke runs).
@@ -73,7 +57,7 @@ class SftSplit:
             return self
         logger.warning("training on the first %d of %d training dialogues (max_train_dialogues)", n, len(self.train))
         train = self.train[:n]
-        return replace(self, train=train, train_sha256=data_fingerprint(train), train_limit=n)
+        return replace(self, train=train, train_fingerprint=data_fingerprint(train), train_limit=n)
 
     @property
     def train_situation_ids(self) -> tuple[str, ...]:
@@ -88,14 +72,17 @@ class SftSplit:
             "mode": self.mode,
             "eval_n": self.eval_n,
             "eval_seed": self.eval_seed,
-            "data_sha256": self.data_sha256,
-            "train_sha256": self.train_sha256,
+            "data_fingerprint": self.data_fingerprint,
+            "train_fingerprint": self.train_fingerprint,
             "n_dialogues": self.n_dialogues,
             "n_situations": self.n_situations,
             "n_train_dialogues": len(self.train),
             "train_limit": self.train_limit,
             "n_train_situations": len(self.train_situation_ids),
             "train_situation_ids": list(self.train_situation_ids),
+            # Content keys (emotion + situation text) of the trained situations: the benchmark tasks'
+            # leak check (emplifai.leak) matches on them, so another copy of the data still matches.
+            "train_situation_keys": sorted({record_situation_key(r) for r in self.train}),
             "heldout_situation_ids": list(self.heldout_situation_ids),
             "eval_situation_ids": list(self.eval_situation_ids),
             "eval_pairs_in_train": list(self.eval_pairs_in_train),
@@ -148,8 +135,8 @@ def split_for_sft(
         train=train,
         heldout_situation_ids=heldout,
         eval_situation_ids=eval_ids,
-        data_sha256=data_fingerprint(records),
-        train_sha256=data_fingerprint(train),
+        data_fingerprint=data_fingerprint(records),
+        train_fingerprint=data_fingerprint(train),
         n_dialogues=len(records),
         n_situations=len(situations),
     )

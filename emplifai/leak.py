@@ -1,0 +1,182 @@
+"""Eval-time leak check: which evaluation samples a fine-tuned checkpoint was trained on.
+
+An SFT run (``emplifai train``) writes ``split.json`` beside its checkpoint. It lists the
+situations the checkpoint trained on, by id and by content key (a hash of the emotion and the
+situation text, so a copy of the data with other ids or another file format still matches), and
+the data fingerprint of the data it was split from. Given that file, the generation and emotion
+tasks find the samples whose situation the checkpoint saw in training:
+
+- ``leak="exclude"`` (the default): those samples are not scored at all; the task metadata lists
+  them. A checkpoint is never silently scored on its own training data.
+- ``leak="tag"``: every sample is scored, each carries ``trained_on`` in its metadata, and the
+  task metadata counts them, so an analysis can split the scores (the headline metrics then mix
+  seen and unseen situations).
+
+The unit is the situation (emotion + situation text): the SFT prompt contains both, so a model
+trained on any dialogue of a situation has seen that situation labelled with its emotion, which
+contaminates the emotion task for every dialogue of it and the generation task's pair.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emplifai.data.fingerprint import data_fingerprint
+from emplifai.data.schema import DialogueRecord
+from emplifai.errors import UserError
+
+logger = logging.getLogger(__name__)
+
+SPLIT_FILE = "split.json"
+LEAK_MODES: tuple[str, ...] = ("exclude", "tag")
+
+
+def situation_key(emotion: str, situation: str) -> str:
+    """Content key of an (emotion, situation) pair: independent of ids, files and row order."""
+    text = json.dumps([emotion.strip(), " ".join(situation.split())], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def record_situation_key(rec: DialogueRecord) -> str:
+    return situation_key(rec.emotion, rec.situation)
+
+
+@dataclass(frozen=True)
+class TrainedOn:
+    """What a checkpoint trained on, read from its ``split.json``."""
+
+    path: str
+    situation_ids: frozenset[str]
+    situation_keys: frozenset[str]
+    data_fingerprint: str | None
+
+    def contains(self, rec: DialogueRecord, *, same_data: bool) -> bool:
+        """Was ``rec``'s situation trained on? Ids count only when the data is the same data."""
+        if record_situation_key(rec) in self.situation_keys:
+            return True
+        return same_data and rec.situation_id in self.situation_ids
+
+
+def load_trained_on(path: str | Path) -> TrainedOn:
+    """Read a ``split.json`` (or a checkpoint folder holding one); a ``UserError`` if it is unusable."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        p = p / SPLIT_FILE
+    if not p.is_file():
+        raise UserError(f"-T checkpoint_split: {p} does not exist (expected the split.json an SFT run writes)")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UserError(f"-T checkpoint_split: {p} is not a readable JSON file: {e}") from None
+    if not isinstance(data, Mapping) or not isinstance(data.get("train_situation_ids"), list):
+        raise UserError(f"-T checkpoint_split: {p} has no 'train_situation_ids' list; is it an SFT split.json?")
+    keys = data.get("train_situation_keys")
+    if keys is None:
+        # Files from before content keys: ids only, trusted only on the same data (fingerprint below).
+        logger.warning("%s has no train_situation_keys (older SFT run): matching by situation id only", p)
+        keys = []
+    return TrainedOn(
+        path=str(p),
+        situation_ids=frozenset(map(str, data["train_situation_ids"])),
+        situation_keys=frozenset(map(str, keys)),
+        data_fingerprint=data.get("data_fingerprint"),
+    )
+
+
+def split_from_active_model() -> Path | None:
+    """``split.json`` of the model being evaluated, when it is a local checkpoint folder.
+
+    Uses Inspect's public ``get_model()``, which returns the model of the running eval while a
+    task is being constructed: ``hf/local -M model_path=<folder>`` (the folder is in the model's
+    args) or a provider whose model name is the folder itself (``vllm/<folder>``, ``hf/<folder>``).
+    Outside an eval there is no such model, and nothing is found.
+    """
+    try:
+        from inspect_ai.model import get_model
+
+        model = get_model()
+    except Exception:  # no eval running (tests, scripts): nothing to read
+        return None
+    candidates = [model.model_args.get("model_path"), model.name]
+    for cand in candidates:
+        if isinstance(cand, str) and cand and (Path(cand).expanduser() / SPLIT_FILE).is_file():
+            return Path(cand).expanduser() / SPLIT_FILE
+    return None
+
+
+@dataclass(frozen=True)
+class LeakCheck:
+    """The result of checking evaluation records against a checkpoint's training split."""
+
+    kept: list[DialogueRecord]
+    trained: frozenset[str]  # dialogue_ids of the evaluation records whose situation was trained on
+    metadata: dict[str, Any]
+
+    def trained_on(self, rec: DialogueRecord) -> bool:
+        return rec.dialogue_id in self.trained
+
+
+def check_leak(
+    evaluated: Sequence[DialogueRecord],
+    all_records: Sequence[DialogueRecord],
+    *,
+    checkpoint_split: str | None,
+    mode: str,
+    task: str,
+) -> LeakCheck:
+    """Drop (``exclude``) or mark (``tag``) the evaluation records the checkpoint trained on.
+
+    ``checkpoint_split`` is ``-T checkpoint_split``; without it, the split of the evaluated model's
+    folder is used when there is one. ``all_records`` is the whole data (for the fingerprint).
+    """
+    source = "-T checkpoint_split"
+    path: str | Path | None = checkpoint_split
+    if path is None:
+        path = split_from_active_model()
+        source = "model folder"
+    if path is None:
+        return LeakCheck(kept=list(evaluated), trained=frozenset(), metadata={
+            "leak_check": "none: no -T checkpoint_split and the model is not a local folder with split.json",
+        })
+    trained_on = load_trained_on(path)
+    fingerprint = data_fingerprint(all_records)
+    same_data = trained_on.data_fingerprint == fingerprint
+    trained = frozenset(r.dialogue_id for r in evaluated if trained_on.contains(r, same_data=same_data))
+    trained_situations = sorted({r.situation_id for r in evaluated if r.dialogue_id in trained})
+    meta: dict[str, Any] = {
+        "leak_check": mode,
+        "checkpoint_split": trained_on.path,
+        "checkpoint_split_source": source,
+        "checkpoint_data_fingerprint": trained_on.data_fingerprint,
+        "same_data_as_checkpoint": same_data,
+        "n_trained_on": len(trained),
+        "trained_situation_ids": trained_situations,
+    }
+    if not trained:
+        return LeakCheck(kept=list(evaluated), trained=trained, metadata=meta)
+    if mode == "exclude":
+        kept = [r for r in evaluated if r.dialogue_id not in trained]
+        if not kept:
+            raise UserError(
+                f"{task}: the checkpoint trained on every one of the {len(evaluated)} evaluated samples' situations "
+                f"({trained_on.path}); nothing is left to score. Evaluate on held-out data, or pass -T leak=tag to "
+                "score them anyway, marked as trained on."
+            )
+        logger.warning(
+            "%s: %d of %d samples are from situations the checkpoint trained on (%s); they are not scored "
+            "(-T leak=exclude)", task, len(trained), len(evaluated), trained_on.path,
+        )
+        meta["n_excluded"] = len(trained)
+        return LeakCheck(kept=kept, trained=trained, metadata=meta)
+    logger.warning(
+        "%s: %d of %d samples are from situations the checkpoint trained on (%s); scored and marked "
+        "trained_on=true (-T leak=tag): the task's metrics mix seen and unseen situations",
+        task, len(trained), len(evaluated), trained_on.path,
+    )
+    return LeakCheck(kept=list(evaluated), trained=trained, metadata=meta)
