@@ -1,0 +1,85 @@
+"""``emplifai synth``: generate, filter and write synthetic EmplifAI-format dialogues."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from emplifai.errors import UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "synth",
+        help="SYNTHEMPATHY-style synthetic dialogues in EmplifAI's schema (generated, judged, filtered)",
+        description="Stage 1 brainstorms scenes per emotion, stage 2 rewrites each as a situation line, stage 3 "
+        "writes dialogues with the benchmark's brief; the rubric judge, a label-consistency check, the format "
+        "check, near-duplicate removal and emotion balance decide what is kept. See docs/synth.md.",
+    )
+    p.add_argument("--emotions", default="all", help="comma-separated emotions (labels or Japanese keywords) or 'all'")
+    p.add_argument("--per-emotion", type=int, default=10, help="scenes (situations) per emotion, K (default 10)")
+    p.add_argument("--dialogues", type=int, default=2, help="dialogues per situation, M (default 2)")
+    p.add_argument("--generator", required=True, help="model that writes scenes, situations and dialogues")
+    p.add_argument("--judge", required=True, help="rubric judge (should not be the generator)")
+    p.add_argument("--labeler", default=None, help="model of the label-consistency check (default: the judge)")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--data", default=None, help="real EmplifAI-format data: near-duplicate reference and style "
+                   "examples (default: the bundled sample set)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--thresholds", default=None,
+                   help="judge minimums, e.g. 'harmlessness=4,sense_of_security=4' ('' = none; default: "
+                   "general_empathy, emotion_specific_empathy, harmlessness, sense_of_security >= 4)")
+    p.add_argument("--label-check", default="group", choices=("exact", "group", "off"),
+                   help="keep when the labeler names the intended emotion (exact) or its sentiment group (group)")
+    p.add_argument("--balance", default="equal", choices=("equal", "none"),
+                   help="equal: cut every emotion to the smallest kept count among the requested emotions")
+    p.add_argument("--dup-threshold", type=float, default=0.5,
+                   help="near-duplicate when the Jaccard similarity of character 3-grams is >= this (default 0.5)")
+    p.add_argument("--judge-mode", default="all", choices=("all", "per_metric"))
+    p.add_argument("--eval-n", type=int, default=100, help="generation benchmark's -T n (eval situations to avoid)")
+    p.add_argument("--eval-seed", type=int, default=42, help="generation benchmark's -T seed")
+    p.add_argument("--max-connections", type=int, default=None, help="concurrent model calls (Inspect's default)")
+    p.add_argument("--no-cache", action="store_true", help="do not reuse cached generations")
+    p.add_argument("--no-structured-output", action="store_true",
+                   help="do not ask the judge's provider for schema-constrained JSON (servers that reject it)")
+    p.add_argument("--price-in", type=float, default=None, help="price per million input tokens (for the estimate)")
+    p.add_argument("--price-out", type=float, default=None, help="price per million output tokens")
+    p.add_argument("--estimate-only", action="store_true", help="print the cost estimate and stop")
+    p.add_argument("--yes", action="store_true", help="start an API run without asking (after the estimate)")
+    p.add_argument("--display", default=None, help="Inspect display: full, rich, plain, log, none")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from emplifai.synth.cost import estimate, format_estimate, is_local
+    from emplifai.synth.filters import parse_thresholds
+    from emplifai.synth.pipeline import SynthConfig, run_synth
+    from emplifai.tasks.synth import parse_emotions
+
+    if args.per_emotion < 1 or args.dialogues < 1:
+        raise UserError("--per-emotion and --dialogues must be at least 1")
+    emotions = parse_emotions(args.emotions)
+    cfg = SynthConfig(
+        emotions=emotions, per_emotion=args.per_emotion, out=args.out, dialogues=args.dialogues, seed=args.seed,
+        data=args.data, thresholds=parse_thresholds(args.thresholds), label_mode=args.label_check,
+        balance=args.balance, dup_threshold=args.dup_threshold, judge_mode=args.judge_mode, eval_n=args.eval_n,
+        eval_seed=args.eval_seed, max_connections=args.max_connections, cache=not args.no_cache,
+        structured_output=not args.no_structured_output,
+    )
+    models = {"generator": args.generator, "grader": args.judge, "labeler": args.labeler or args.judge}
+    if args.judge == args.generator:
+        print(f"warning: the judge is the generator ({args.judge}): it grades its own dialogues, and the filter "
+              "is only as good as the judge. Use a different, trusted judge for data you train on.", file=sys.stderr)
+    paid = [m for m in models.values() if not is_local(m)]
+    costs = estimate(emotions, args.per_emotion, args.dialogues, args.seed, judge_mode=args.judge_mode)
+    if paid or args.estimate_only:
+        print(format_estimate(costs, models, args.price_in, args.price_out))
+    if args.estimate_only:
+        return 0
+    if paid and not args.yes:
+        print(f"Not started: {', '.join(sorted(set(paid)))} bill(s) per token. Re-run with --yes to start.",
+              file=sys.stderr)
+        return 3
+    run_synth(cfg, args.generator, args.judge, args.labeler, display=args.display)
+    return 0
