@@ -15,6 +15,7 @@ from inspect_ai.solver import generate
 from emplifai.data.fingerprint import data_fingerprint
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.fewshot import draw_examples
+from emplifai.leak import LEAK_MODES, check_leak
 from emplifai.params import bool_param, choice_param, int_param, str_param
 from emplifai.scorers.label_match import label_match
 from emplifai.solvers.emotion_prompt import EMOTION_PROMPT_VERSION, emotion_messages, prompt_hash
@@ -33,6 +34,8 @@ def emotion(
     bertscore_model: str | None = None,
     bertscore_layers: int | None = None,
     fasttext_model: str | None = None,
+    checkpoint_split: str | None = None,
+    leak: str = "exclude",
 ) -> Task:
     """Reverse emotion prediction over an EmplifAI-schema dataset.
 
@@ -55,6 +58,13 @@ def emotion(
             bert-score does not know (default: the model's last layer).
         fasttext_model: Path of a fastText `.bin` (e.g. cc.ja.300.bin) to score fastText cosine
             of predicted vs gold label (the paper's other metric); None = not scored.
+        checkpoint_split: The `split.json` an SFT run wrote beside its checkpoint (or the
+            checkpoint folder). Default: read from the evaluated model's folder when it is one
+            (`hf/local -M model_path=<folder>`, `vllm/<folder>`). Dialogues of situations the
+            checkpoint trained on (it saw them labelled with their emotion) are handled as
+            `leak` says (emplifai/leak.py).
+        leak: "exclude" (default) = those dialogues are not scored, and the log's task metadata
+            lists their situations; "tag" = scored, each sample's metadata says `trained_on`.
     """
     language = choice_param("language", language, LANGUAGES)
     fewshot = int_param("fewshot", fewshot, min=0)
@@ -66,9 +76,13 @@ def emotion(
     bertscore_model = str_param("bertscore_model", bertscore_model)
     bertscore_layers = int_param("bertscore_layers", bertscore_layers, min=1, optional=True)
     fasttext_model = str_param("fasttext_model", fasttext_model)
+    checkpoint_split = str_param("checkpoint_split", checkpoint_split)
+    leak = choice_param("leak", leak, LEAK_MODES)
     records = load_dialogues(
         data, column_map=parse_column_map(columns) if columns else None, encoding=encoding
     )
+    leak_check = check_leak(records, records, checkpoint_split=checkpoint_split, mode=leak, task="emotion")
+    trained_meta = "checkpoint_split" in leak_check.metadata
 
     samples = [
         Sample(
@@ -81,9 +95,10 @@ def emotion(
                 "group": BY_LABEL[rec.emotion].group,
                 "situation_id": rec.situation_id,
                 "language": language,
+                **({"trained_on": leak_check.trained_on(rec)} if trained_meta else {}),
             },
         )
-        for rec in records
+        for rec in leak_check.kept
     ]
 
     scorers: list[Scorer] = [label_match()]
@@ -106,5 +121,6 @@ def emotion(
             "prompt_hash": prompt_hash(language),
             "n_dialogues": len(records),
             "data_fingerprint": data_fingerprint(records),
+            **leak_check.metadata,
         },
     )

@@ -19,6 +19,7 @@ from emplifai.data.fingerprint import data_fingerprint
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.data.schema import DialogueRecord
 from emplifai.fewshot import draw_examples
+from emplifai.leak import LEAK_MODES, check_leak
 from emplifai.params import choice_param, int_param, str_param
 from emplifai.pairs import draw_eval_pairs
 from emplifai.scorers.reply_length import reply_length
@@ -73,6 +74,8 @@ def generation(
     source: str = "model",
     columns: str | None = None,
     encoding: str | None = None,
+    checkpoint_split: str | None = None,
+    leak: str = "exclude",
 ) -> Task:
     """Two-turn empathetic dialogue generation, scored by a rubric judge, reply length and format.
 
@@ -102,6 +105,12 @@ def generation(
         encoding: Text encoding of a CSV/JSONL `data` file, e.g. "cp932" for a Japanese Excel
             export (default: UTF-8 with or without BOM, or UTF-16 with BOM; any other encoding
             is named in the error).
+        checkpoint_split: The `split.json` an SFT run wrote beside its checkpoint (or the
+            checkpoint folder). Default: read from the evaluated model's folder when it is one
+            (`hf/local -M model_path=<folder>`, `vllm/<folder>`). Pairs whose situation the
+            checkpoint trained on are handled as `leak` says (emplifai/leak.py).
+        leak: "exclude" (default) = pairs the checkpoint trained on are not scored, and the log's
+            task metadata lists them; "tag" = scored, each sample's metadata says `trained_on`.
     """
     data = str_param("data", data)
     n = int_param("n", n, min=1)
@@ -113,6 +122,8 @@ def generation(
     source = choice_param("source", source, SOURCES)
     columns = str_param("columns", columns)
     encoding = str_param("encoding", encoding)
+    checkpoint_split = str_param("checkpoint_split", checkpoint_split)
+    leak = choice_param("leak", leak, LEAK_MODES)
     records = load_dialogues(
         data, column_map=parse_column_map(columns) if columns else None, encoding=encoding
     )
@@ -123,9 +134,14 @@ def generation(
             "generation: -T n=%d but %s holds only %d (emotion, situation) pairs; evaluating all %d",
             n, data or "the bundled sample", len(pairs), len(pairs),
         )
+    leak_check = check_leak(pairs, records, checkpoint_split=checkpoint_split, mode=leak, task="generation")
+    pairs = leak_check.kept
     samples = [
         _sample(rec, records, language=language, fewshot=fewshot, seed=seed, max_chars=max_chars) for rec in pairs
     ]
+    if "checkpoint_split" in leak_check.metadata:
+        for sample, rec in zip(samples, pairs, strict=True):
+            sample.metadata["trained_on"] = leak_check.trained_on(rec)
     solver: Solver = generate() if source == "model" else reference_replay(language=language)
     return Task(
         dataset=MemoryDataset(samples, name="emplifai-generation", location=str(data or "bundled-sample")),
@@ -145,5 +161,6 @@ def generation(
             "seed": seed,
             "source": source,
             "eval_situation_ids": sorted(rec.situation_id for rec in pairs),
+            **leak_check.metadata,
         },
     )
