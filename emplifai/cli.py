@@ -15,6 +15,7 @@ _COMMAND_MODULES = (
     "emplifai.leaderboard_cli",
     "emplifai.train_cli",
     "emplifai.demo",
+    "emplifai.synth.cli",
 )
 
 
