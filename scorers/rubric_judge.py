@@ -6,41 +6,60 @@ role is unbound, so the scorer checks the bound roles itself and stops with a cl
 ``check_grader()`` does the same as a setup solver so a run stops before any model call.
 
 Per sample:
-- the candidate's output is read with ``parse_dialogue``; a format failure is scored 1 on
-  every metric without a judge call (the paper's rule), ``format_ok`` = 0;
+- reasoning blocks are removed from the candidate's output (kept in ``candidate_reasoning``), which
+  is then read with ``parse_dialogue``; a format failure (including a copied template or a repeated
+  turn) is scored 1 on every metric without a judge call (the paper's rule), ``format_ok`` = 0;
 - otherwise the judge is asked once for all seven metrics (``mode="all"``) or once per metric
-  (``mode="per_metric"``), at temperature 0, cached, with structured output where the provider
-  supports it; every reply is validated (scores are integers 1..5) and an unusable one is
-  retried with a short corrective message, at most ``max_retries`` times;
+  (``mode="per_metric"``), at temperature 0, with JSON-schema structured output where the provider
+  is known to support it (``structured``); every reply goes through ``parse_verdict`` (one verdict
+  object, exact keys, integer scores 1..5, real rationales) and an unusable one is retried with a
+  short corrective message, at most ``max_retries`` times;
+- only a reply that validated is cached (``judge_cache``): a re-run, ``inspect score`` or
+  ``inspect eval-retry`` gets validated verdicts back for free and re-judges exactly the samples
+  that were unscored;
 - a sample whose judge never gave a usable answer is unscored: every metric key holds NaN,
   which Inspect skips in the per-key metrics (and counts in ``unscored_samples``), the
-  ``unscored`` metric counts it, and ``Score.reason`` = "grader_failed" with the detail in
-  the explanation and metadata. Never a made-up score.
+  ``unscored`` metric counts it, ``Score.reason`` = "grader_failed" and
+  ``metadata.unscored_reason`` = "ambiguous" (two different verdicts in the last reply) or
+  "invalid_reply". Never a made-up score.
+- with several epochs the task uses the ``judged_mean`` reducer: a sample is unscored unless every
+  epoch was scored, and the reduced Score says how many epochs were scored, unscored and format
+  failures.
+
+Each judge reply is stored once per call: in the log's model event for a call made in this run,
+in ``metadata.calls[i].reply`` for a reply served from the verdict cache (no model event exists
+then). ``judge_replies(sample)`` gives an audit every raw reply of a sample either way.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from logging import getLogger
 from typing import Any
 
-from inspect_ai._util.error import PrerequisiteError
-from inspect_ai.model import CachePolicy, GenerateConfig, Model, get_model, model_roles
+from inspect_ai.log import EvalSample
+from inspect_ai.model import ChatMessageAssistant, GenerateConfig, Model, ModelOutput, get_model, model_roles
 from inspect_ai.scorer import (
     Metric,
     SampleScore,
     Score,
+    ScoreReducer,
     Scorer,
     Target,
     mean,
+    mean_score,
     metric,
+    score_reducer,
     scorer,
     stderr,
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import collect
 
-from emplifai.dialogue_format import FormatFailure, parse_dialogue
+from emplifai.dialogue_format import FormatFailure, parse_dialogue, strip_reasoning
+from emplifai.errors import UserError
+from emplifai.scorers import judge_cache
 from emplifai.scorers.judge_prompt import (
     JUDGE_PROMPT_SHA256,
     JUDGE_PROMPT_VERSION,
@@ -51,30 +70,43 @@ from emplifai.scorers.judge_prompt import (
     parse_verdict,
     response_schema,
 )
-from emplifai.scorers.rubrics import LANGUAGES, METRIC_KEYS, RUBRIC_NAMES, load_rubrics, rubric_hashes
+from emplifai.scorers.rubrics import LANGUAGES, METRIC_KEYS, load_rubrics, rubric_hashes
 from emplifai.taxonomy import BY_LABEL
 
 logger = getLogger(__name__)
 
 GRADER_ROLE = "grader"
 MODES: tuple[str, ...] = ("all", "per_metric")
+STRUCTURED: tuple[str, ...] = ("auto", "on", "off")
 OVERALL = "overall"
 FORMAT_OK = "format_ok"
-# The same dialogue judged again (another epoch, a re-run, `inspect score`) is served from
-# Inspect's cache: the judge's verdict is a measurement of the dialogue, not of the epoch.
-JUDGE_CACHE = CachePolicy(per_epoch=False)
+# structured="auto" sends the JSON schema to these providers (the prefix of the grader's name):
+# the ones whose Inspect provider passes `response_schema` on and whose servers honour it. Any
+# other provider (hf/ ignores the schema; llama-cpp-python's server rejects json_schema with an
+# HTTP 500; providers not listed are unknown) is asked without it. mockllm ignores the schema; it
+# is listed so the tests see what a real provider receives. Replies are validated either way.
+SCHEMA_PROVIDERS: frozenset[str] = frozenset(
+    {
+        "openai", "openai-api", "azureai", "anthropic", "google", "vertex", "mistral", "grok", "groq",
+        "deepseek", "bedrock", "together", "fireworks", "openrouter", "vllm", "sglang", "ollama",
+        "gguf", "mockllm",
+    }
+)
+# A rejected reply is sent back to the judge with the correction; beyond this many characters it
+# is cut (the judge only needs to see what went wrong, and the log need not copy it again).
+RETRY_ECHO_CHARS = 2000
 
 _warned_same: set[tuple[str, str]] = set()
 
 
 def require_grader() -> Model:
-    """The model bound to the "grader" role; ``PrerequisiteError`` if none is bound.
+    """The model bound to the "grader" role; ``UserError`` (one line, no traceback) if none is bound.
 
     Call it inside a running eval (a solver, a scorer). ``get_model(role="grader")`` alone would
     silently return the candidate model when the role is unbound.
     """
     if GRADER_ROLE not in model_roles():
-        raise PrerequisiteError(
+        raise UserError(
             "The rubric judge needs a grader model and none is bound. Pass one with "
             "`--model-role grader=<provider/model>` (e.g. --model-role grader=google/gemini-2.5-flash), "
             "or model_roles={'grader': ...} in eval(). The judge should not be one of the evaluated models."
@@ -139,6 +171,14 @@ def unscored() -> Metric:
     return compute
 
 
+def structured_for(grader: Model, structured: str) -> bool:
+    """Whether the judge asks ``grader`` for JSON-schema output: "on", "off", or for "auto" whether
+    the grader's provider (the part of its name before the first "/") is in ``SCHEMA_PROVIDERS``."""
+    if structured == "auto":
+        return str(grader).split("/", 1)[0] in SCHEMA_PROVIDERS
+    return structured == "on"
+
+
 class _Judgement:
     """The outcome of one judged question (all metrics, or one), with every call it took.
 
@@ -146,10 +186,12 @@ class _Judgement:
     loads this file outside sys.modules, where dataclass creation fails.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, question: str) -> None:
+        self.question = question
         self.verdicts: dict[str, MetricVerdict] | None = None
         self.calls: list[dict[str, Any]] = []
         self.error: str | None = None
+        self.error_kind: str | None = None  # "ambiguous" | "invalid" of the last reply when failed
 
 
 @scorer(
@@ -158,8 +200,6 @@ class _Judgement:
         format_failure_rate(),
         unscored(),
     ],
-    # The default rubric per language (kept in this shape for readers of the log); a run with another
-    # rubric records its name, version and hash in every Score's metadata.
     rubric_versions=rubric_hashes(),
     judge_prompt=f"{JUDGE_PROMPT_VERSION} sha256:{JUDGE_PROMPT_SHA256}",
 )
@@ -167,8 +207,9 @@ def rubric_judge(
     mode: str = "all",
     language: str = "ja",
     max_retries: int = 2,
-    structured_output: bool = True,
-    rubric: str = "default",
+    structured: str = "auto",
+    max_tokens: int | None = None,
+    cache: bool = True,
 ) -> Scorer:
     """Seven rubric metrics (1-5) from the grader model, plus their mean ("overall").
 
@@ -176,25 +217,30 @@ def rubric_judge(
         mode: "all" (one judge call returns all seven scores) or "per_metric" (one call each).
         language: Language of the rubric and judge prompt: "ja" or "en".
         max_retries: Corrective retries after an unusable judge reply before the sample is
-            recorded as unscored.
-        structured_output: Ask the provider for JSON-schema constrained output (Inspect's
-            ``response_schema``). Turn off for servers that reject it (llama.cpp); replies are
-            validated either way.
-        rubric: Which rubric set the judge sees: "default" (the project's rubric with its scoring
-            principles) or "neutral" (the seven definitions only; see scorers/rubrics.py).
+            recorded as unscored (>= 0).
+        structured: JSON-schema constrained output (Inspect's ``response_schema``): "on", "off",
+            or "auto" = on when the grader's provider is in ``SCHEMA_PROVIDERS`` (openai, google,
+            anthropic, vllm, gguf, ...), off otherwise (hf, llama-cpp-python, unknown providers).
+            Replies are validated the same way either way.
+        max_tokens: Token limit of each judge reply (None = the grader's own config / provider
+            default).
+        cache: Reuse validated verdicts from earlier runs (``judge_cache``); False = always ask.
     """
     if mode not in MODES:
-        raise ValueError(f"rubric_judge: mode must be one of {MODES}, got {mode!r}")
+        raise UserError(f"rubric_judge: mode must be one of {', '.join(MODES)}, got {mode!r}")
     if language not in LANGUAGES:
-        raise ValueError(f"rubric_judge: language must be one of {LANGUAGES}, got {language!r}")
-    if not isinstance(max_retries, int) or max_retries < 0:
-        raise ValueError(f"rubric_judge: max_retries must be an integer >= 0, got {max_retries!r}")
-    if rubric not in RUBRIC_NAMES:
-        raise ValueError(f"rubric_judge: rubric must be one of {RUBRIC_NAMES}, got {rubric!r}")
-    rubrics = load_rubrics(language, rubric)
+        raise UserError(f"rubric_judge: language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise UserError(f"rubric_judge: max_retries must be an integer >= 0, got {max_retries!r}")
+    if structured not in STRUCTURED:
+        raise UserError(f"rubric_judge: structured must be one of {', '.join(STRUCTURED)}, got {structured!r}")
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
+        raise UserError(f"rubric_judge: max_tokens must be a positive integer or None, got {max_tokens!r}")
+    rubrics = load_rubrics(language)
 
     async def score(state: TaskState, target: Target) -> Score:
         grader = require_grader()
+        schema_on = structured_for(grader, structured)
         meta: dict[str, Any] = {
             "judge_model": str(grader),
             "grader_is_candidate": grader_is_candidate(grader),
@@ -203,9 +249,13 @@ def rubric_judge(
             **rubrics.provenance(),
             "judge_prompt_version": JUDGE_PROMPT_VERSION,
             "judge_prompt_sha256": JUDGE_PROMPT_SHA256,
+            "structured": schema_on,
+            "judge_max_tokens": max_tokens,
         }
-        completion = state.output.completion
-        dialogue = parse_dialogue(completion)
+        completion, candidate_reasoning = strip_reasoning(state.output.completion)
+        if candidate_reasoning:
+            meta["candidate_reasoning"] = candidate_reasoning
+        dialogue = parse_dialogue(completion, language)
         if isinstance(dialogue, FormatFailure):
             return Score(
                 value={**{k: 1 for k in METRIC_KEYS}, OVERALL: 1.0, FORMAT_OK: 0},
@@ -216,6 +266,7 @@ def rubric_judge(
             )
 
         emotion, emotion_ja, situation = _sample_context(state)
+        config = GenerateConfig(temperature=0, max_tokens=max_tokens)
         questions = [None] if mode == "all" else list(METRIC_KEYS)
         judgements = await collect(
             *(
@@ -227,32 +278,37 @@ def rubric_judge(
                     q,
                     language,
                     max_retries,
-                    structured_output,
+                    config.merge(GenerateConfig(response_schema=response_schema(q))) if schema_on else config,
+                    cache,
                 )
                 for q in questions
             )
         )
         calls = [c for j in judgements for c in j.calls]
+        model_calls = [c for c in calls if c["source"] == "model"]
         meta |= {
             "format_ok": True,
-            "judge_calls": len(calls),
-            "retries": len(calls) - len(judgements),
+            "judge_calls": len(model_calls),
+            "cache_hits": sum(1 for c in calls if c["source"] == "cache" and c["error"] is None),
+            "retries": sum(1 for c in model_calls if c["attempt"] > 0),
             "calls": calls,
-            **_token_totals(calls),
+            **_token_totals(model_calls),
         }
         verdicts: dict[str, MetricVerdict] = {}
         for j in judgements:
             verdicts |= j.verdicts or {}
-        errors = [j.error for j in judgements if j.error is not None]
-        if errors:
-            detail = "; ".join(errors)
+        failed = [j for j in judgements if j.error is not None]
+        if failed:
+            detail = "; ".join(j.error or "" for j in failed)
+            why = "ambiguous" if any(j.error_kind == "ambiguous" for j in failed) else "invalid_reply"
             return Score(
                 value={**{k: math.nan for k in METRIC_KEYS}, OVERALL: math.nan, FORMAT_OK: 1},
                 answer=completion,
-                explanation=f"unscored: the judge gave no usable answer ({detail})",
+                explanation=f"unscored ({why}): the judge gave no usable answer ({detail})",
                 reason="grader_failed",
                 metadata={
                     **meta,
+                    "unscored_reason": why,
                     "judge_error": detail,
                     # per_metric: the metrics that did succeed, kept for audit but not scored.
                     "partial_scores": {k: v.score for k, v in verdicts.items()},
@@ -276,33 +332,148 @@ async def _judge(
     metric_key: str | None,
     language: str,
     max_retries: int,
-    structured_output: bool,
+    config: GenerateConfig,
+    use_cache: bool,
 ) -> _Judgement:
-    """Ask until a reply validates, at most 1 + max_retries calls; each call is recorded."""
-    config = GenerateConfig(
-        temperature=0, response_schema=response_schema(metric_key) if structured_output else None
-    )
+    """A validated verdict from the cache, else ask until a reply validates (at most
+    1 + max_retries calls); every call and cache read is recorded, and only a validated reply is
+    cached, under the first messages."""
+    out = _Judgement(metric_key or "all")
+    path = judge_cache.entry_path(grader, judge_cache.verdict_key(grader, messages, config)) if use_cache else None
+    cached = judge_cache.fetch(path)
+    if cached is not None:
+        record = _record(out.question, None, "cache", cached)
+        record["reply"] = cached.completion  # no model event in this log holds it
+        out.calls.append(record)
+        try:
+            out.verdicts = parse_verdict(cached.completion, metric_key)
+            return out
+        except VerdictError as e:
+            # Stored under older, looser rules: ignore it; the next usable reply overwrites it.
+            record["error"], record["error_kind"] = str(e), e.kind
     conversation = list(messages)
-    out = _Judgement()
     for attempt in range(max_retries + 1):
-        output = await grader.generate(conversation, config=config, cache=JUDGE_CACHE)
-        record: dict[str, Any] = {
-            "metric": metric_key or "all",
-            "attempt": attempt,
-            "model": output.model,
-            "completion": output.completion,
-            "usage": output.usage.model_dump(exclude_none=True) if output.usage else None,
-            "error": None,
-        }
+        output = await grader.generate(conversation, config=config, cache=False)
+        record = _record(out.question, attempt, "model", output)
         out.calls.append(record)
         try:
             out.verdicts = parse_verdict(output.completion, metric_key)
-            return out
         except VerdictError as e:
-            record["error"] = str(e)
-            conversation += [output.message, correction_message(language, str(e))]
-    out.error = f"{metric_key or 'all metrics'}: {len(out.calls)} replies, none usable; last: {out.calls[-1]['error']}"
+            record["error"], record["error_kind"] = str(e), e.kind
+            conversation += [_echo(output), correction_message(language, str(e))]
+            continue
+        judge_cache.store(path, output)
+        return out
+    last = out.calls[-1]
+    out.error = f"{out.question}: {len(out.calls)} replies, none usable; last: {last['error']}"
+    out.error_kind = last["error_kind"]
     return out
+
+
+def _record(question: str, attempt: int | None, source: str, output: ModelOutput) -> dict[str, Any]:
+    """What the Score keeps of one reply: a reference to it (sha256, length), not a copy."""
+    text = output.completion
+    _, reasoning = strip_reasoning(text)
+    return {
+        "metric": question,
+        "attempt": attempt,
+        "source": source,
+        "model": output.model,
+        "reply_sha256": _sha256(text),
+        "reply_chars": len(text),
+        "reasoning_chars": len(reasoning),
+        "usage": output.usage.model_dump(exclude_none=True) if output.usage else None,
+        "error": None,
+        "error_kind": None,
+    }
+
+
+def _echo(output: ModelOutput) -> ChatMessageAssistant:
+    """The rejected reply as the judge's turn of the retry conversation: reasoning removed, cut to
+    RETRY_ECHO_CHARS."""
+    text, _ = strip_reasoning(output.completion)
+    text = text.strip()
+    if len(text) > RETRY_ECHO_CHARS:
+        text = text[:RETRY_ECHO_CHARS] + f"\n[... {len(text) - RETRY_ECHO_CHARS} characters cut]"
+    return ChatMessageAssistant(content=text or "(empty)", model=output.model)
+
+
+def judge_replies(sample: EvalSample, scorer_name: str = "rubric_judge") -> dict[str, str]:
+    """Every raw judge reply of a logged sample, by the ``reply_sha256`` its Score's ``calls`` name.
+
+    Replies of calls made in that run are read from the sample's model events; replies served from
+    the verdict cache from the Score metadata. A call whose reply is found nowhere is missing from
+    the result (an audit can compare the keys with ``calls``).
+    """
+    score = (sample.scores or {}).get(scorer_name)
+    calls = (score.metadata or {}).get("calls", []) if score is not None else []
+    wanted = {c["reply_sha256"] for c in calls}
+    found = {c["reply_sha256"]: c["reply"] for c in calls if "reply" in c}
+    for event in sample.events:
+        if event.event == "model" and event.output is not None:
+            text = event.output.completion
+            digest = _sha256(text)
+            if digest in wanted:
+                found.setdefault(digest, text)
+    return found
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@score_reducer(name="judged_mean")
+def judged_mean() -> ScoreReducer:
+    """Epoch reducer of the generation task: a sample is unscored unless every epoch was scored.
+
+    Rubric-judge scores (those with an ``overall`` key): when every epoch has a score (a verdict
+    or a format failure) each key is the mean over the epochs; when any epoch is unscored every
+    metric key and ``overall`` are NaN (``format_ok`` stays the mean), ``reason`` =
+    "grader_failed". The reduced metadata is the first epoch's plus ``epochs``,
+    ``epochs_scored``, ``epochs_unscored``, ``epochs_format_failed`` and ``epoch_overall`` (each
+    epoch's overall, NaN where unscored). Every other scorer's values are reduced with Inspect's
+    ``mean`` (which skips unscored epochs).
+    """
+    fallback = mean_score()
+
+    def reduce(scores: list[Score]) -> Score:
+        if not scores or not all(isinstance(s.value, dict) and OVERALL in s.value for s in scores):
+            return fallback(scores)
+        overall = [float(s.as_dict()[OVERALL]) for s in scores]
+        unscored_epochs = [i + 1 for i, v in enumerate(overall) if math.isnan(v)]
+        format_failed = sum(1 for s in scores if float(s.as_dict().get(FORMAT_OK, 1)) == 0)
+        keys = list(scores[0].as_dict())
+        if unscored_epochs:
+            value: dict[str, Any] = {k: math.nan for k in keys}
+            value[FORMAT_OK] = sum(float(s.as_dict()[FORMAT_OK]) for s in scores) / len(scores)
+        else:
+            value = {k: sum(float(s.as_dict()[k]) for s in scores) / len(scores) for k in keys}
+        first_failed = next((s for s in scores if _is_nan(s.as_dict().get(OVERALL))), None)
+        metadata = {
+            **(scores[0].metadata or {}),
+            "epochs": len(scores),
+            "epochs_scored": len(scores) - len(unscored_epochs),
+            "epochs_unscored": len(unscored_epochs),
+            "epochs_format_failed": format_failed,
+            "epoch_overall": overall,
+        }
+        if first_failed is not None:
+            metadata["unscored_reason"] = (first_failed.metadata or {}).get("unscored_reason")
+            metadata["judge_error"] = (first_failed.metadata or {}).get("judge_error")
+        explanation = (
+            f"unscored: epoch(s) {unscored_epochs} of {len(scores)} have no judge verdict"
+            if unscored_epochs
+            else f"mean of {len(scores)} scored epoch(s)"
+        )
+        return Score(
+            value=value,
+            answer=scores[0].answer,
+            explanation=explanation,
+            reason="grader_failed" if unscored_epochs else scores[0].reason,
+            metadata=metadata,
+        )
+
+    return reduce
 
 
 def _sample_context(state: TaskState) -> tuple[str, str, str]:
@@ -321,6 +492,7 @@ def _sample_context(state: TaskState) -> tuple[str, str, str]:
 
 
 def _token_totals(calls: list[dict[str, Any]]) -> dict[str, int]:
+    """Tokens of the calls made in this run (cache reads cost nothing)."""
     totals = {"judge_input_tokens": 0, "judge_output_tokens": 0, "judge_total_tokens": 0}
     for c in calls:
         usage = c["usage"] or {}

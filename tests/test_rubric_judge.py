@@ -21,8 +21,9 @@ from inspect_ai.log import EvalLog
 from inspect_ai.model import ChatMessage, ChatMessageAssistant, GenerateConfig, ModelOutput, ModelUsage, get_model
 
 from emplifai.dialogue_format import format_dialogue
+from emplifai.errors import UserError
 from emplifai.scorers.judge_prompt import FENCE_CLOSE, FENCE_OPEN
-from emplifai.scorers.rubric_judge import check_grader, require_grader, rubric_judge
+from emplifai.scorers.rubric_judge import check_grader, judge_replies, require_grader, rubric_judge
 from emplifai.scorers.rubrics import METRIC_KEYS, load_rubrics
 
 WARM = format_dialogue(
@@ -184,7 +185,10 @@ def test_all_mode_exact_values_and_metrics(tmp_path: Path) -> None:
     assert cold.metadata["grader_is_candidate"] is False
     assert cold.metadata["judge_calls"] == 1 and cold.metadata["retries"] == 0
     assert cold.metadata["judge_input_tokens"] == 1000 and cold.metadata["judge_output_tokens"] == 50
-    raw = json.loads(cold.metadata["calls"][0]["completion"])  # the judge's raw reply is kept
+    # The judge's raw reply is kept once, in the model event; the Score names it by sha256.
+    (call,) = cold.metadata["calls"]
+    assert call["source"] == "model" and call["error"] is None and "reply" not in call
+    raw = json.loads(judge_replies(next(s for s in log.samples if s.id == "cold"))[call["reply_sha256"]])
     assert {k: v["score"] for k, v in raw.items()} == TABLE["COLD"]
     rubrics = load_rubrics("ja")
     assert cold.metadata["rubric_version"] == rubrics.version
@@ -214,7 +218,7 @@ def test_judge_prompt_carries_target_and_settings(tmp_path: Path) -> None:
 
 def test_structured_output_can_be_turned_off(tmp_path: Path) -> None:
     grader = Grader()
-    log = run([_sample("warm", WARM)], grader, tmp_path, structured_output=False)
+    log = run([_sample("warm", WARM)], grader, tmp_path, structured="off")
     assert log.status == "success"
     assert grader.calls[0][1].response_schema is None
 
@@ -437,7 +441,7 @@ def test_missing_sample_metadata_is_an_error(tmp_path: Path) -> None:
      ({"max_retries": -1}, "max_retries")],
 )
 def test_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         rubric_judge(**kwargs)
 
 
