@@ -171,11 +171,12 @@ def unscored() -> Metric:
     return compute
 
 
-def structured_for(grader: Model, structured: str) -> bool:
-    """Whether the judge asks ``grader`` for JSON-schema output: "on", "off", or for "auto" whether
-    the grader's provider (the part of its name before the first "/") is in ``SCHEMA_PROVIDERS``."""
+def structured_for(grader: str, structured: str) -> bool:
+    """Whether the judge asks the grader named ``grader`` ("provider/model") for JSON-schema output:
+    "on", "off", or for "auto" whether the provider (the name before the first "/") is in
+    ``SCHEMA_PROVIDERS``."""
     if structured == "auto":
-        return str(grader).split("/", 1)[0] in SCHEMA_PROVIDERS
+        return grader.split("/", 1)[0] in SCHEMA_PROVIDERS
     return structured == "on"
 
 
@@ -240,7 +241,7 @@ def rubric_judge(
 
     async def score(state: TaskState, target: Target) -> Score:
         grader = require_grader()
-        schema_on = structured_for(grader, structured)
+        schema_on = structured_for(str(grader), structured)
         meta: dict[str, Any] = {
             "judge_model": str(grader),
             "grader_is_candidate": grader_is_candidate(grader),

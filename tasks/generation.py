@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from inspect_ai import Task, task
+from inspect_ai import Epochs, Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.solver import Solver, generate
 
@@ -23,7 +23,7 @@ from emplifai.leak import LEAK_MODES, check_leak
 from emplifai.params import choice_param, int_param, str_param
 from emplifai.pairs import draw_eval_pairs
 from emplifai.scorers.reply_length import reply_length
-from emplifai.scorers.rubric_judge import check_grader, rubric_judge
+from emplifai.scorers.rubric_judge import STRUCTURED, check_grader, judged_mean, rubric_judge
 from emplifai.solvers.generation_prompt import (
     PROMPT_VERSION,
     generation_messages,
@@ -70,6 +70,9 @@ def generation(
     language: str = "ja",
     fewshot: int = 0,
     judge_mode: str = "all",
+    judge_max_tokens: int | None = None,
+    judge_retries: int = 2,
+    structured: str = "auto",
     max_chars: int | None = None,
     source: str = "model",
     columns: str | None = None,
@@ -94,6 +97,17 @@ def generation(
             as in the paper).
         judge_mode: "all" = the judge scores the seven metrics in one call; "per_metric" = one
             call per metric.
+        judge_max_tokens: Token limit of each judge reply (default: the grader's own config,
+            e.g. `--model-role 'grader={model: ..., max_tokens: 800}'`, else the provider's).
+        judge_retries: Corrective retries after an unusable judge reply (an integer >= 0,
+            default 2); a sample still without a usable verdict is unscored.
+        structured: JSON-schema constrained judge output: "on", "off", or "auto" (default) =
+            on when the grader's provider is one Inspect passes the schema to and whose servers
+            honour it (openai, openai-api, anthropic, google, vertex, mistral, grok, groq,
+            deepseek, bedrock, azureai, together, fireworks, openrouter, vllm, sglang, ollama,
+            gguf, mockllm), off for any other (hf, llama-cpp-python, ...). Replies are validated
+            the same way either way. With several epochs a sample is unscored unless the judge
+            scored every epoch (see docs/judge.md).
         max_chars: Limit in characters per supporter reply, stated in the brief (None = no
             limit, as in the paper). Used to test whether the judge's preference for long
             replies goes away when length is constrained.
@@ -118,6 +132,12 @@ def generation(
     language = choice_param("language", language, LANGUAGES)
     fewshot = int_param("fewshot", fewshot, min=0)
     judge_mode = choice_param("judge_mode", judge_mode, JUDGE_MODES)
+    judge_max_tokens = int_param("judge_max_tokens", judge_max_tokens, min=1, optional=True)
+    judge_retries = int_param("judge_retries", judge_retries, min=0)
+    # -T values are YAML, where a bare on/off is a boolean.
+    if isinstance(structured, bool):
+        structured = "on" if structured else "off"
+    structured = choice_param("structured", structured, STRUCTURED)
     max_chars = int_param("max_chars", max_chars, min=1, optional=True)
     source = choice_param("source", source, SOURCES)
     columns = str_param("columns", columns)
@@ -149,7 +169,16 @@ def generation(
         # grader is the candidate), instead of failing only at scoring time.
         setup=check_grader(),
         solver=solver,
-        scorer=[rubric_judge(mode=judge_mode, language=language), reply_length(language=language)],
+        scorer=[
+            rubric_judge(
+                mode=judge_mode, language=language, max_retries=judge_retries, structured=structured,
+                max_tokens=judge_max_tokens,
+            ),
+            reply_length(language=language),
+        ],
+        # With --epochs N a sample is unscored unless every epoch was judged (Inspect's mean would
+        # average over the judged epochs alone); other scorers keep Inspect's mean.
+        epochs=Epochs(1, judged_mean()),
         metadata={
             "prompt_version": PROMPT_VERSION,
             "prompt_hash": prompt_hash(language),
