@@ -70,7 +70,7 @@ from emplifai.scorers.judge_prompt import (
     parse_verdict,
     response_schema,
 )
-from emplifai.scorers.rubrics import LANGUAGES, METRIC_KEYS, load_rubrics, rubric_hashes
+from emplifai.scorers.rubrics import LANGUAGES, METRIC_KEYS, RUBRIC_NAMES, load_rubrics, rubric_hashes
 from emplifai.taxonomy import BY_LABEL
 
 logger = getLogger(__name__)
@@ -211,6 +211,7 @@ def rubric_judge(
     structured: str = "auto",
     max_tokens: int | None = None,
     cache: bool = True,
+    rubric: str = "default",
 ) -> Scorer:
     """Seven rubric metrics (1-5) from the grader model, plus their mean ("overall").
 
@@ -226,6 +227,8 @@ def rubric_judge(
         max_tokens: Token limit of each judge reply (None = the grader's own config / provider
             default).
         cache: Reuse validated verdicts from earlier runs (``judge_cache``); False = always ask.
+        rubric: Which rubric set the judge sees: "default" (the project's rubric with its scoring
+            principles) or "neutral" (the seven definitions only; see scorers/rubrics.py).
     """
     if mode not in MODES:
         raise UserError(f"rubric_judge: mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -237,7 +240,9 @@ def rubric_judge(
         raise UserError(f"rubric_judge: structured must be one of {', '.join(STRUCTURED)}, got {structured!r}")
     if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
         raise UserError(f"rubric_judge: max_tokens must be a positive integer or None, got {max_tokens!r}")
-    rubrics = load_rubrics(language)
+    if rubric not in RUBRIC_NAMES:
+        raise UserError(f"rubric_judge: rubric must be one of {', '.join(RUBRIC_NAMES)}, got {rubric!r}")
+    rubrics = load_rubrics(language, rubric)
 
     async def score(state: TaskState, target: Target) -> Score:
         grader = require_grader()
