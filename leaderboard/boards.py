@@ -1,10 +1,10 @@
 """Runs -> boards: which runs count, which are superseded, and the rows of each board.
 
-A board holds the runs that may be ranked together: same task, same dataset fingerprint (dataset
-name, location and the exact set of sample ids), same prompt version, and for generation the
-same judge (grader model, rubric version + hash, rubric language, judge mode, judge prompt).
-Runs that differ in any of these land on different boards, and a board is never ranked against
-another.
+A board holds the runs that may be ranked together: same task, same data (content fingerprint
+and the exact set of evaluated sample ids), same prompt, and for generation the same judge
+(grader model or panel, rubric name + version + hash, rubric language, judge mode, judge prompt)
+and dialogue format. Runs that differ in any of these land on different boards, and a board is
+never ranked against another. Self-judged runs are listed beside their board, never ranked.
 
 Within a board, the newest log (by the eval's creation time) of each candidate counts; older
 logs of the same candidate are listed as superseded and never averaged in.
@@ -19,18 +19,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from emplifai.leaderboard.collect import EMOTION, GENERATION, OVERALL, Collection, Run, Skipped
+from emplifai.leaderboard.collect import (
+    EMOTION,
+    GENERATION,
+    METRIC_KEYS,
+    OVERALL,
+    Collection,
+    JudgeCheck,
+    Run,
+    Skipped,
+)
 from emplifai.leaderboard.stats import Interval, macro_f1_ci, mean_ci, tie_aware_ranks
-from emplifai.scorers.rubrics import METRIC_KEYS
+
 from emplifai.taxonomy import GROUPS, LABELS
 
 BERTSCORE_KEYS = ("precision", "recall", "f1")
 # What each board is keyed on, in the order titles and notes show it.
 KEY_FIELDS: dict[str, tuple[str, ...]] = {
-    GENERATION: ("judge_model", "rubric", "rubric_language", "judge_mode", "judge_prompt", "dataset", "location",
-                 "n_samples", "fingerprint", "prompt"),
-    EMOTION: ("dataset", "location", "n_samples", "fingerprint", "language", "prompt"),
+    GENERATION: ("judge_model", "rubric", "rubric_language", "judge_mode", "judge_prompt", "data", "samples",
+                 "n_samples", "prompt", "dialogue_format"),
+    EMOTION: ("data", "samples", "n_samples", "language", "prompt"),
 }
 RANK_METRIC = {GENERATION: OVERALL, EMOTION: "accuracy"}
 
@@ -45,6 +53,19 @@ class Board:
     pairwise: pd.DataFrame  # the paired tests behind the ranks
     samples: pd.DataFrame  # generation: candidate, id, emotion, chars, words, overall (for the scatter)
     superseded: list[dict[str, Any]] = field(default_factory=list)
+    self_judged: pd.DataFrame = field(default_factory=pd.DataFrame)  # listed, never ranked (with the reason)
+    judge_checks: list[JudgeCheck] = field(default_factory=list)  # judge_probes results of this board's judge(s)
+
+    @property
+    def is_panel(self) -> bool:
+        return self.task == GENERATION and str(self.key.get("judge_model", "")).startswith("panel ")
+
+    @property
+    def data_note(self) -> str | None:
+        if str(self.key.get("data", "")).startswith("samples:"):
+            return ("These logs predate the data fingerprint: their data is identified by a hash of the evaluated "
+                    "samples' ids, inputs and targets instead (path-independent; a changed prompt text changes it).")
+        return None
 
     @property
     def rank_metric(self) -> str:
@@ -53,10 +74,11 @@ class Board:
     @property
     def title(self) -> str:
         k = self.key
-        data = f"{k['dataset']} @ {k['location']} ({k['n_samples']} samples, fingerprint {k['fingerprint']})"
+        data = f"data {k['data']}, {k['n_samples']} samples"
         if self.task == GENERATION:
+            fmt = "" if k.get("dialogue_format") == "free" else f", {k.get('dialogue_format')} dialogue format"
             return (f"Generation: judge {k['judge_model']}, rubric {k['rubric']} [{k['rubric_language']}], "
-                    f"mode {k['judge_mode']}; {data}")
+                    f"mode {k['judge_mode']}{fmt}; {data}")
         return f"Emotion: language {k['language']}; {data}"
 
 
@@ -68,6 +90,7 @@ class Leaderboard:
     log_dir: str
     generated_at: str
     separation_notes: list[str]
+    judge_checks: list[JudgeCheck] = field(default_factory=list)
 
 
 def _float(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -90,7 +113,10 @@ def _common(run: Run) -> dict[str, Any]:
         "condition": run.condition,
         "date": run.created.isoformat() if hasattr(run.created, "isoformat") else str(run.created),
         "epochs": run.epochs,
+        "incomplete_epochs": run.incomplete_epochs,
         "log": run.log,
+        "dataset_location": run.dataset_location,
+        "self_judged": run.self_judged,
     }
 
 
@@ -107,6 +133,11 @@ def generation_row(run: Run) -> dict[str, Any]:
     _put(row, OVERALL, mean_ci(overall))
     for key in ("chars", "words"):
         _put(row, key, mean_ci(_float(s, f"length_{key}")))
+    row["judge"] = run.judge
+    row["judge_scorer"] = run.scorer
+    if run.panel:
+        row["panel"] = run.panel
+        row["alpha"] = run.alpha
     return row
 
 
@@ -166,21 +197,52 @@ def _rank_scores(run: Run) -> pd.Series:
     return series
 
 
+def _evidence(rows: pd.DataFrame, pairwise: pd.DataFrame) -> list[dict[str, Any] | None]:
+    """For each row (in table order), the test against the row just above it: the evidence for
+    its rank being the same as, or below, that row's."""
+    by_pair = {(r["a"], r["b"]): r for r in pairwise.to_dict(orient="records")}
+    out: list[dict[str, Any] | None] = [None]
+    names = rows["candidate"].tolist()
+    for above, here in zip(names, names[1:]):
+        rec = by_pair.get((above, here)) or by_pair.get((here, above))
+        if rec is None:
+            out.append(None)
+            continue
+        diff = rec["diff"] if rec["a"] == above else -rec["diff"]
+        out.append({"vs": above, "p": rec["p"], "p_holm": rec["p_holm"], "diff": diff, "n_shared": rec["n_shared"],
+                    "n_differ": rec["n_differ"], "significant": bool(rec["significant"]), "test": rec["test"]})
+    return out
+
+
+def _rows(task: str, runs: list[Run]) -> pd.DataFrame:
+    return pd.DataFrame([(generation_row if task == GENERATION else emotion_row)(r) for r in runs])
+
+
 def build_board(task: str, bid: str, key: dict[str, Any], runs: list[Run]) -> Board:
-    """One board from the counted runs that share its key (one run per candidate)."""
+    """One board from the counted runs that share its key (one run per candidate); self-judged
+    runs are kept apart, unranked."""
     candidates = [r.candidate for r in runs]
     if len(set(candidates)) != len(candidates):
         raise ValueError(f"board {bid}: a candidate appears twice; supersession must run first")
-    rows = pd.DataFrame([(generation_row if task == GENERATION else emotion_row)(r) for r in runs])
-    ranking = tie_aware_ranks({r.candidate: _rank_scores(r) for r in runs})
-    rows.insert(0, "rank", rows["candidate"].map(ranking.rank))
-    rows.insert(2, "tied_with", rows["candidate"].map(lambda c: sorted(ranking.tied_with[c])))
+    ranked = [r for r in runs if not r.self_judged]
+    apart = [r for r in runs if r.self_judged]
     metric = RANK_METRIC[task]
-    rows = rows.sort_values(["rank", metric, "candidate"], ascending=[True, False, True], na_position="last")
-    rows = rows.reset_index(drop=True)
+    if ranked:
+        rows = _rows(task, ranked)
+        ranking = tie_aware_ranks({r.candidate: _rank_scores(r) for r in ranked})
+        rows.insert(0, "rank", rows["candidate"].map(ranking.rank))
+        rows.insert(2, "tied_with", rows["candidate"].map(lambda c: sorted(ranking.tied_with[c])))
+        rows = rows.sort_values(["rank", metric, "candidate"], ascending=[True, False, True], na_position="last")
+        rows = rows.reset_index(drop=True)
+        rows.insert(3, "evidence", _evidence(rows, ranking.pairwise))
+        pairwise = ranking.pairwise
+    else:
+        rows, pairwise = pd.DataFrame(columns=["rank", "candidate", "tied_with", "evidence"]), pd.DataFrame()
+    self_rows = _rows(task, apart) if apart else pd.DataFrame()
+    order = rows["candidate"].tolist() + (self_rows["candidate"].tolist() if len(self_rows) else [])
     return Board(
-        id=bid, task=task, key=key, rows=rows, per_emotion=_per_emotion(runs, task).reindex(rows["candidate"]),
-        pairwise=ranking.pairwise, samples=_scatter(runs) if task == GENERATION else pd.DataFrame(),
+        id=bid, task=task, key=key, rows=rows, per_emotion=_per_emotion(runs, task).reindex(order),
+        pairwise=pairwise, samples=_scatter(runs) if task == GENERATION else pd.DataFrame(), self_judged=self_rows,
     )
 
 
@@ -200,7 +262,38 @@ def _separation_notes(boards: list[Board]) -> list[str]:
 
 def _newest_first(run: Run) -> tuple[Any, ...]:
     completed = run.completed or run.created
-    return (run.created, completed, run.log)
+    return (run.created, completed, run.mtime, run.log)
+
+
+def _supersede(runs: list[Run]) -> tuple[Run, list[dict[str, Any]]]:
+    runs = sorted(runs, key=_newest_first, reverse=True)
+    newest = runs[0]
+    entries = []
+    for old in runs[1:]:
+        entry = {
+            "board": newest.board_id, "task": old.task, "candidate": newest.candidate, "date": old.created.isoformat(),
+            "log": old.log, "superseded_by": newest.log, "superseded_by_date": newest.created.isoformat(),
+        }
+        if old.eval_id == newest.eval_id:
+            # A copy of the same eval (inspect score --output-file writes one): the same samples and
+            # the same judge's scores; counted once, from the newer file.
+            entry["note"] = "the same eval (same eval_id) in another file, e.g. a copy rescored by another judge; counted once"
+        elif (old.created, old.completed) == (newest.created, newest.completed):
+            # Inspect records times to the second: two runs within the same second cannot be
+            # ordered from the logs, so the file name decides, and the page says so.
+            entry["note"] = "started and finished in the same second as the counted run; ordered by log file name"
+        entries.append(entry)
+    return newest, entries
+
+
+def _newest_checks(checks: list[JudgeCheck]) -> list[JudgeCheck]:
+    newest: dict[tuple[str, str | None], JudgeCheck] = {}
+    for c in sorted(checks, key=lambda c: (c.created, c.log)):
+        old = newest.get((c.judge, c.rubric))
+        if old is not None:
+            c.superseded = [*old.superseded, old.log]
+        newest[(c.judge, c.rubric)] = c
+    return sorted(newest.values(), key=lambda c: (c.judge, str(c.rubric)))
 
 
 def build_leaderboard(collection: Collection) -> Leaderboard:
@@ -210,26 +303,21 @@ def build_leaderboard(collection: Collection) -> Leaderboard:
         by_entry[run.entry_key].append(run)
     counted: dict[str, list[Run]] = defaultdict(list)
     superseded: list[dict[str, Any]] = []
-    for (bid, candidate), runs in by_entry.items():
-        runs = sorted(runs, key=_newest_first, reverse=True)
-        newest = runs[0]
-        counted[bid].append(newest)
-        for old in runs[1:]:
-            entry = {
-                "board": bid, "task": old.task, "candidate": candidate, "date": old.created.isoformat(),
-                "log": old.log, "superseded_by": newest.log, "superseded_by_date": newest.created.isoformat(),
-            }
-            if (old.created, old.completed) == (newest.created, newest.completed):
-                # Inspect records times to the second: two runs within the same second cannot be
-                # ordered from the logs, so the file name decides, and the page says so.
-                entry["note"] = "started and finished in the same second as the counted run; ordered by log file name"
-            superseded.append(entry)
+    for runs in by_entry.values():
+        newest, entries = _supersede(runs)
+        counted[newest.board_id].append(newest)
+        superseded += entries
+    checks = _newest_checks(collection.judge_checks)
     boards = []
     for bid, runs in counted.items():
         board = build_board(runs[0].task, bid, runs[0].board_key, sorted(runs, key=lambda r: r.candidate))
         board.superseded = [s for s in superseded if s["board"] == bid]
+        if board.task == GENERATION:
+            judges = set(runs[0].panel or [runs[0].judge])
+            board.judge_checks = [c for c in checks if any(c.judge == j or c.judge.endswith("/" + str(j)) or
+                                                           str(j).endswith("/" + c.judge) for j in judges)]
         boards.append(board)
-    boards.sort(key=lambda b: (b.task != EMOTION, -len(b.rows), b.id))
+    boards.sort(key=lambda b: (b.task != EMOTION, b.is_panel, -len(b.rows), b.id))
     return Leaderboard(
         boards=boards,
         superseded=sorted(superseded, key=lambda s: (s["board"], s["candidate"], s["date"])),
@@ -237,4 +325,5 @@ def build_leaderboard(collection: Collection) -> Leaderboard:
         log_dir=collection.log_dir,
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         separation_notes=_separation_notes(boards),
+        judge_checks=checks,
     )

@@ -1,5 +1,10 @@
-"""Plotly figures for the HTML page: per-metric bars with CI whiskers, the seven-metric profile,
-the models x 28 emotions heatmap and the length-vs-score scatter."""
+"""Plotly figures for the HTML page, readable with 20 rows: per-metric panels of means with CI
+whiskers (one row per candidate, in the table's order), the seven-metric profile of the top five,
+the candidates x 28 emotions heatmap and the length-vs-score scatter.
+
+Every figure's height follows its number of rows, so there is no empty space under it; a metric
+no run of the board scored reads "not scored" in its panel instead of an empty gap.
+"""
 
 from __future__ import annotations
 
@@ -7,57 +12,77 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
-
 from emplifai.leaderboard.boards import Board
-from emplifai.leaderboard.collect import EMOTION, GENERATION, OVERALL
-from emplifai.leaderboard.columns import SHORT
+from emplifai.leaderboard.collect import EMOTION, GENERATION, METRIC_KEYS, OVERALL
+from emplifai.leaderboard.columns import NOT_SCORED, SHORT
 from emplifai.leaderboard.paper_rows import PaperFigures
-from emplifai.scorers.rubrics import METRIC_KEYS
+from plotly.subplots import make_subplots
+
 from emplifai.taxonomy import EMOTIONS
 
-_LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=60, b=60), height=420)
+_TEMPLATE = "plotly_white"
+PROFILE_TOP = 5
+_LABEL_CHARS = 34
 
 
 def _nan_to_none(values: list[float]) -> list[float | None]:
     return [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values]
 
 
-def bars_figure(board: Board) -> go.Figure:
-    """Grouped bars, one group per metric, one bar per candidate, whiskers = 95% CI."""
+def _short(name: str) -> str:
+    return name if len(name) <= _LABEL_CHARS else name[: _LABEL_CHARS - 1] + "…"
+
+
+def _metrics(board: Board) -> list[tuple[str, str]]:
     if board.task == GENERATION:
-        metrics = [(OVERALL, "Overall"), *[(k, SHORT[k]) for k in METRIC_KEYS]]
-        y_title, y_range = "judge score (1-5)", [0, 5.2]
-    else:
-        metrics = [("accuracy", "Accuracy"), ("macro_f1", "Macro-F1"), ("bertscore_f1", "BERTScore F1"),
-                   ("fasttext", "fastText cos")]
-        y_title, y_range = "score (0-1)", [0, 1.05]
-    fig = go.Figure()
-    for row in board.rows.to_dict(orient="records"):
-        est = [row.get(k, math.nan) for k, _ in metrics]
-        lo = [row.get(f"{k}_ci_low", math.nan) for k, _ in metrics]
-        hi = [row.get(f"{k}_ci_high", math.nan) for k, _ in metrics]
-        fig.add_trace(go.Bar(
-            name=row["candidate"], x=[label for _, label in metrics], y=_nan_to_none(est),
-            error_y=dict(type="data", symmetric=False,
+        return [(OVERALL, "Overall"), *[(k, SHORT[k]) for k in METRIC_KEYS]]
+    return [("accuracy", "Accuracy"), ("macro_f1", "Macro-F1"), ("bertscore_f1", "BERTScore F1"), ("fasttext", "fastText cos")]
+
+
+def means_figure(board: Board) -> go.Figure:
+    """One panel per metric; in each, one dot per candidate (table order, top = rank 1) with its 95% CI."""
+    metrics = _metrics(board)
+    rows = board.rows.to_dict(orient="records")
+    names = [r["candidate"] for r in rows]
+    y = list(range(len(rows)))
+    fig = make_subplots(rows=1, cols=len(metrics), shared_yaxes=True, subplot_titles=[m for _, m in metrics],
+                        horizontal_spacing=0.012)
+    lo_hi = (1, 5) if board.task == GENERATION else (0, 1)
+    for i, (key, label) in enumerate(metrics, start=1):
+        est = [r.get(key, math.nan) for r in rows]
+        lo = [r.get(f"{key}_ci_low", math.nan) for r in rows]
+        hi = [r.get(f"{key}_ci_high", math.nan) for r in rows]
+        fig.add_trace(go.Scatter(
+            x=_nan_to_none(est), y=y, mode="markers", marker=dict(size=7, color="#2f5d9e"), showlegend=False,
+            error_x=dict(type="data", symmetric=False, thickness=1.2, width=3,
                          array=_nan_to_none([h - e for h, e in zip(hi, est)]),
                          arrayminus=_nan_to_none([e - low for e, low in zip(est, lo)])),
-        ))
-    fig.update_layout(barmode="group", title="Means with 95% bootstrap CIs", yaxis=dict(title=y_title, range=y_range),
-                      legend=dict(orientation="h", y=-0.2), **_LAYOUT)
+            customdata=[[n, lw, h] for n, lw, h in zip(names, _nan_to_none(lo), _nan_to_none(hi))],
+            hovertemplate="%{customdata[0]}<br>" + label + " %{x:.3f} [%{customdata[1]:.3f}, %{customdata[2]:.3f}]<extra></extra>",
+        ), row=1, col=i)
+        pad = 0.05 * (lo_hi[1] - lo_hi[0])
+        fig.update_xaxes(range=[lo_hi[0] - pad, lo_hi[1] + pad], row=1, col=i, showgrid=True, nticks=5)
+        if all(v is None for v in _nan_to_none(est)):
+            fig.add_annotation(text=NOT_SCORED, x=sum(lo_hi) / 2, y=(len(rows) - 1) / 2, showarrow=False,
+                               font=dict(color="#8a94a6", size=13), row=1, col=i)
+    fig.update_yaxes(tickvals=y, ticktext=[_short(n) for n in names], autorange="reversed", range=None)
+    fig.update_layout(template=_TEMPLATE, title="Means with 95% bootstrap CIs (rows in the table's order)",
+                      height=110 + 24 * len(rows), margin=dict(l=10, r=10, t=70, b=30))
+    fig.update_yaxes(automargin=True)
     return fig
 
 
 def profile_figure(board: Board, paper: PaperFigures | None = None) -> go.Figure:
-    """The seven judge metrics of each candidate on a polar chart; paper rows hidden by default."""
+    """The seven judge metrics of the top five rows (by rank) on a polar chart; paper rows hidden."""
     theta = [SHORT[k] for k in METRIC_KEYS]
     fig = go.Figure()
-    for row in board.rows.to_dict(orient="records"):
+    rows = board.rows.to_dict(orient="records")
+    for row in rows[:PROFILE_TOP]:
         r = [row[k] for k in METRIC_KEYS]
-        fig.add_trace(go.Scatterpolar(r=_nan_to_none(r + r[:1]), theta=theta + theta[:1], name=row["candidate"],
+        fig.add_trace(go.Scatterpolar(r=_nan_to_none(r + r[:1]), theta=theta + theta[:1], name=_short(row["candidate"]),
                                       mode="lines+markers"))
     if paper is not None:
-        table = paper.tables[GENERATION].rows
-        for row in table.to_dict(orient="records"):
+        for row in paper.tables[GENERATION].rows.to_dict(orient="records"):
             r = [row[k] for k in METRIC_KEYS]
             if any(math.isnan(v) for v in r):
                 continue
@@ -65,30 +90,43 @@ def profile_figure(board: Board, paper: PaperFigures | None = None) -> go.Figure
                 r=r + r[:1], theta=theta + theta[:1], name=f"{row['model']} ({paper.label})",
                 mode="lines", line=dict(dash="dot"), visible="legendonly",
             ))
-    fig.update_layout(title="Seven-metric profile (judge means)", polar=dict(radialaxis=dict(range=[1, 5], tickvals=[1, 2, 3, 4, 5])),
-                      legend=dict(orientation="h", y=-0.15), **{**_LAYOUT, "height": 520})
+    shown = min(PROFILE_TOP, len(rows))
+    title = f"Seven-metric profile of the top {shown} by rank" + (
+        f" (of {len(rows)}; all rows: the metric panels above)" if len(rows) > shown else "")
+    fig.update_layout(template=_TEMPLATE, title=title, height=480, margin=dict(l=40, r=40, t=70, b=40),
+                      polar=dict(radialaxis=dict(range=[1, 5], tickvals=[1, 2, 3, 4, 5])),
+                      legend=dict(orientation="v", x=1.02, y=1, font=dict(size=11)))
     return fig
 
 
 def heatmap_figure(board: Board) -> go.Figure:
-    """Candidates x 28 emotions: accuracy per gold label (emotion) or mean overall score (generation)."""
-    frame = board.per_emotion
-    x = [e.label for e in EMOTIONS]
-    ja = [[e.ja for e in EMOTIONS]] * len(frame)
-    z = frame.reindex(columns=[e.label for e in EMOTIONS]).to_numpy(dtype=float)
+    """Candidates (table order) x all 28 emotions: accuracy per gold label, or the mean overall score."""
+    names = board.rows["candidate"].tolist()
+    frame = board.per_emotion.reindex(names)
+    labels = [e.label for e in EMOTIONS]
+    z = frame.reindex(columns=labels).to_numpy(dtype=float)
+    # Numbers in the cells while they stay legible; with more rows the colour scale and hover carry them.
+    numbers = len(names) <= 30
     text = [["" if np.isnan(v) else f"{v:.2f}" for v in row] for row in z]
     if board.task == EMOTION:
-        title, zmin, zmax, bar = "Accuracy per gold emotion (blank: no sample)", 0.0, 1.0, "accuracy"
+        title, zmin, zmax, bar = "Accuracy per gold emotion (blank: no sample of that emotion)", 0.0, 1.0, "accuracy"
     else:
-        title, zmin, zmax, bar = "Mean overall judge score per emotion (blank: no sample)", 1.0, 5.0, "overall"
+        title, zmin, zmax, bar = "Mean overall judge score per emotion (blank: no scored sample)", 1.0, 5.0, "overall"
+    y = list(range(len(names)))
+    custom = [[[n, f"{e.label} ({e.ja})"] for e in EMOTIONS] for n in names]
     fig = go.Figure(go.Heatmap(
-        z=[_nan_to_none(list(row)) for row in z], x=x, y=list(frame.index), zmin=zmin, zmax=zmax,
-        colorscale="Viridis", text=text, texttemplate="%{text}", hoverongaps=False, colorbar=dict(title=bar),
-        customdata=ja, hovertemplate="%{y}<br>%{x} (%{customdata})<br>" + bar + " %{z:.2f}<extra></extra>",
+        z=[_nan_to_none(list(row)) for row in z], x=labels, y=y, zmin=zmin, zmax=zmax, colorscale="Viridis",
+        text=text, texttemplate="%{text}" if numbers else None, textfont=dict(size=10), hoverongaps=False,
+        colorbar=dict(title=bar, thickness=12), customdata=custom, xgap=1, ygap=1,
+        hovertemplate="%{customdata[0]}<br>%{customdata[1]}<br>" + bar + " %{z:.2f}<extra></extra>",
     ))
-    fig.update_layout(title=title, xaxis=dict(tickangle=-60, type="category"),
-                      **{**_LAYOUT, "height": max(360, 220 + 40 * len(frame)),
-                         "margin": dict(l=220, r=20, t=60, b=130)})
+    fig.update_layout(
+        template=_TEMPLATE, title=title, height=170 + 24 * len(names), margin=dict(l=10, r=10, t=60, b=100),
+        xaxis=dict(type="category", tickmode="array", tickvals=labels, ticktext=labels, tickangle=-50,
+                   tickfont=dict(size=11)),
+        yaxis=dict(tickmode="array", tickvals=y, ticktext=[_short(n) for n in names], autorange="reversed",
+                   automargin=True),
+    )
     return fig
 
 
@@ -99,24 +137,24 @@ def scatter_figure(board: Board) -> go.Figure:
     for candidate in board.rows["candidate"]:
         part = data[(data["candidate"] == candidate) & data["chars"].notna() & data[OVERALL].notna()]
         fig.add_trace(go.Scatter(
-            x=part["chars"].tolist(), y=part[OVERALL].tolist(), mode="markers", name=candidate,
+            x=part["chars"].tolist(), y=part[OVERALL].tolist(), mode="markers", name=_short(candidate),
+            marker=dict(size=5, opacity=0.7),
             text=[f"{i} ({e})" for i, e in zip(part["id"], part["emotion"])],
             hovertemplate="%{text}<br>chars %{x:.1f}<br>overall %{y:.2f}<extra>%{fullData.name}</extra>",
         ))
     fig.update_layout(
-        title="Reply length vs overall judge score (one point per sample)",
+        template=_TEMPLATE, title="Reply length vs overall judge score (one point per sample)", height=480,
         xaxis=dict(title="mean characters per supporter reply"), yaxis=dict(title="overall judge score", range=[0.8, 5.2]),
-        legend=dict(orientation="h", y=-0.2), **_LAYOUT,
+        legend=dict(orientation="v", x=1.02, y=1, font=dict(size=10)), margin=dict(l=60, r=10, t=60, b=50),
     )
     return fig
 
 
-def board_figures(board: Board, paper: PaperFigures | None = None) -> dict[str, go.Figure]:
-    """The figures of one board, by kind."""
-    figures = {"bars": bars_figure(board)}
+def board_figures(board: Board, paper: PaperFigures | None = None) -> dict[str, tuple[go.Figure, bool]]:
+    """The figures of one board, by kind, each with whether it spans the page's width."""
+    figures: dict[str, tuple[go.Figure, bool]] = {"means": (means_figure(board), True),
+                                                  "heatmap": (heatmap_figure(board), True)}
     if board.task == GENERATION:
-        figures["profile"] = profile_figure(board, paper)
-    figures["heatmap"] = heatmap_figure(board)
-    if board.task == GENERATION:
-        figures["scatter"] = scatter_figure(board)
+        figures["profile"] = (profile_figure(board, paper), False)
+        figures["scatter"] = (scatter_figure(board), False)
     return figures

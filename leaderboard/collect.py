@@ -1,89 +1,53 @@
-"""Read Inspect logs into runs of the emplifai tasks, through ``inspect_ai.analysis`` only.
+"""Log records -> runs of the emplifai tasks: one run per (log, judge), plus panel runs.
 
-``evals_df`` gives one row per log (task, model, roles, task args, dataset, status, date);
-``samples_df`` gives one row per sample and epoch, with the score values and the small score
-metadata fields of the sample summaries (Inspect keeps score metadata fields under 1k there,
-which covers everything read here: gold/pred labels, rubric version and hash, judge model).
+A run is what one board row is made from. An ``emotion`` log gives one run. A ``generation`` log
+gives one run per judge that scored it: the task's own ``rubric_judge`` and every judge added
+later with ``inspect score --action append`` (Inspect names it ``rubric_judge1``, ...) or
+``--action overwrite``. The judge is read from each score's metadata (``judge_model``): a rescore
+does not change the log's ``model_roles``, so the metadata is the only place it is recorded.
+A log scored by two or more judges is a *panel*: it also gives a ``mean`` and a ``median`` run
+(per sample and metric, over the judges), with the judges' agreement (Krippendorff's alpha).
 
-A run is one successful log of ``emotion`` or ``generation``. What makes two runs comparable is
-their *board key*; what makes two runs "the same entry, run again" is their *entry key*
-(board key + candidate). Logs that are not counted (failed or cancelled runs, other tasks, a
-generation log without the rubric judge's scores) are kept as ``Skipped`` with the reason.
+What makes runs comparable is their *board key* (data fingerprint, evaluated samples, prompt,
+dialogue format; for generation the judge, rubric and judge prompt); never a file path. A run
+whose judge is the candidate (``grader_is_candidate`` in the judge's metadata, or the same model
+name) is *self-judged*: listed beside its board, never ranked.
+
+Logs that are not counted (failed or cancelled runs, other tasks, a generation log no judge
+scored) are kept as ``Skipped`` with the reason; ``judge_probes`` logs become ``JudgeCheck``s.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from inspect_ai.analysis import EvalColumn, EvalInfo, SampleColumn, evals_df, samples_df
-from inspect_ai.scorer import value_to_float
-
+from emplifai.leaderboard.logread import LogRecord, read_logs
 
 EMOTION = "emotion"
 GENERATION = "generation"
+PROBES = "judge_probes"
 TASKS = (EMOTION, GENERATION)
 OVERALL = "overall"
 REFERENCE_LABEL = "human reference (dataset dialogues)"
+# The rubric judge's seven metric keys (emplifai.scorers.rubrics.METRIC_KEYS; a test keeps the two
+# equal). Not imported from there: emplifai.scorers pulls in all of Inspect, 1.5 s of start-up.
+METRIC_KEYS = (
+    "comprehensibility", "general_empathy", "emotion_specific_empathy", "consistency", "fluency",
+    "harmlessness", "sense_of_security",
+)
+PANEL_AGGREGATES = ("mean", "median")
+FREE = "free"
 
 # Generation config fields that change what a model writes; other fields (connections, timeouts)
 # do not make a different candidate.
 _OUTPUT_CONFIG = ("temperature", "top_p", "top_k", "max_tokens", "seed", "reasoning_effort", "reasoning_tokens")
-
-EVAL_COLUMNS = [
-    EvalColumn("eval_id", path="eval.eval_id", required=True),
-    # Inspect's own "log" column (a native path), the key samples_df uses too.
-    *[c for c in EvalInfo if c.name == "log"],
-    EvalColumn("created", path="eval.created", type=datetime, required=True),
-    EvalColumn("completed", path="stats.completed_at", type=datetime),
-    EvalColumn("task_name", path="eval.task", required=True),
-    EvalColumn("task_args", path="eval.task_args"),
-    EvalColumn("task_metadata", path="eval.metadata"),
-    EvalColumn("model", path="eval.model", required=True),
-    EvalColumn("model_args", path="eval.model_args"),
-    EvalColumn("generate_config", path="eval.model_generate_config"),
-    EvalColumn("model_roles", path="eval.model_roles"),
-    EvalColumn("dataset_name", path="eval.dataset.name"),
-    EvalColumn("dataset_location", path="eval.dataset.location"),
-    EvalColumn("epochs", path="eval.config.epochs"),
-    EvalColumn("status", path="status", required=True),
-    EvalColumn("error_message", path="error.message"),
-    EvalColumn("scorers", path=lambda log: [s.name for s in (log.eval.scorers or [])]),
-]
-
-
-def _score(name: str, part: str):  # noqa: ANN202 - returns a path callable for SampleColumn
-    def extract(sample: Any) -> Any:
-        score = (sample.scores or {}).get(name)
-        return None if score is None else getattr(score, part)
-
-    return extract
-
-
-_to_float = value_to_float()
-
-SAMPLE_COLUMNS = [
-    SampleColumn("id", path="id", required=True, type=str),
-    SampleColumn("epoch", path="epoch", required=True),
-    SampleColumn("error", path="error", default=""),
-    SampleColumn("metadata_*", path="metadata"),
-    SampleColumn("label_correct", path=_score("label_match", "value"), value=lambda v: _to_float(v)),
-    SampleColumn("label_*", path=_score("label_match", "metadata")),
-    SampleColumn("bertscore_*", path=_score("bertscore_label", "value")),
-    SampleColumn("bertscore_meta_*", path=_score("bertscore_label", "metadata")),
-    SampleColumn("fasttext", path=_score("fasttext_label", "value")),
-    SampleColumn("fasttext_meta_*", path=_score("fasttext_label", "metadata")),
-    SampleColumn("judge_*", path=_score("rubric_judge", "value")),
-    SampleColumn("judge_meta_*", path=_score("rubric_judge", "metadata")),
-    SampleColumn("judge_reason", path=_score("rubric_judge", "reason")),
-    SampleColumn("length_*", path=_score("reply_length", "value")),
-]
 
 
 class LeaderboardInputError(ValueError):
@@ -104,8 +68,22 @@ class Skipped:
 
 
 @dataclass
+class JudgeCheck:
+    """A ``judge_probes`` log: how one judge did on the known-answer probes."""
+
+    judge: str
+    log: str
+    created: str
+    rubric: str | None
+    probe_accuracy: float | None
+    invariance_violation_rate: float | None
+    n: int
+    superseded: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Run:
-    """One counted log. ``samples`` has one row per sample id (epochs averaged)."""
+    """One board row's source. ``samples`` has one row per sample id (epochs reduced)."""
 
     log: str
     eval_id: str
@@ -120,6 +98,14 @@ class Run:
     samples: pd.DataFrame
     epochs: int = 1
     scorer_models: dict[str, Any] = field(default_factory=dict)
+    judge: str | None = None  # generation: the judge (or the panel) that gave the scores
+    scorer: str | None = None  # the score name in the log (rubric_judge, rubric_judge1, ...)
+    self_judged: str | None = None  # why this run is not ranked, or None
+    panel: list[str] = field(default_factory=list)  # a panel run: its judges
+    alpha: float | None = None  # a panel run: Krippendorff's alpha (interval) of the judges
+    incomplete_epochs: int = 0  # samples judged in some epochs but not all (left unscored)
+    mtime: float = 0.0
+    dataset_location: str | None = None
 
     @property
     def board_id(self) -> str:
@@ -136,27 +122,16 @@ def board_id(task: str, key: dict[str, Any]) -> str:
     return f"{task}-{digest[:8]}"
 
 
-def _json(value: Any) -> Any:
-    """evals_df/samples_df give dicts and lists as JSON text; missing values as NA."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return None
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
 def _time(value: Any) -> datetime | None:
-    return None if value is None or pd.isna(value) else value
+    if not value:
+        return None
+    return pd.Timestamp(value).to_pydatetime()
 
 
 def _short_path(value: Any) -> str:
     text = str(value)
     if "/" in text or "\\" in text:
-        parts = Path(text).parts
-        return "/".join(parts[-2:])
+        return "/".join(Path(text).parts[-2:])
     return text
 
 
@@ -173,7 +148,7 @@ def _condition(task: str, args: dict[str, Any], model_args: dict[str, Any], conf
             cond[key] = config[key]
     for key, value in sorted(model_args.items()):
         # A local checkpoint is a different model even though the model name (hf/local) is the same.
-        if value is not None and not callable(value):
+        if value is not None:
             cond[key] = _short_path(value) if key.endswith(("path", "file", "dir")) else value
     return cond
 
@@ -186,102 +161,267 @@ def _candidate(model: str, is_reference: bool, cond: dict[str, Any]) -> str:
     return f"{model} [{', '.join(f'{k}={v}' for k, v in cond.items())}]"
 
 
-def _one(series: pd.Series, log: str, fieldname: str) -> Any:
-    values = {str(v) for v in series.dropna().tolist()}
-    if len(values) > 1:
-        raise LeaderboardInputError(f"{log}: field '{fieldname}' differs between samples: {sorted(values)}")
-    return next(iter(values)) if values else None
+def same_model(a: str, b: str) -> bool:
+    """The same model, also across providers (openrouter/openai/x vs openai/x); mirrors the judge's check."""
+    return a == b or a.endswith("/" + b) or b.endswith("/" + a)
 
 
-def _dataset_fingerprint(row: pd.Series, sample_ids: list[str]) -> dict[str, Any]:
-    ids = sorted(sample_ids)
-    digest = hashlib.sha256(
-        json.dumps([row["dataset_name"], row["dataset_location"], ids], default=str).encode("utf-8")
-    ).hexdigest()[:12]
-    return {
-        "dataset": _json(row["dataset_name"]),
-        "location": _json(row["dataset_location"]),
-        "n_samples": len(ids),
-        "fingerprint": digest,
-    }
+def _one(values: list[Any], log: str, fieldname: str) -> Any:
+    distinct = {str(v) for v in values if v is not None}
+    if len(distinct) > 1:
+        raise LeaderboardInputError(f"{log}: field '{fieldname}' differs between samples: {sorted(distinct)}")
+    return next(iter(distinct)) if distinct else None
 
 
-def _reduce_epochs(frame: pd.DataFrame) -> pd.DataFrame:
+def _data_key(rec: LogRecord) -> dict[str, Any]:
+    """The data a run was evaluated on, by content: the task's ``data_fingerprint`` (same dialogues
+    = same fingerprint, whatever the file's path, name or format) and the evaluated sample ids.
+    Logs from before the fingerprint fall back to a hash of the evaluated samples' ids, inputs and
+    targets (path-independent, but it moves when the prompt text changes)."""
+    h = rec.header
+    ids = sorted({s["id"] for s in rec.samples})
+    samples = hashlib.sha256(json.dumps(ids).encode("utf-8")).hexdigest()[:12]
+    fingerprint = (h.get("task_metadata") or {}).get("data_fingerprint")
+    if not fingerprint:
+        content = sorted({(s["id"], s.get("content", "")) for s in rec.samples})
+        fingerprint = "samples:" + hashlib.sha256(json.dumps(content).encode("utf-8")).hexdigest()[:16]
+    return {"dataset": h.get("dataset_name"), "data": fingerprint, "samples": samples, "n_samples": len(ids)}
+
+
+def _frame(rec: LogRecord, columns: dict[str, Any]) -> pd.DataFrame:
+    """One row per (sample, epoch): ``columns`` maps a column name to a function of the sample record."""
+    rows = [{"id": s["id"], "epoch": s["epoch"], **{c: f(s) for c, f in columns.items()}} for s in rec.samples]
+    return pd.DataFrame(rows)
+
+
+def _reduce_epochs(frame: pd.DataFrame, all_or_nothing: list[str] | None = None) -> tuple[pd.DataFrame, int]:
     """One row per sample id: numeric columns averaged over epochs (Inspect's default ``mean``
-    reducer), other columns from the first epoch (as Inspect keeps the first epoch's metadata)."""
+    reducer), other columns from the first epoch (as Inspect keeps the first epoch's metadata).
+
+    Columns in ``all_or_nothing`` (a judge's scores) are NaN for a sample unless every epoch has
+    a value: an epoch the judge failed never silently disappears into the others' mean. Returns
+    the frame and how many samples were scored in some epochs but not all.
+    """
     frame = frame.sort_values(["id", "epoch"])
-    numeric = frame.select_dtypes("number").columns.difference(["epoch"])
-    first = frame.groupby("id", sort=True).first()
-    if len(numeric):
-        first[numeric] = frame.groupby("id", sort=True)[list(numeric)].mean()
-    return first
+    numeric = [c for c in frame.columns if c not in ("id", "epoch") and pd.api.types.is_numeric_dtype(frame[c])]
+    grouped = frame.groupby("id", sort=True)
+    first = grouped.first()
+    incomplete = 0
+    if numeric:
+        first[numeric] = grouped[numeric].mean()
+    if all_or_nothing and frame["epoch"].nunique() > 1:
+        key = all_or_nothing[0]
+        counts = grouped[key].count()
+        sizes = grouped[key].size()
+        partial = (counts > 0) & (counts < sizes)
+        incomplete = int(partial.sum())
+        first.loc[counts < sizes, all_or_nothing] = np.nan
+    first.index = first.index.astype(str)
+    return first, incomplete
 
 
-def _emotion_run(row: pd.Series, samples: pd.DataFrame, base: dict[str, Any]) -> Run:
-    log = row["log"]
-    if "label_match" not in base["scorers"]:
-        raise _Skip(f"no label_match scorer in the log (scorers: {', '.join(base['scorers']) or 'none'})")
-    args = base["args"]
-    meta = base["task_metadata"]
-    board_key = {
-        **base["dataset"],
-        "language": args.get("language"),
-        "prompt": f"{meta.get('prompt_version')} {meta.get('prompt_hash')}",
+def _num(value: Any) -> float:
+    if value is None or isinstance(value, bool | str):
+        return float("nan") if not isinstance(value, bool) else float(value)
+    return float(value)
+
+
+def _score(name: str, key: str | None = None, meta: str | None = None):  # noqa: ANN202 - a sample -> value getter
+    def get(sample: dict[str, Any]) -> Any:
+        score = sample["scores"].get(name)
+        if score is None:
+            return None
+        if meta is not None:
+            return score["meta"].get(meta)
+        value = score["value"]
+        return value.get(key) if key is not None and isinstance(value, dict) else value
+
+    return get
+
+
+def _base(rec: LogRecord) -> dict[str, Any]:
+    h = rec.header
+    args = h.get("task_args") or {}
+    return {
+        "args": args,
+        "task_metadata": h.get("task_metadata") or {},
+        "condition": _condition(h["task"], args, h.get("model_args") or {}, h.get("generate_config") or {}),
+        "data": _data_key(rec),
+        "epochs": int(h.get("epochs") or 1),
     }
+
+
+def _common(rec: LogRecord, base: dict[str, Any], is_reference: bool = False) -> dict[str, Any]:
+    h = rec.header
+    return dict(
+        log=rec.log, eval_id=h["eval_id"], task=h["task"], created=_time(h["created"]), completed=_time(h.get("completed")),
+        model=h["model"], candidate=_candidate(h["model"], is_reference, base["condition"]), is_reference=is_reference,
+        condition=base["condition"], epochs=base["epochs"], mtime=rec.mtime, dataset_location=h.get("dataset_location"),
+    )
+
+
+def _emotion_run(rec: LogRecord, base: dict[str, Any]) -> Run:
+    if not any("label_match" in s["scores"] for s in rec.samples):
+        raise _Skip(f"no label_match scores in the log (scorers: {', '.join(rec.header.get('scorers') or []) or 'none'})")
+    frame = _frame(rec, {
+        "label_correct": lambda s: _num(_score("label_match")(s)) if _score("label_match")(s) is not None else np.nan,
+        "label_gold": _score("label_match", meta="gold"),
+        "label_pred": _score("label_match", meta="pred"),
+        "label_gold_group": _score("label_match", meta="gold_group"),
+        **{f"bertscore_{k}": (lambda s, k=k: _num(_score("bertscore_label", k)(s))) for k in ("precision", "recall", "f1")},
+        "fasttext": lambda s: _num(_score("fasttext_label")(s)),
+        "bertscore_model": _score("bertscore_label", meta="model"),
+        "fasttext_model": _score("fasttext_label", meta="model"),
+        "metadata_emotion": lambda s: s["meta"].get("emotion"),
+    })
+    for c in ("label_correct", "bertscore_precision", "bertscore_recall", "bertscore_f1", "fasttext"):
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+    samples, _ = _reduce_epochs(frame)
+    meta = base["task_metadata"]
+    board_key = {**base["data"], "language": base["args"].get("language"),
+                 "prompt": f"{meta.get('prompt_version')} {meta.get('prompt_hash')}"}
     # BERTScore and fastText values depend on the model that computed them: recorded per row, so
     # a reader compares those columns only between rows that used the same one.
     scorer_models = {
-        "bertscore_model": _one(samples.get("bertscore_meta_model", pd.Series(dtype=object)), log, "bertscore model"),
-        "fasttext_model": _one(samples.get("fasttext_meta_model", pd.Series(dtype=object)), log, "fasttext model"),
+        "bertscore_model": _one(frame["bertscore_model"].tolist(), rec.log, "bertscore model"),
+        "fasttext_model": _one(frame["fasttext_model"].tolist(), rec.log, "fasttext model"),
     }
-    return Run(
-        log=log, eval_id=row["eval_id"], task=EMOTION, created=row["created"],
-        completed=_time(row["completed"]), model=row["model"],
-        candidate=_candidate(row["model"], False, base["condition"]), is_reference=False,
-        condition=base["condition"], board_key=board_key, samples=samples, epochs=base["epochs"],
-        scorer_models={k: _short_path(v) if v else None for k, v in scorer_models.items()},
-    )
+    return Run(**_common(rec, base), board_key=board_key, samples=samples,
+               scorer_models={k: _short_path(v) if v else None for k, v in scorer_models.items()})
 
 
-def _judge_identity(samples: pd.DataFrame, row: pd.Series, log: str) -> dict[str, Any]:
-    roles = _json(row["model_roles"]) or {}
-    grader = roles.get("grader")
-    role_model = grader.get("model") if isinstance(grader, dict) else None
-    judge_model = _one(samples.get("judge_meta_judge_model", pd.Series(dtype=object)), log, "judge_model") or role_model
-    if judge_model is None:
-        raise LeaderboardInputError(f"{log}: field 'judge_model': no grader recorded in the scores or model roles")
-    version = _one(samples.get("judge_meta_rubric_version", pd.Series(dtype=object)), log, "rubric_version")
-    sha = _one(samples.get("judge_meta_rubric_sha256", pd.Series(dtype=object)), log, "rubric_sha256")
-    if version is None or sha is None:
-        raise LeaderboardInputError(f"{log}: field 'rubric_version'/'rubric_sha256' missing from the judge's score metadata")
+def _judge_scorers(rec: LogRecord) -> list[str]:
+    """Score names given by a rubric judge (value has ``overall``, metadata has the rubric hash),
+    in the order they were added to the log."""
+    names: list[str] = []
+    for s in rec.samples:
+        for name, score in s["scores"].items():
+            if name not in names and isinstance(score["value"], dict) and OVERALL in score["value"] and score["meta"].get("rubric_sha256"):
+                names.append(name)
+    return names
+
+
+def _judge_identity(rec: LogRecord, name: str, metas: list[dict[str, Any]]) -> dict[str, Any]:
+    log = rec.log
+    judge = _one([m.get("judge_model") for m in metas], log, f"{name}.judge_model")
+    if judge is None and name == "rubric_judge":
+        judge = (rec.header.get("model_roles") or {}).get("grader")
+    if judge is None:
+        raise LeaderboardInputError(f"{log}: field '{name}.judge_model': no grader recorded in the scores")
+    rubric_name = _one([m.get("rubric_name") for m in metas], log, "rubric_name")
+    version = _one([m.get("rubric_version") for m in metas], log, "rubric_version")
+    sha = _one([m.get("rubric_sha256") for m in metas], log, "rubric_sha256")
     return {
-        "judge_model": judge_model,
-        "rubric": f"{version} ({sha[:12]})",
-        "rubric_language": _one(samples.get("judge_meta_rubric_language", pd.Series(dtype=object)), log, "rubric_language"),
-        "judge_mode": _one(samples.get("judge_meta_mode", pd.Series(dtype=object)), log, "mode"),
-        "judge_prompt": _one(samples.get("judge_meta_judge_prompt_sha256", pd.Series(dtype=object)), log, "judge_prompt_sha256"),
+        "judge_model": judge,
+        "rubric": f"{rubric_name + ' ' if rubric_name else ''}{version} ({str(sha)[:12]})",
+        "rubric_language": _one([m.get("rubric_language") for m in metas], log, "rubric_language"),
+        "judge_mode": _one([m.get("mode") for m in metas], log, "mode"),
+        "judge_prompt": _one([m.get("judge_prompt_sha256") for m in metas], log, "judge_prompt_sha256"),
     }
 
 
-def _generation_run(row: pd.Series, samples: pd.DataFrame, base: dict[str, Any]) -> Run:
-    log = row["log"]
-    missing = [s for s in ("rubric_judge", "reply_length") if s not in base["scorers"]]
-    if missing:
-        raise _Skip(f"no {' / '.join(missing)} scorer in the log (scorers: {', '.join(base['scorers']) or 'none'})")
-    args = base["args"]
-    meta = base["task_metadata"]
+def _judge_frame(rec: LogRecord, name: str) -> tuple[pd.DataFrame, int]:
+    cols: dict[str, Any] = {f"judge_{k}": (lambda s, k=k: _num(_score(name, k)(s))) for k in (*METRIC_KEYS, OVERALL)}
+    cols["judge_format_ok"] = lambda s: _num(_score(name, "format_ok")(s))
+    cols["length_chars"] = lambda s: _num(_score("reply_length", "chars")(s))
+    cols["length_words"] = lambda s: _num(_score("reply_length", "words")(s))
+    cols["metadata_emotion"] = lambda s: s["meta"].get("emotion")
+    frame = _frame(rec, cols)
+    return _reduce_epochs(frame, all_or_nothing=[f"judge_{k}" for k in (*METRIC_KEYS, OVERALL)])
+
+
+def _self_judged(rec: LogRecord, name: str, judge: str, is_reference: bool) -> str | None:
+    if is_reference:
+        return None  # the replayed human dialogues: no model wrote them
+    flagged = any(bool(s["scores"].get(name, {}).get("meta", {}).get("grader_is_candidate")) for s in rec.samples)
+    if flagged or same_model(judge, rec.header["model"]):
+        how = "grader_is_candidate in the judge's scores" if flagged else "same model name"
+        return f"self-judged: the judge ({judge}) is the model under evaluation ({how}); self-judging measures self-preference and is never ranked"
+    return None
+
+
+def krippendorff_interval(ratings: np.ndarray) -> float:
+    """Krippendorff's alpha (interval) of judges (columns) over samples (rows); NaN = no rating.
+    Inspect's ``krippendorff_alpha`` metric does the arithmetic (imported only for panels)."""
+    from inspect_ai.scorer import SampleScore, Score, krippendorff_alpha
+
+    units = [[float(v) for v in row if not np.isnan(v)] for row in ratings]
+    scores = [SampleScore(score=Score(value=u), sample_id=i) for i, u in enumerate(units) if len(u) >= 2]
+    if not scores:
+        return float("nan")
+    return float(krippendorff_alpha(level="interval")(scores))
+
+
+def _panel_runs(judge_runs: list[Run]) -> list[Run]:
+    """Mean and median of the judges of one log, per sample and metric; a sample counts only when
+    every judge scored it."""
+    judges = [r.judge or "" for r in judge_runs]
+    cols = [f"judge_{k}" for k in (*METRIC_KEYS, OVERALL)]
+    first = judge_runs[0]
+    stacked = np.stack([r.samples.reindex(first.samples.index)[cols].to_numpy(dtype=float) for r in judge_runs])
+    alpha = krippendorff_interval(stacked[:, :, -1].T)
+    out = []
+    for agg in PANEL_AGGREGATES:
+        values = (np.mean if agg == "mean" else np.median)(stacked, axis=0)  # NaN when any judge is NaN
+        samples = first.samples.copy()
+        samples[cols] = values
+        samples[f"judge_{OVERALL}"] = samples[[f"judge_{k}" for k in METRIC_KEYS]].mean(axis=1, skipna=False)
+        key = dict(first.board_key)
+        for f in ("judge_model", "rubric", "rubric_language", "judge_mode", "judge_prompt"):
+            key[f] = " + ".join(sorted({str(r.board_key[f]) for r in judge_runs}))
+        key["judge_model"] = f"panel {agg} of {key['judge_model']}"
+        self_judged = next((r.self_judged for r in judge_runs if r.self_judged), None)
+        out.append(Run(
+            **{**first.__dict__, "samples": samples, "board_key": key, "judge": key["judge_model"], "scorer": "+".join(
+                r.scorer or "" for r in judge_runs), "panel": judges, "alpha": alpha,
+               "self_judged": self_judged and f"panel with a self-judging member: {self_judged}",
+               "incomplete_epochs": max(r.incomplete_epochs for r in judge_runs)},
+        ))
+    return out
+
+
+def _generation_runs(rec: LogRecord, base: dict[str, Any]) -> tuple[list[Run], list[Skipped]]:
+    names = _judge_scorers(rec)
+    if not names:
+        raise _Skip(f"no rubric judge scores in the log (scorers: {', '.join(rec.header.get('scorers') or []) or 'none'})")
+    args, meta = base["args"], base["task_metadata"]
     is_reference = args.get("source") == "reference"
-    board_key = {
-        **_judge_identity(samples, row, log),
-        **base["dataset"],
-        "prompt": f"{meta.get('prompt_version')} {meta.get('prompt_hash')}",
-    }
-    return Run(
-        log=log, eval_id=row["eval_id"], task=GENERATION, created=row["created"],
-        completed=_time(row["completed"]), model=row["model"],
-        candidate=_candidate(row["model"], is_reference, base["condition"]), is_reference=is_reference,
-        condition=base["condition"], board_key=board_key, samples=samples, epochs=base["epochs"],
-    )
+    fmt = meta.get("dialogue_format") or args.get("dialogue_format") or FREE
+    by_judge: dict[str, Run] = {}
+    dropped: list[Skipped] = []
+    for name in names:
+        metas = [s["scores"][name]["meta"] for s in rec.samples if name in s["scores"]]
+        ident = _judge_identity(rec, name, metas)
+        samples, incomplete = _judge_frame(rec, name)
+        key = {**ident, **base["data"], "prompt": f"{meta.get('prompt_version')} {meta.get('prompt_hash')}",
+               "dialogue_format": fmt}
+        run = Run(**_common(rec, base, is_reference), board_key=key, samples=samples, judge=ident["judge_model"],
+                  scorer=name, self_judged=_self_judged(rec, name, ident["judge_model"], is_reference),
+                  incomplete_epochs=incomplete)
+        if ident["judge_model"] in by_judge:
+            # The same judge scored this log twice (a rescore appended with the same grader): the
+            # later scores count, the earlier ones are listed.
+            old = by_judge[ident["judge_model"]]
+            dropped.append(Skipped(rec.log, GENERATION, rec.header["model"], str(rec.header["created"]),
+                                   f"scores '{old.scorer}' replaced by '{name}' of the same judge ({ident['judge_model']}) in the same log"))
+        by_judge[ident["judge_model"]] = run
+    runs = list(by_judge.values())
+    if len(runs) >= 2:
+        runs += _panel_runs(runs)
+    return runs, dropped
+
+
+def _judge_check(rec: LogRecord) -> JudgeCheck | None:
+    h = rec.header
+    metrics: dict[str, Any] = {}
+    for values in (h.get("results") or {}).values():
+        for name in ("probe_accuracy", "invariance_violation_rate"):
+            if name in values and name not in metrics:
+                metrics[name] = values[name]
+    judge = (h.get("model_roles") or {}).get("grader") or h.get("model")
+    return JudgeCheck(judge=str(judge), log=rec.log, created=str(h.get("created")), rubric=(h.get("task_args") or {}).get("rubric"),
+                      probe_accuracy=metrics.get("probe_accuracy"), invariance_violation_rate=metrics.get("invariance_violation_rate"),
+                      n=len({s["id"] for s in rec.samples}))
 
 
 @dataclass
@@ -289,61 +429,57 @@ class Collection:
     runs: list[Run]
     skipped: list[Skipped]
     log_dir: str
+    judge_checks: list[JudgeCheck] = field(default_factory=list)
 
 
-def read_runs(log_dir: str | Path) -> Collection:
-    """Every log under ``log_dir`` as a counted ``Run`` or a ``Skipped`` with its reason."""
+def _user_error(message: str) -> Exception:
+    # Imported here: emplifai.errors imports Inspect (about 1 s), needed only when there is an error.
+    from emplifai.errors import UserError
+
+    return UserError(message)
+
+
+def read_runs(log_dir: str | Path, cache_dir: str | Path | None = None) -> Collection:
+    """Every log under ``log_dir`` as counted ``Run``s, ``Skipped`` with a reason, or ``JudgeCheck``s."""
     path = Path(log_dir)
-    if not path.exists():
-        raise FileNotFoundError(f"log directory {path} does not exist")
-    evals = evals_df(str(path), columns=EVAL_COLUMNS, quiet=True)
-    if evals.empty:
-        raise FileNotFoundError(f"no Inspect logs (.eval or .json) under {path}")
+    if not path.is_dir():
+        raise _user_error(f"log folder {path} does not exist (run an eval first, or pass the folder that holds the logs)")
+    records = read_logs(path, Path(cache_dir) if cache_dir else None)
+    if not records:
+        raise _user_error(f"no Inspect logs (.eval, or .json named by Inspect) under {path}: nothing to rank")
     runs: list[Run] = []
     skipped: list[Skipped] = []
-
-    def skip(row: pd.Series, reason: str) -> None:
-        skipped.append(Skipped(row["log"], str(row["task_name"]), str(row["model"]), str(row["created"]), reason))
-
-    wanted = []
-    for _, row in evals.iterrows():
-        task = str(row["task_name"]).split("/")[-1]
-        if task not in TASKS:
-            skip(row, f"task {row['task_name']!r} is not an emplifai leaderboard task ({', '.join(TASKS)})")
-        elif row["status"] != "success":
-            msg = row["error_message"] if isinstance(row["error_message"], str) else ""
-            skip(row, f"status {row['status']}" + (f": {msg.splitlines()[0][:200]}" if msg else ""))
-        else:
-            wanted.append(row)
-    if not wanted:
-        return Collection(runs, skipped, str(path))
-
-    samples = samples_df([r["log"] for r in wanted], columns=SAMPLE_COLUMNS, quiet=True)
-    by_log = dict(tuple(samples.groupby("log", sort=False)))
-    for row in wanted:
-        log = row["log"]
-        frame = by_log.get(log)
-        if frame is None or frame.empty:
-            skip(row, "the log holds no samples")
+    checks: list[JudgeCheck] = []
+    for rec in records:
+        h = rec.header
+        if rec.error is not None:
+            skipped.append(Skipped(rec.log, "", "", "", f"not readable as an Inspect log ({rec.error})"))
             continue
-        reduced = _reduce_epochs(frame.drop(columns=["log", "eval_id", "sample_id"], errors="ignore"))
-        args = _json(row["task_args"]) or {}
-        base = {
-            "args": args,
-            "task_metadata": _json(row["task_metadata"]) or {},
-            "condition": _condition(
-                str(row["task_name"]).split("/")[-1], args, _json(row["model_args"]) or {}, _json(row["generate_config"]) or {}
-            ),
-            "dataset": _dataset_fingerprint(row, [str(i) for i in reduced.index]),
-            "epochs": int(row["epochs"]) if pd.notna(row["epochs"]) else 1,
-            "scorers": _json(row["scorers"]) or [],
-        }
-        task = str(row["task_name"]).split("/")[-1]
-        try:
-            runs.append((_emotion_run if task == EMOTION else _generation_run)(row, reduced, base))
-        except _Skip as e:
-            skip(row, str(e))
-        except LeaderboardInputError as e:
-            # One inconsistent log must not hide the others: it is listed with the reason.
-            skip(row, f"cannot be read consistently: {e}")
-    return Collection(runs, skipped, str(path))
+
+        def skip(reason: str) -> None:
+            skipped.append(Skipped(rec.log, str(h["task"]), str(h["model"]), str(h["created"]), reason))
+
+        task = h["task"]
+        if h["status"] != "success":
+            skip(f"status {h['status']}" + (f": {h['error_message']}" if h.get("error_message") else ""))
+        elif task == PROBES:
+            checks.append(_judge_check(rec))
+        elif task not in TASKS:
+            skip(f"task {task!r} is not an emplifai leaderboard task ({', '.join(TASKS)})")
+        elif not rec.samples:
+            skip("the log holds no samples")
+        else:
+            try:
+                base = _base(rec)
+                if task == EMOTION:
+                    runs.append(_emotion_run(rec, base))
+                else:
+                    new, dropped = _generation_runs(rec, base)
+                    runs += new
+                    skipped += dropped
+            except _Skip as e:
+                skip(str(e))
+            except LeaderboardInputError as e:
+                # One inconsistent log must not hide the others: it is listed with the reason.
+                skip(f"cannot be read consistently: {e}")
+    return Collection(runs, skipped, str(path), checks)

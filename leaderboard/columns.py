@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emplifai.leaderboard.collect import EMOTION, GENERATION, OVERALL
-from emplifai.scorers.rubrics import METRIC_KEYS
+from emplifai.leaderboard.collect import EMOTION, GENERATION, METRIC_KEYS, OVERALL
+
 from emplifai.taxonomy import GROUPS
 
 # The paper's short names for the seven metrics, in its order.
@@ -24,44 +24,88 @@ SHORT = {
 }
 
 
+NOT_SCORED = "not scored"
+
+# Column groups, in table order, with the label of the header row above them.
+GROUP_LABELS = {
+    "rank": "",
+    "metrics": "Metrics: means [95% CI]",
+    "diagnostics": "Diagnostics",
+    "provenance": "Provenance",
+}
+
+
 @dataclass(frozen=True)
 class Col:
     key: str  # column of Board.rows
     header: str
-    kind: str  # "int", "mean_ci", "num", "pct", "text", "list", "date", "path"
+    kind: str  # "int", "mean_ci", "num", "pct", "text", "list", "date", "path", "evidence"
     digits: int = 2
     missing: str = "n/a"  # what an absent value reads as
+    group: str = "rank"
+    tip: str = ""  # the header's tooltip
 
 
-def display_columns(task: str) -> list[Col]:
-    head = [Col("rank", "Rank", "int"), Col("candidate", "Candidate", "text"), Col("tied_with", "Tied with", "list")]
-    tail = [Col("n", "n", "int"), Col("date", "Date", "date"), Col("log", "Log", "path")]
+def display_columns(task: str, *, ranked: bool = True, panel: bool = False) -> list[Col]:
+    """The columns of a board's table. ``ranked=False``: the self-judged table (no rank, a reason)."""
+    if ranked:
+        head = [Col("rank", "Rank", "int", tip="1 + rows significantly better (exact paired test, Holm)"),
+                Col("candidate", "Candidate", "text"),
+                Col("evidence", "vs row above", "evidence", tip="Holm-adjusted p of the exact paired test against the row above")]
+    else:
+        head = [Col("candidate", "Candidate", "text"), Col("self_judged", "Why not ranked", "text")]
+    tail = [Col("tied_with", "Tied with", "list", group="provenance"), Col("n", "n", "int", group="provenance"),
+            Col("epochs", "Epochs", "int", group="provenance"), Col("date", "Date", "date", group="provenance"),
+            Col("log", "Log", "path", group="provenance")]
     if task == GENERATION:
         return [
             *head,
-            Col(OVERALL, "Overall", "mean_ci"),
-            *[Col(k, SHORT[k], "mean_ci") for k in METRIC_KEYS],
-            Col("format_failure_rate", "Format fail", "pct"),
-            Col("unscored", "Unscored", "int"),
-            Col("chars", "Chars/reply", "num", 1),
-            Col("words", "Words/reply", "num", 1),
+            Col(OVERALL, "Overall", "mean_ci", group="metrics", tip="mean of the seven metrics (rank metric)"),
+            *[Col(k, SHORT[k], "mean_ci", group="metrics", tip=k.replace("_", " ")) for k in METRIC_KEYS],
+            *([Col("alpha", "Judges α", "num", group="diagnostics",
+                   tip="Krippendorff's alpha (interval) of the panel's judges on the overall score")] if panel else []),
+            Col("format_failure_rate", "Format fail", "pct", group="diagnostics", tip="not a two-turn dialogue: 1 everywhere"),
+            Col("unscored", "Unscored", "int", group="diagnostics", tip="samples the judge never scored"),
+            Col("incomplete_epochs", "Part. epochs", "int", group="diagnostics",
+                tip="samples judged in some epochs but not all: counted as unscored"),
+            Col("chars", "Chars", "num", 1, NOT_SCORED, "diagnostics", "mean characters per supporter reply"),
+            Col("words", "Words", "num", 1, NOT_SCORED, "diagnostics", "mean words per supporter reply"),
             *tail,
+            Col("judge_scorer", "Scores", "text", group="provenance", tip="the score name in the log"),
         ]
     if task == EMOTION:
         return [
             *head,
-            Col("accuracy", "Accuracy", "mean_ci", 3),
-            Col("macro_f1", "Macro-F1", "mean_ci", 3),
-            Col("unparsed", "Unparsed", "int"),
-            Col("bertscore_precision", "BERTScore P", "num", 3),
-            Col("bertscore_recall", "BERTScore R", "num", 3),
-            Col("bertscore_f1", "BERTScore F1", "mean_ci", 3),
-            Col("fasttext", "fastText cos", "mean_ci", 3),
-            *[Col(f"accuracy_{g}", f"Acc {g}", "num", 3) for g in GROUPS],
-            Col("bertscore_model", "BERTScore model", "text", missing="not scored"),
+            Col("accuracy", "Accuracy", "mean_ci", 3, group="metrics", tip="strict label match (rank metric)"),
+            Col("macro_f1", "Macro-F1", "mean_ci", 3, group="metrics"),
+            Col("bertscore_f1", "BERTScore F1", "mean_ci", 3, NOT_SCORED, "metrics"),
+            Col("fasttext", "fastText cos", "mean_ci", 3, NOT_SCORED, "metrics"),
+            *[Col(f"accuracy_{g}", f"Acc {g[:3]}.", "num", 3, "no sample", "metrics", f"accuracy on {g} gold labels")
+              for g in GROUPS],
+            Col("unparsed", "Unparsed", "int", group="diagnostics", tip="answers naming no label (counted wrong)"),
+            Col("bertscore_precision", "BERTScore P", "num", 3, NOT_SCORED, "diagnostics"),
+            Col("bertscore_recall", "BERTScore R", "num", 3, NOT_SCORED, "diagnostics"),
+            Col("bertscore_model", "BERTScore model", "text", missing=NOT_SCORED, group="provenance"),
+            Col("fasttext_model", "fastText model", "text", missing=NOT_SCORED, group="provenance"),
             *tail,
         ]
     raise ValueError(f"unknown task {task!r}")
+
+
+def evidence_text(row: dict[str, Any]) -> tuple[str, str]:
+    """The rank's evidence against the row above: short text and the full sentence (tooltip)."""
+    ev = row.get("evidence")
+    tied = row.get("tied_with") or []
+    tied_text = f" Tied with: {', '.join(tied)}." if tied else " Tied with no row."
+    if not isinstance(ev, dict):
+        return "top row", "The first row of the board." + tied_text
+    verdict = "lower" if ev["significant"] else "tied"
+    short = f"{verdict}, p={ev['p_holm']:.3g}"
+    full = (f"{ev['test']} test against {ev['vs']} (the row above): mean difference {ev['diff']:+.3f} over "
+            f"{ev['n_shared']} shared samples ({ev['n_differ']} differ); p = {ev['p']:.4g}, Holm-adjusted "
+            f"p = {ev['p_holm']:.4g}: {'significantly lower' if ev['significant'] else 'not significantly different'}."
+            + tied_text)
+    return short, full
 
 
 def paper_columns(task: str) -> list[Col]:
@@ -87,6 +131,8 @@ def fmt_num(value: Any, digits: int = 2) -> str:
 def cell_text(col: Col, row: dict[str, Any]) -> str:
     """How a value reads on a page (the CSV keeps raw numbers)."""
     value = row.get(col.key)
+    if col.kind == "evidence":
+        return evidence_text(row)[0]
     if _missing(value) and col.kind not in ("list",):
         return col.missing
     if col.kind == "mean_ci":
@@ -111,6 +157,8 @@ def cell_text(col: Col, row: dict[str, Any]) -> str:
 def sort_value(col: Col, row: dict[str, Any]) -> str:
     """The value a table sorts on: the number itself for numeric columns, else the text."""
     value = row.get(col.key)
+    if col.kind == "evidence":
+        return repr(float(value["p_holm"])) if isinstance(value, dict) else "-1"
     if col.kind in ("mean_ci", "num", "pct", "int"):
         return "" if _missing(value) else repr(float(value))
     if col.kind == "list":

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from emplifai.leaderboard.boards import KEY_FIELDS, Leaderboard
 from emplifai.leaderboard.paper_rows import PaperFigures
 from emplifai.leaderboard.stats import METHOD
@@ -36,8 +35,15 @@ def csv_frame(lb: Leaderboard, paper: PaperFigures | None = None) -> pd.DataFram
     paper's rows (``source`` = the paper label, no rank)."""
     frames = []
     for board in lb.boards:
-        rows = board.rows.copy()
-        rows["tied_with"] = rows["tied_with"].map(lambda v: "; ".join(v))
+        rows = pd.concat([board.rows, board.self_judged], ignore_index=True) if len(board.self_judged) else board.rows.copy()
+        if rows.empty:
+            continue
+        rows["tied_with"] = rows["tied_with"].map(lambda v: "; ".join(v) if isinstance(v, list) else "")
+        rows["evidence"] = rows["evidence"].map(
+            lambda e: f"vs {e['vs']}: p_holm={e['p_holm']:.4g}" if isinstance(e, dict) else "")
+        for col in ("panel",):
+            if col in rows:
+                rows[col] = rows[col].map(lambda v: "; ".join(v) if isinstance(v, list) else "")
         rows["condition"] = rows["condition"].map(lambda v: json.dumps(v, ensure_ascii=False) if v else "")
         ident = {"board": board.id, "task": board.task, **{f: board.key.get(f) for f in KEY_FIELDS[board.task]}}
         frames.append(pd.concat([pd.DataFrame([ident] * len(rows)), rows], axis=1))
@@ -69,6 +75,9 @@ def json_document(lb: Leaderboard, paper: PaperFigures | None = None) -> dict[st
                 for cand, vals in board.per_emotion.to_dict(orient="index").items()
             },
             "superseded": board.superseded,
+            "self_judged": board.self_judged.to_dict(orient="records") if len(board.self_judged) else [],
+            "judge_checks": [c.__dict__ for c in board.judge_checks],
+            "data_note": board.data_note,
         })
     doc: dict[str, Any] = {
         "generated_at": lb.generated_at,
@@ -78,6 +87,7 @@ def json_document(lb: Leaderboard, paper: PaperFigures | None = None) -> dict[st
         "boards": boards,
         "superseded": lb.superseded,
         "skipped": [s.__dict__ for s in lb.skipped],
+        "judge_checks": [c.__dict__ for c in lb.judge_checks],
     }
     if paper is not None:
         doc["paper"] = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-
 from emplifai.leaderboard.boards import KEY_FIELDS, Board, Leaderboard
 from emplifai.leaderboard.columns import Col, cell_text, display_columns, paper_columns
 from emplifai.leaderboard.paper_rows import PaperFigures
@@ -32,7 +31,23 @@ def board_markdown(board: Board) -> str:
     key = ", ".join(f"{f}: `{board.key.get(f)}`" for f in KEY_FIELDS[board.task])
     parts += [f"Board `{board.id}`. Ranked together because they share {key}. "
               f"Rank metric: {board.rank_metric}.", ""]
-    parts.append(md_table(display_columns(board.task), _records(board.rows)))
+    if board.data_note:
+        parts += [f"> {board.data_note}", ""]
+    if board.task == "generation":
+        if board.judge_checks:
+            for c in board.judge_checks:
+                pa = "not reported" if c.probe_accuracy is None else f"{100 * c.probe_accuracy:.0f}%"
+                iv = "not reported" if c.invariance_violation_rate is None else f"{100 * c.invariance_violation_rate:.0f}%"
+                parts.append(f"Judge checks ({c.judge}{', rubric ' + c.rubric if c.rubric else ''}): probe accuracy {pa}, "
+                             f"invariance violations {iv}, {c.n} probes (`{c.log}`).")
+        else:
+            parts.append("Judge checks: no judge_probes log for this judge.")
+        parts.append("")
+    if len(board.rows):
+        parts.append(md_table(display_columns(board.task, panel=board.is_panel), _records(board.rows)))
+    if len(board.self_judged):
+        parts += ["", "Self-judged runs (the judge is the model under evaluation): listed, not ranked.", ""]
+        parts.append(md_table(display_columns(board.task, ranked=False, panel=board.is_panel), _records(board.self_judged)))
     if board.superseded:
         parts += ["", "Superseded logs (an older run of the same candidate; not counted, not averaged in):", ""]
         for s in board.superseded:
@@ -42,7 +57,7 @@ def board_markdown(board: Board) -> str:
 
 
 def paper_markdown(paper: PaperFigures) -> str:
-    parts = [f"## Reported in the paper, not run here", "",
+    parts = ["## Reported in the paper, not run here", "",
              f"Source: {paper.source}. These rows are {paper.label}: never ranked with the measured rows.", ""]
     for task, table in paper.tables.items():
         parts += [f"### {task} ({paper.label})", "", table.note, "",

@@ -8,10 +8,13 @@ Choices, stated once here and repeated on every page the leaderboard writes (``M
   ``method="percentile"``), 10,000 resamples of the samples, with a fixed seed so a board is
   reproducible from its logs. Macro-F1 is resampled as (gold, prediction) pairs. A CI needs at
   least two values; with fewer it is NaN (reported as "n/a"), never a made-up width.
-- **Paired test**: Wilcoxon signed-rank (``scipy.stats.wilcoxon``, two-sided, zero differences
-  dropped: ``zero_method="wilcox"``) on the per-sample scores of two models, over the samples
-  both have a score for. For 0/1 correctness this is a sign test on the samples where exactly
-  one of the two is right. Two models with no differing sample have p = 1.
+- **Paired test**: the exact two-sided sign-flip permutation test on the per-sample differences
+  of two models over the samples both have a score for, computed on exact integers (judge
+  scores x 7 x epochs x judges, correctness x epochs): no normal approximation, no float noise.
+  For 0/1 correctness it is the exact sign test (binomial, p = 1/2, on the samples where exactly
+  one of the two is right). Two models with no differing sample have p = 1. (The Wilcoxon test
+  used before fell back to a normal approximation with ties and zeros and split models that
+  differ on 5 of 600 samples, all one way: exact p = 0.0625.)
 - **Multiple comparisons**: all pairs of one board form one family; p-values are adjusted with
   Holm's step-down method (family-wise error rate 0.05), so adding models does not manufacture
   "significant" differences.
@@ -24,8 +27,10 @@ Choices, stated once here and repeated on every page the leaderboard writes (``M
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -44,9 +49,10 @@ METHOD: dict[str, str] = {
         f"samples, seed {SEED}); macro-F1 resampled as (gold, prediction) pairs; n/a with fewer than 2 values"
     ),
     "paired_test": (
-        "Wilcoxon signed-rank test (scipy.stats.wilcoxon, two-sided, zero differences dropped) on the "
-        "per-sample scores of two rows over the samples both have a score for (generation: overall judge "
-        "score; emotion: 0/1 correctness, i.e. a sign test)"
+        "exact two-sided sign-flip permutation test on the per-sample differences of two rows over the "
+        "samples both have a score for, computed on exact integers (generation: overall judge score x 7; "
+        "emotion: 0/1 correctness, where the test is the exact sign test, binomial p = 1/2 on the samples "
+        "where exactly one row is right); zero differences carry no sign; no normal approximation"
     ),
     "multiple_comparisons": (
         f"Holm step-down adjustment over all pairs of a board (family-wise error rate {ALPHA})"
@@ -152,14 +158,93 @@ def macro_f1_ci(golds: Sequence[str], preds: Sequence[str | None]) -> Interval:
     return Interval(est, low, high, n)
 
 
-def paired_p_value(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
-    """Two-sided Wilcoxon signed-rank p-value of paired scores (zero differences dropped)."""
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if np.isnan(d).any():
-        raise ValueError("paired_p_value: NaN in the paired scores; pass only samples both have a score for")
-    if not np.any(d != 0):
+def integer_scores(scores: Mapping[str, pd.Series], max_denominator: int = 10_000) -> tuple[dict[str, pd.Series], int] | None:
+    """The per-sample scores of a board as integers on one common scale, or None if they are not
+    discrete.
+
+    Judge scores are means of seven integers (over epochs and judges too), accuracy is 0/1 (or a
+    share of epochs): each value is a fraction with a small denominator. Recovering that fraction
+    (``Fraction.limit_denominator``) and multiplying by the least common multiple of the
+    denominators gives exact integers, so equal differences are equal, never off in the last
+    float digit. Returns the integer Series (NaN kept as missing) and the scale.
+    """
+    fractions: dict[str, dict[str, Fraction]] = {}
+    denominators: set[int] = set()
+    cache: dict[float, Fraction] = {}
+    for name, series in scores.items():
+        values: dict[str, Fraction] = {}
+        for sid, v in series.dropna().items():
+            f = cache.get(v)
+            if f is None:
+                f = Fraction(float(v)).limit_denominator(max_denominator)
+                if abs(float(f) - float(v)) > 1e-9 * max(1.0, abs(float(v))):
+                    return None
+                cache[v] = f
+            values[str(sid)] = f
+            denominators.add(f.denominator)
+        fractions[name] = values
+    scale = math.lcm(*denominators) if denominators else 1
+    if scale > 10**6:
+        return None
+    out = {}
+    for name, series in scores.items():
+        ints = {sid: int(f * scale) for sid, f in fractions[name].items()}
+        out[name] = pd.Series(ints, index=series.index.astype(str), dtype="Int64")
+    return out, scale
+
+
+def sign_flip_p_value(differences: Sequence[int] | np.ndarray) -> float:
+    """Exact two-sided p-value of the paired sign-flip permutation test on integer differences.
+
+    Under the null hypothesis (the two rows are exchangeable on every sample) each non-zero
+    difference is equally likely to carry either sign, so the sum T of the differences is a sum
+    of independent +-|d_i|. Its exact distribution is built by convolution (one binomial kernel
+    per distinct |d|), and p = P(|T| >= |t observed|). With 0/1 scores this is the exact sign
+    test (``scipy.stats.binomtest`` on the non-zero differences, p = 0.5); for every input it
+    equals ``scipy.stats.permutation_test(..., permutation_type="samples")`` enumerating all
+    2^n sign patterns (both checked in tests/test_leaderboard_stats.py), without the 2^n cost.
+    """
+    d = np.asarray(differences, dtype=np.int64)
+    d = d[d != 0]
+    if len(d) == 0:
         return 1.0
-    return float(stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
+    g = int(np.gcd.reduce(np.abs(d)))
+    mags, counts = np.unique(np.abs(d) // g, return_counts=True)
+    pmf = np.ones(1)
+    for m, c in zip(mags.tolist(), counts.tolist()):
+        kernel = np.zeros(2 * m * c + 1)
+        kernel[:: 2 * m] = stats.binom.pmf(np.arange(c + 1), c, 0.5)
+        pmf = np.convolve(pmf, kernel)
+    total = int(np.abs(d // g).sum())  # T ranges over -total..total; pmf[i] is P(T = i - total)
+    t = abs(int((d // g).sum()))
+    tail = pmf[: total - t + 1].sum() + pmf[total + t:].sum() if t > 0 else 1.0
+    return float(min(1.0, tail))
+
+
+def paired_p_value(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
+    """Two-sided p-value of paired scores (both on the same samples, no NaN).
+
+    Integer (or exactly fractional) scores: the exact sign-flip permutation test on the exact
+    differences (``sign_flip_p_value``). Scores that are not discrete fall back to
+    ``scipy.stats.permutation_test`` on the differences (exact up to 2^13 sign patterns, Monte
+    Carlo with 20,000 resamples and a fixed seed beyond)."""
+    a = pd.Series(np.asarray(a, dtype=float))
+    b = pd.Series(np.asarray(b, dtype=float))
+    if a.isna().any() or b.isna().any():
+        raise ValueError("paired_p_value: NaN in the paired scores; pass only samples both have a score for")
+    exact = integer_scores({"a": a, "b": b})
+    if exact is not None:
+        ints, _ = exact
+        return sign_flip_p_value((ints["a"] - ints["b"]).astype("int64").to_numpy())
+    d = (a - b).to_numpy()
+    d = d[d != 0]
+    if len(d) == 0:
+        return 1.0
+    res = stats.permutation_test(
+        (d,), lambda x, axis=-1: np.sum(x, axis=axis), permutation_type="samples", vectorized=True,
+        n_resamples=20_000, alternative="two-sided", rng=_rng(),
+    )
+    return float(res.pvalue)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
@@ -189,31 +274,49 @@ def tie_aware_ranks(scores: Mapping[str, pd.Series]) -> Ranking:
     """Rank rows by their per-sample scores (Series indexed by sample id, NaN = no score).
 
     Each pair is compared on the samples both have a score for; see the module docstring.
-    A pair with no shared scored sample cannot be told apart: p = 1.
+    A pair with no shared scored sample cannot be told apart: p = 1. Differences and means are
+    computed on exact integers (``integer_scores``) whenever the scores are discrete.
     """
     names = list(scores)
-    pairs = list(itertools.combinations(names, 2))
+    exact = integer_scores(scores)
+    if exact is not None:
+        ints, scale = exact
+        frame = pd.DataFrame({n: ints[n] for n in names})
+    else:
+        frame, scale = pd.DataFrame({n: scores[n] for n in names}), None
     records = []
-    for a, b in pairs:
-        joined = pd.concat([scores[a].rename("a"), scores[b].rename("b")], axis=1, join="inner").dropna()
+    for a, b in itertools.combinations(names, 2):
+        joined = frame[[a, b]].dropna()
         n = len(joined)
-        ma = float(joined["a"].mean()) if n else float("nan")
-        mb = float(joined["b"].mean()) if n else float("nan")
-        p = paired_p_value(joined["a"].to_numpy(), joined["b"].to_numpy()) if n else 1.0
-        records.append({"a": a, "b": b, "n_shared": n, "mean_a": ma, "mean_b": mb, "diff": ma - mb, "p": p})
+        if exact is not None:
+            sa, sb = int(joined[a].sum()), int(joined[b].sum())
+            diff_units = (joined[a] - joined[b]).astype("int64").to_numpy()
+            p = sign_flip_p_value(diff_units) if n else 1.0
+            ma, mb = (sa / scale / n, sb / scale / n) if n else (math.nan, math.nan)
+            diff = Fraction(sa - sb, scale * n) if n else Fraction(0)
+            test = "exact sign-flip"
+        else:
+            ma = float(joined[a].mean()) if n else math.nan
+            mb = float(joined[b].mean()) if n else math.nan
+            p = paired_p_value(joined[a].to_numpy(), joined[b].to_numpy()) if n else 1.0
+            diff, test = ma - mb, "permutation (Monte Carlo)"
+        n_diff = int((joined[a] != joined[b]).sum())
+        records.append({"a": a, "b": b, "n_shared": n, "n_differ": n_diff, "mean_a": ma, "mean_b": mb,
+                        "diff": float(diff), "p": p, "test": test, "sign": (diff > 0) - (diff < 0)})
     pairwise = pd.DataFrame.from_records(
-        records, columns=["a", "b", "n_shared", "mean_a", "mean_b", "diff", "p"]
+        records, columns=["a", "b", "n_shared", "n_differ", "mean_a", "mean_b", "diff", "p", "test", "sign"]
     )
     pairwise["p_holm"] = holm(pairwise["p"].tolist())
     # A difference in means of exactly 0 orders nothing, whatever the test says.
-    pairwise["significant"] = (pairwise["p_holm"] < ALPHA) & (pairwise["diff"] != 0)
+    pairwise["significant"] = (pairwise["p_holm"] < ALPHA) & (pairwise["sign"] != 0)
     better: dict[str, int] = {n: 0 for n in names}
     tied: dict[str, list[str]] = {n: [] for n in names}
     for rec in pairwise.itertuples():
         if rec.significant:
-            loser = rec.b if rec.diff > 0 else rec.a
+            loser = rec.b if rec.sign > 0 else rec.a
             better[loser] += 1
         else:
             tied[rec.a].append(rec.b)
             tied[rec.b].append(rec.a)
+    pairwise = pairwise.drop(columns="sign")
     return Ranking(rank={n: 1 + better[n] for n in names}, tied_with=tied, pairwise=pairwise)

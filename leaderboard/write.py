@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from emplifai.leaderboard.boards import Leaderboard, build_leaderboard
@@ -20,25 +21,38 @@ FILE_NAMES = {
 }
 
 
-def build(log_dir: str | Path) -> Leaderboard:
-    """The boards of every log under ``log_dir`` (read through ``inspect_ai.analysis``)."""
-    return build_leaderboard(read_runs(log_dir))
+# Under the output folder: one small JSON per log read, keyed on the log's path, size and mtime.
+CACHE_DIR = ".log-cache"
 
 
-def write_leaderboard(log_dir: str | Path, out_dir: str | Path, *, paper_rows: bool = False) -> dict[str, Path]:
+def build(log_dir: str | Path, cache_dir: str | Path | None = None) -> Leaderboard:
+    """The boards of every log under ``log_dir`` (read through ``inspect_ai.log``)."""
+    return build_leaderboard(read_runs(log_dir, cache_dir))
+
+
+def write_leaderboard(
+    log_dir: str | Path, out_dir: str | Path, *, paper_rows: bool = False, audit: str | Path | None = None,
+    cache: bool = True,
+) -> dict[str, Path]:
     """Write the leaderboard of the logs in ``log_dir`` to ``out_dir``.
 
     Returns the paths written, by kind: ``markdown``, ``csv``, ``json`` and ``html`` (the page to
     open in a browser). ``paper_rows`` adds the paper's reported figures beside the measured rows,
-    marked "reported in the paper, not run here" and never ranked.
+    marked "reported in the paper, not run here" and never ranked. ``audit`` is a folder holding
+    the judge audit's ``audit.html``: the page links to it. ``cache`` keeps what was read from
+    each log under ``out_dir/.log-cache`` so an unchanged log is not read again.
     """
-    lb = build(log_dir)
-    paper = load_paper_figures() if paper_rows else None
     out = Path(out_dir)
+    lb = build(log_dir, out / CACHE_DIR if cache else None)
+    paper = load_paper_figures() if paper_rows else None
     out.mkdir(parents=True, exist_ok=True)
+    audit_link = None
+    if audit is not None:
+        target = Path(audit) / "audit.html"
+        audit_link = (os.path.relpath(target.resolve(), out.resolve()), target.exists())
     paths = {kind: out / name for kind, name in FILE_NAMES.items()}
     paths["markdown"].write_text(render_markdown(lb, paper), encoding="utf-8")
     csv_frame(lb, paper).to_csv(paths["csv"], index=False)
     paths["json"].write_text(json.dumps(json_document(lb, paper), ensure_ascii=False, indent=1), encoding="utf-8")
-    paths["html"].write_text(render_html(lb, paper), encoding="utf-8")
+    paths["html"].write_text(render_html(lb, paper, audit=audit_link), encoding="utf-8")
     return paths

@@ -10,14 +10,17 @@ import shutil
 
 import pandas as pd
 import pytest
-from inspect_ai import eval as inspect_eval
-from inspect_ai.model import get_model
-
 from emplifai.leaderboard import FILE_NAMES, build, write_leaderboard
 from emplifai.leaderboard.collect import REFERENCE_LABEL
 from emplifai.leaderboard.paper_rows import PAPER_FIGURES_PATH, PAPER_LABEL, PaperFiguresError, load_paper_figures
-from emplifai.leaderboard_cli import register
 from emplifai.tasks.generation import generation
+from inspect_ai import eval as inspect_eval
+from inspect_ai.model import get_model
+
+from emplifai.cli import EXIT_USER_ERROR
+from emplifai.cli import main as cli_main
+from emplifai.errors import UserError
+from emplifai.leaderboard_cli import register
 
 from .fixtures.leaderboard.scripted import DATA, candidate, scripted_logs
 
@@ -80,7 +83,8 @@ def test_html_is_self_contained(written):
     page = written["html"].read_text(encoding="utf-8")
     assert not re.search(r"<script[^>]+src=", page) and not re.search(r"<link[^>]+href=", page)
     assert "Plotly.newPlot" in page and len(page) > 3_000_000  # plotly.js inlined
-    assert page.count('class="lb-chart"') == 4 * 3 + 2  # generation: bars, profile, heatmap, scatter; emotion: 2
+    # generation: means, heatmap, profile, scatter; emotion: means, heatmap
+    assert page.count('class="lb-chart') == 4 * 3 + 2
     assert PAPER_LABEL in page
 
 
@@ -106,11 +110,15 @@ def test_failed_runs_and_other_tasks_are_listed_not_counted(logs, tmp_path):
     assert "Logs not counted" in paths["markdown"].read_text(encoding="utf-8")
 
 
-def test_a_folder_without_logs_is_an_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no Inspect logs"):
+def test_a_folder_without_logs_is_one_line_from_the_cli(tmp_path, capsys):
+    with pytest.raises(UserError, match="no Inspect logs"):
         build(tmp_path)
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist"):
         build(tmp_path / "missing")
+    for folder in (tmp_path, tmp_path / "missing"):
+        assert cli_main(["leaderboard", str(folder), "--out", str(tmp_path / "out")]) == EXIT_USER_ERROR
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
 
 
 def test_paper_figures_file_is_checked(tmp_path):
