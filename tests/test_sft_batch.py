@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from emplifai.training.batch import derive_gradient_accumulation, reject_manual_gradient_accumulation
+from emplifai.training.batch import derive_batch, derive_gradient_accumulation, reject_manual_gradient_accumulation
 from emplifai.training.sft import parse_args
 
 SMOKE = Path(__file__).parent.parent / "training" / "configs" / "smoke-cpu-smollm2.yaml"
@@ -55,3 +55,24 @@ def test_sft_parser_refuses_it(tmp_path: Path) -> None:
         parse_args(["--config", str(cfg)])
     with pytest.raises(ValueError, match="derived from global_batch_size"):
         parse_args(["--config", str(SMOKE), "--gradient_accumulation_steps", "2"])
+
+
+@pytest.mark.parametrize(
+    ("world_size", "per_device", "accumulation"),
+    [(1, 4, 8), (2, 4, 4), (4, 4, 2), (8, 4, 1), (16, 2, 1), (32, 1, 1)],
+)
+def test_paper_batch_is_32_dialogues_on_any_gpu_count(world_size: int, per_device: int, accumulation: int) -> None:
+    # The paper configs' per-device batch 4 is an upper bound, lowered where it does not divide 32 / GPUs.
+    assert derive_batch(32, 4, world_size) == (per_device, accumulation)
+    assert per_device * world_size * accumulation == 32
+
+
+def test_per_device_bound_picks_a_divisor() -> None:
+    assert derive_batch(32, 3, 1) == (2, 16)  # 3 does not divide 32: the largest size <= 3 that does
+    assert derive_batch(24, 5, 2) == (4, 3)
+
+
+@pytest.mark.parametrize("world_size", [3, 6, 12, 64])
+def test_gpu_counts_that_cannot_give_32_are_refused(world_size: int) -> None:
+    with pytest.raises(ValueError, match="not a multiple"):
+        derive_batch(32, 4, world_size)

@@ -168,7 +168,10 @@ def strategy_of(accelerate_yaml: Path | None) -> Strategy:
         off_par = str(ds.get("offload_param_device", "none")) in ("cpu", "nvme")
         ds_file = deepspeed_config_file(accelerate_yaml, cfg)
         if ds_file is not None:
-            zero = json.loads(ds_file.read_text(encoding="utf-8")).get("zero_optimization", {})
+            ds_json = json.loads(ds_file.read_text(encoding="utf-8"))
+            zero = ds_json.get("zero_optimization", {})
+            if (ds_json.get("bf16") or {}).get("enabled") in ("auto", True):
+                mp = "bf16 (from the training config's bf16, via the DeepSpeed JSON's auto)"
             stage = int(zero.get("stage", 0))
             off_opt = str((zero.get("offload_optimizer") or {}).get("device", "none")) in ("cpu", "nvme")
             off_par = str((zero.get("offload_param") or {}).get("device", "none")) in ("cpu", "nvme")

@@ -126,8 +126,10 @@ def _chars_estimate(row: dict[str, Any]) -> float:
 def _packed_rows(lengths: list[int], max_length: int, strategy: str) -> int:
     """Rows TRL's own packing makes of sequences of these lengths (dummy token ids, TRL's pack_dataset)."""
     from datasets import Dataset
+    from datasets.utils.logging import disable_progress_bar
     from trl.data_utils import pack_dataset
 
+    disable_progress_bar()
     ds = Dataset.from_dict({"input_ids": [[1] * n for n in lengths]})
     return len(pack_dataset(ds, max_length, strategy=strategy))
 
@@ -163,6 +165,8 @@ def make_plan(
         records = load_dialogues()
     data_label = data_path or "bundled sample (emplifai/data/sample; not EmplifAI data)"
     n_situations = len({r.situation_id for r in records})
+    # The plan states the split itself; the split module's run-time warnings would repeat it.
+    logging.getLogger("emplifai.training.split").setLevel(logging.ERROR)
     try:
         split = split_for_sft(records, mode=script.split_mode, eval_n=script.eval_n, eval_seed=script.eval_seed)
         if script.max_train_dialogues is not None:

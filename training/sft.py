@@ -327,7 +327,12 @@ def run_record(
         else f"{LOCAL_MODEL_ALIAS} ({prep.model_path})",
         "output_dir": str(Path(training_args.output_dir).resolve()),
         "data": {"source": script_args.data or "bundled sample (emplifai/data/sample, not EmplifAI data)",
+                 # the absolute path for the card's -T data= (None for a hub id or the bundled sample)
+                 "path": str(Path(script_args.data).expanduser().resolve())
+                 if script_args.data and Path(script_args.data).expanduser().exists() else None,
                  "columns": script_args.columns, "hf_split": script_args.hf_split},
+        "base_model_license": script_args.base_model_license,
+        "benchmark": {"temperature": script_args.eval_temperature},
         "prompt": {"version": PROMPT_VERSION, "hash": prompt_hash(script_args.language),
                    "language": script_args.language, "max_chars": script_args.max_chars},
         "split": split_summary,
