@@ -194,7 +194,8 @@ def probe_judge(
     language: str = "ja",
     rubric: str = "default",
     max_retries: int = 2,
-    structured_output: bool = True,
+    structured: str = "auto",
+    max_tokens: int | None = None,
 ) -> Scorer:
     """The rubric judge's seven scores for one base or probe dialogue, with the probe's identity
     (kind, base, expected effect, provenance) in the Score metadata.
@@ -204,10 +205,11 @@ def probe_judge(
         language: Rubric and judge prompt language: "ja" or "en".
         rubric: "default" or "neutral".
         max_retries: Corrective retries of an unusable judge reply.
-        structured_output: Ask the provider for JSON-schema constrained output.
+        structured: JSON-schema constrained output of the judge: "auto", "on" or "off".
+        max_tokens: Token limit of each judge reply (None = the grader's own config).
     """
-    inner = rubric_judge(mode=mode, language=language, max_retries=max_retries,
-                         structured_output=structured_output, rubric=rubric)
+    inner = rubric_judge(mode=mode, language=language, max_retries=max_retries, structured=structured,
+                         max_tokens=max_tokens, rubric=rubric)
 
     async def score(state: TaskState, target: Target) -> Score:
         md = state.metadata or {}
