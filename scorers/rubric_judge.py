@@ -258,10 +258,11 @@ def rubric_judge(
             "structured": schema_on,
             "judge_max_tokens": max_tokens,
         }
-        completion, candidate_reasoning = strip_reasoning(state.output.completion)
-        if candidate_reasoning:
-            meta["candidate_reasoning"] = candidate_reasoning
-        dialogue = parse_dialogue(completion, language)
+        # parse_dialogue removes reasoning blocks itself and hands back what it removed.
+        dialogue = parse_dialogue(state.output.completion, language)
+        completion, _ = strip_reasoning(state.output.completion)
+        if dialogue.reasoning:
+            meta["candidate_reasoning"] = dialogue.reasoning
         if isinstance(dialogue, FormatFailure):
             return Score(
                 value={**{k: 1 for k in METRIC_KEYS}, OVERALL: 1.0, FORMAT_OK: 0},
