@@ -299,7 +299,6 @@ def parse_verdict(text: str, metric: str | None = None) -> dict[str, MetricVerdi
         missing = [k for k in METRIC_KEYS if k not in obj]
         if missing:
             raise VerdictError(f"missing metrics: {', '.join(missing)}")
-        _refuse_extra_keys(obj, METRIC_KEYS)
         try:
             parsed = AllMetricsVerdict.model_validate(obj)
         except ValidationError as e:
@@ -308,17 +307,10 @@ def parse_verdict(text: str, metric: str | None = None) -> dict[str, MetricVerdi
     # A judge may wrap the single verdict in its metric key; that is unambiguous, so accept it.
     if set(obj) == {metric} and isinstance(obj[metric], dict):
         obj = obj[metric]
-    _refuse_extra_keys(obj, ("rationale", "score"))
     try:
         return {metric: MetricVerdict.model_validate(obj)}
     except ValidationError as e:
         raise VerdictError(_summarise(e)) from e
-
-
-def _refuse_extra_keys(obj: dict[str, Any], expected: tuple[str, ...]) -> None:
-    extra = [k for k in obj if k not in expected]
-    if extra:
-        raise VerdictError(f"unexpected keys: {', '.join(map(str, extra))}")
 
 
 def _looks_like_verdict(obj: dict[str, Any], metric: str | None) -> bool:

@@ -152,3 +152,83 @@ def test_format_refuses_what_would_not_round_trip(turns: list, message: str) -> 
 def test_format_unknown_language() -> None:
     with pytest.raises(ValueError, match="unknown language"):
         format_dialogue(ABCD, "fr")
+
+
+# --- issue 9: copied templates, repeated turns, reasoning blocks, trailing notes -----------------
+
+from emplifai.dialogue_format import brief_placeholders, check_turns, strip_reasoning  # noqa: E402
+from emplifai.solvers.generation_prompt import _TEMPLATE_TURNS  # noqa: E402
+
+
+@pytest.mark.parametrize("language", sorted(_TEMPLATE_TURNS))
+def test_every_brief_placeholder_is_refused(language: str) -> None:
+    for i, placeholder in enumerate(_TEMPLATE_TURNS[language]):
+        turns = ["検査が怖い。", "そうだね。", "眠れない。", "そばにいるよ。"]
+        for variant in (placeholder, placeholder.strip("()（）"), f"【{placeholder.strip('()（）')}】。"):
+            turns[i] = variant
+            assert check_turns(turns, language) == (
+                f"turn {i + 1} ({SPEAKER_LABELS[language][i % 2]}) is the brief's placeholder "
+                f"{placeholder!r}, not a reply (template copied)"
+            )
+
+
+def test_placeholders_come_from_the_brief() -> None:
+    assert sorted(brief_placeholders().values()) == sorted(p for t in _TEMPLATE_TURNS.values() for p in t)
+
+
+def test_a_turn_mentioning_a_placeholder_word_is_still_a_reply() -> None:
+    assert check_turns(["1回目の発言で緊張しました。", "そうだったんだね。", "はい。", "first reply is hard"]) is None
+
+
+def test_repeats_are_refused_whitespace_aside() -> None:
+    assert check_turns(["a", "b", " a ", "d"]) == "turn 3 (患者) repeats turn 1 verbatim"
+    assert check_turns(["a", "b c", "c", "b  c"], "en") == "turn 4 (Supporter) repeats turn 2 verbatim"
+    assert check_turns(["a", "b", "c", "B"]) is None  # a different turn, if only by case
+
+
+def test_check_turns_shape_and_language() -> None:
+    assert check_turns(["a", "b", "c"]) == "found 3 turns, expected 4"
+    assert check_turns(["a", "", "c", "d"]) == "turn 2 (支援者) is empty"
+    with pytest.raises(ValueError, match="unknown language"):
+        check_turns(ABCD, "fr")
+
+
+@pytest.mark.parametrize(
+    "text, kept, removed",
+    [
+        ("<think>患者：x\n支援者：y</think>\n答え", "\n\n答え", "患者：x\n支援者：y"),
+        ("<THINKING>a</thinking>b<reasoning>c</reasoning>", "\nb\n", "a\n\nc"),
+        ("  <think>考え中…", "", "考え中…"),  # a leading block never closed: all of it
+        ("答え\n<think>考え中", "答え\n<think>考え中", ""),  # unclosed but not leading: left alone
+        ("template-opened reasoning</think>答え", "答え", "template-opened reasoning"),
+        ("no reasoning", "no reasoning", ""),
+        ("答え <think> is a word here", "答え <think> is a word here", ""),
+    ],
+)
+def test_strip_reasoning(text: str, kept: str, removed: str) -> None:
+    assert strip_reasoning(text) == (kept, removed)
+
+
+def test_reasoning_with_speaker_lines_is_not_a_fifth_turn() -> None:
+    parsed = parse_dialogue("<think>\n患者：下書き\n</think>\n患者：a\n支援者：b\n患者：c\n支援者：d")
+    assert isinstance(parsed, ParsedDialogue) and parsed.turns == ABCD and parsed.reasoning == "患者：下書き"
+    failed = parse_dialogue("<think>患者：a\n支援者：b")
+    assert isinstance(failed, FormatFailure) and failed.reasoning == "患者：a\n支援者：b"
+
+
+NOTES = ["（以上）", "(end)", "Note: the supporter validates first.", "注：支援者は共感している。", "※補足です", "**Note:** x",
+         "P.S. 以上です", "補足：これは例です"]
+
+
+@pytest.mark.parametrize("note", NOTES)
+@pytest.mark.parametrize("gap", ["\n", "\n\n"])
+def test_a_note_after_the_last_reply_is_never_part_of_it(note: str, gap: str) -> None:
+    parsed = parse_dialogue(f"患者：a\n支援者：b\n患者：c\n支援者：d1\nd2{gap}{note}\nmore")
+    assert isinstance(parsed, ParsedDialogue)
+    assert parsed.turns == ("a", "b", "c", "d1\nd2") and parsed.trailing == f"{note}\nmore"
+
+
+def test_note_rule_only_after_the_first_line_of_the_last_turn() -> None:
+    parsed = parse_dialogue("患者：a\n支援者：（うなずいて）\n大丈夫\n患者：c\n支援者：(smiles) d\n注意して帰ってね")
+    assert isinstance(parsed, ParsedDialogue)
+    assert parsed.turns == ("a", "（うなずいて）\n大丈夫", "c", "(smiles) d\n注意して帰ってね")

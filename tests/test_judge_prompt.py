@@ -106,7 +106,7 @@ def test_parse_valid_and_wrapped_replies() -> None:
         assert {k: v.score for k, v in verdicts.items()} == expected
         assert verdicts["fluency"].rationale == "fluencyについて"
     # keys the schema does not know are refused, as in per_metric mode
-    with pytest.raises(VerdictError, match="unexpected keys: overall"):
+    with pytest.raises(VerdictError, match="overall: Extra inputs are not permitted"):
         parse_verdict(json.dumps({**FULL, "overall": {"score": 9}}))
 
 
@@ -162,3 +162,72 @@ def test_correction_message_names_the_error() -> None:
 
 def test_prompt_hash_is_a_sha256() -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", JUDGE_PROMPT_SHA256)
+
+
+# --- issue 9: one verdict or none, the same rules in both modes, real reasons ----------------------
+
+from emplifai.scorers.judge_prompt import AmbiguousVerdict, answer_template  # noqa: E402
+
+ONE = {"rationale": "受け止めている", "score": 4}
+
+
+def test_two_different_verdicts_are_ambiguous() -> None:
+    other = {**FULL, "fluency": {"rationale": "別の評価", "score": 1}}
+    for reply in (f"{json.dumps(FULL)}\n{json.dumps(other)}", f"```json\n{json.dumps(other)}\n```\n{json.dumps(FULL)}"):
+        with pytest.raises(AmbiguousVerdict, match="ambiguous: 2 different verdict objects"):
+            parse_verdict(reply)
+    with pytest.raises(AmbiguousVerdict):
+        parse_verdict(json.dumps(ONE) + " " + json.dumps({**ONE, "score": 2}), "fluency")
+    # the same verdict twice is one answer
+    assert parse_verdict(f"{json.dumps(FULL)}\n{json.dumps(FULL)}")["fluency"].score == FULL["fluency"]["score"]
+    # an object that is not a verdict does not count
+    assert parse_verdict('{"note": "draft"}\n' + json.dumps(ONE), "fluency")["fluency"].score == 4
+
+
+def test_braces_in_prose_do_not_hide_the_verdict() -> None:
+    reply = "形式は {rationale, score} です { ここから:\n" + json.dumps(FULL, ensure_ascii=False) + "\n}以上"
+    assert parse_verdict(reply)["consistency"].score == FULL["consistency"]["score"]
+    assert parse_verdict("{score は 1〜5} " + json.dumps(ONE), "harmlessness")["harmlessness"].score == 4
+
+
+def test_reasoning_is_removed_before_reading() -> None:
+    reply = "<think>" + json.dumps({**FULL, "fluency": {"rationale": "下書き", "score": 1}}) + "</think>" + json.dumps(FULL)
+    assert parse_verdict(reply)["fluency"].score == FULL["fluency"]["score"]
+    with pytest.raises(VerdictError, match="empty reply once the reasoning block was removed"):
+        parse_verdict("<think>" + json.dumps(FULL))
+
+
+@pytest.mark.parametrize("metric", [None, "fluency"])
+@pytest.mark.parametrize(
+    "flaw, message",
+    [
+        ({"confidence": 0.9}, "confidence: Extra inputs are not permitted"),
+        ({"rationale": ""}, "Value error, empty rationale"),
+        ({"rationale": " \n"}, "Value error, empty rationale"),
+        ({"rationale": "<短い根拠>"}, "the rationale is the answer format's placeholder '<短い根拠>'"),
+        ({"rationale": "short reason"}, "the rationale is the answer format's placeholder '<short reason>'"),
+        ({"rationale": "<1〜5の整数>"}, "placeholder '<1〜5の整数>'"),
+        ({"score": 6}, "score: Input should be less than or equal to 5"),
+    ],
+)
+def test_both_modes_apply_the_same_rules(metric: str | None, flaw: dict, message: str) -> None:
+    verdict = {**ONE, **flaw}
+    reply = json.dumps({**FULL, "fluency": verdict} if metric is None else verdict, ensure_ascii=False)
+    with pytest.raises(VerdictError, match=re.escape(message)):
+        parse_verdict(reply, metric)
+
+
+def test_per_metric_extra_top_level_keys_are_refused_too() -> None:
+    with pytest.raises(VerdictError, match="fluency: Extra inputs are not permitted"):
+        parse_verdict(json.dumps({"consistency": ONE, "fluency": ONE}), "consistency")
+    assert parse_verdict(json.dumps({"consistency": ONE}), "consistency")["consistency"].score == 4
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_answer_template_itself_is_refused(language: str) -> None:
+    # A judge that echoes the template with a number filled in has given no reason.
+    one = answer_template(language, "fluency").replace(
+        '"score": <1〜5の整数>' if language == "ja" else '"score": <integer 1-5>', '"score": 3'
+    )
+    with pytest.raises(VerdictError, match="placeholder"):
+        parse_verdict(one, "fluency")
