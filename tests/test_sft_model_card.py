@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from emplifai.data.loaders import load_dialogues
-from emplifai.training.model_card import git_state, library_versions, render_model_card, write_run_files
+from emplifai.training.model_card import (
+    git_state,
+    library_versions,
+    regenerate_card,
+    render_model_card,
+    write_run_files,
+)
 from emplifai.training.split import split_for_sft
 
 
@@ -18,8 +24,10 @@ def _record(mode: str) -> tuple[dict[str, Any], dict[str, Any]]:
     record = {
         "base_model": "llm-jp/llm-jp-3.1-13b-instruct4",
         "output_dir": "/runs/sft-llm-jp",
-        "data": {"source": "data/emplifai.jsonl"},
-        "prompt": {"version": "generation-prompt-v1", "hash": "abc123", "language": "ja", "max_chars": None},
+        "data": {"source": "data/emplifai.jsonl", "path": "/data/emplifai.jsonl", "columns": None},
+        "base_model_license": "apache-2.0",
+        "benchmark": {"temperature": 0.7},
+        "prompt": {"version": "generation-prompt-v1", "hash": "abc123", "language": "ja", "max_chars": 120},
         "split": summary,
         "hyperparameters": {"learning_rate": 1e-4, "num_train_epochs": 3, "global_batch_size": 32},
         "result": {"optimizer steps": 300},
@@ -33,12 +41,22 @@ def _record(mode: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_card_states_what_a_reader_needs() -> None:
     record, split = _record("benchmark")
     card = render_model_card(record)
-    assert card.startswith('---\nbase_model: "llm-jp/llm-jp-3.1-13b-instruct4"\n')
-    for needle in (split["data_sha256"], split["train_sha256"], "| learning_rate | 0.0001 |",
+    assert card.startswith('---\nbase_model: "llm-jp/llm-jp-3.1-13b-instruct4"\nlicense: "apache-2.0"\n'
+                           "language: [ja]\n")
+    for needle in (split["data_fingerprint"], split["train_fingerprint"], "| learning_rate | 0.0001 |",
                    "| global_batch_size | 32 |", "0123456789abcdef0123456789abcdef01234567 (with uncommitted changes)",
                    "split: `benchmark`", "n=4, seed=42", "none of the benchmark's evaluation situations",
-                   "-M model_path=/runs/sft-llm-jp", "vllm//runs/sft-llm-jp", "trl 1.16.0"):
+                   "## Intended use and limitations", "Not a medical device", "trl 1.16.0",
+                   "No benchmark run recorded yet"):
         assert needle in card, needle
+    # The exact benchmark command: the training data, n, seed, language, length limit, the paper's
+    # temperature for this model, the checkpoint's split, and a grader placeholder.
+    generation_cmd = next(block for block in card.split("inspect eval ")[1:] if block.startswith("tasks/generation.py"))
+    for part in ("--model hf/local -M model_path=/runs/sft-llm-jp", "--temperature 0.7", "-T n=4", "-T seed=42",
+                 "-T data=/data/emplifai.jsonl", "-T language=ja", "-T max_chars=120",
+                 "-T checkpoint_split=/runs/sft-llm-jp/split.json", "--model-role grader=<judge model"):
+        assert part in generation_cmd, part
+    assert "-T data=/data/emplifai.jsonl" in card.split("tasks/emotion.py")[1]
     assert "peft" not in card  # absent libraries are not listed
 
 
@@ -54,6 +72,38 @@ def test_run_files_are_written_together(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "out" / "split.json").read_text(encoding="utf-8")) == split
     assert json.loads((tmp_path / "out" / "emplifai_sft.json").read_text(encoding="utf-8")) == record
     assert (tmp_path / "out" / "README.md").read_text(encoding="utf-8") == render_model_card(record)
+
+
+def test_card_results_from_logs_of_this_checkpoint(tmp_path: Path) -> None:
+    from inspect_ai import eval as inspect_eval
+
+    record, split = _record("benchmark")
+    ckpt = tmp_path / "ckpt"
+    record["output_dir"] = str(ckpt)
+    record["split"]["data_fingerprint"] = split["data_fingerprint"]
+    write_run_files(ckpt, record, split)
+    logs = tmp_path / "logs"
+    for model_path in (ckpt, tmp_path / "another-model"):  # only the first is this checkpoint
+        inspect_eval("emplifai/emotion", task_args={"bertscore": False}, model="mockllm/model",
+                     model_args={"model_path": str(model_path)}, log_dir=str(logs), display="none", limit=2)
+    card_path, n = regenerate_card(ckpt, logs)
+    card = card_path.read_text(encoding="utf-8")
+    assert n == 1 and "| emotion |" in card and "label_match/" in card and "No benchmark run" not in card
+    assert json.loads((ckpt / "emplifai_sft.json").read_text(encoding="utf-8"))["benchmark_results"][0]["same_data"]
+
+
+def test_card_command_line(tmp_path: Path, capsys) -> None:
+    import argparse
+
+    from emplifai import train_cli
+
+    record, split = _record("benchmark")
+    write_run_files(tmp_path / "ckpt", record, split)
+    parser = argparse.ArgumentParser(prog="emplifai")
+    train_cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["train", "card", str(tmp_path / "ckpt")])
+    assert args.func(args) == 0
+    assert "model card rewritten, results from 0 log(s)" in capsys.readouterr().out
 
 
 def test_provenance_helpers() -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import logging
 
 import pytest
 
 from emplifai.data.loaders import load_dialogues
-from emplifai.data.schema import CANONICAL_COLUMNS
+from emplifai.data.fingerprint import data_fingerprint as core_fingerprint
+from emplifai.leak import situation_key
 from emplifai.tasks.generation import draw_eval_pairs, generation
 from emplifai.training.split import data_fingerprint, split_for_sft
 
@@ -59,26 +57,27 @@ def test_unknown_mode(records) -> None:
         split_for_sft(records, mode="random")
 
 
-def test_fingerprint_is_sha256_of_sorted_canonical_json_lines(records) -> None:
-    lines = [
-        json.dumps({c: getattr(r, c) for c in CANONICAL_COLUMNS}, ensure_ascii=False, sort_keys=True,
-                   separators=(",", ":"))
-        for r in sorted(records, key=lambda r: r.dialogue_id)
-    ]
-    assert data_fingerprint(records) == hashlib.sha256("\n".join(lines).encode()).hexdigest()
-    assert data_fingerprint(list(reversed(records))) == data_fingerprint(records)
-    edited = [dataclasses.replace(records[0], supporter_2=records[0].supporter_2 + "。"), *records[1:]]
-    assert data_fingerprint(edited) != data_fingerprint(records)
-    # Metadata outside the canonical columns does not change what was trained on.
-    relabelled = [dataclasses.replace(records[0], metadata={"x": 1}), *records[1:]]
-    assert data_fingerprint(relabelled) == data_fingerprint(records)
+def test_fingerprints_are_the_ones_the_benchmark_tasks_log(records) -> None:
+    split = split_for_sft(records, eval_n=2, eval_seed=42)
+    # The core fingerprint (emplifai.data.fingerprint), so a checkpoint and a log can be matched.
+    assert split.data_fingerprint == core_fingerprint(records) == generation(n=2).metadata["data_fingerprint"]
+    assert split.train_fingerprint == core_fingerprint(split.train) != split.data_fingerprint
+    assert data_fingerprint is core_fingerprint
+
+
+def test_split_json_has_content_keys_of_the_trained_situations(records) -> None:
+    split = split_for_sft(records, eval_n=2, eval_seed=42)
+    keys = split.to_json()["train_situation_keys"]
+    trained = {r.situation_id: r for r in split.train}
+    assert sorted(keys) == sorted({situation_key(r.emotion, r.situation) for r in trained.values()})
+    assert len(keys) == len(trained)
 
 
 def test_split_json_lists_both_sides(records) -> None:
     split = split_for_sft(records, eval_n=3, eval_seed=7)
     js = split.to_json()
-    assert js["data_sha256"] == data_fingerprint(records)
-    assert js["train_sha256"] == data_fingerprint(split.train)
+    assert js["data_fingerprint"] == data_fingerprint(records)
+    assert js["train_fingerprint"] == data_fingerprint(split.train)
     assert set(js["train_situation_ids"]).isdisjoint(js["heldout_situation_ids"])
     assert len(js["train_situation_ids"]) + len(js["heldout_situation_ids"]) == js["n_situations"] == 56
     assert js["n_train_dialogues"] == len(js["train_dialogue_ids"]) and js["train_limit"] is None
@@ -88,7 +87,7 @@ def test_limited_is_recorded(records) -> None:
     split = split_for_sft(records, eval_n=2, eval_seed=42)
     small = split.limited(3)
     assert [r.dialogue_id for r in small.train] == [r.dialogue_id for r in split.train[:3]]
-    assert small.train_limit == 3 and small.train_sha256 != split.train_sha256
+    assert small.train_limit == 3 and small.train_fingerprint != split.train_fingerprint
     assert small.heldout_situation_ids == split.heldout_situation_ids
     assert split.limited(10_000) is split
     with pytest.raises(ValueError, match="positive integer"):

@@ -395,8 +395,13 @@ def save_model_in_dtype(trainer: Any, output_dir: Path, dtype_name: str | None) 
 def write_pretrained(model: Any, tokenizer: Any, state_dict: dict[str, Any], output_dir: Path, dtype: Any) -> None:
     """``save_pretrained`` of ``state_dict`` with the config's dtype saying what the weights are."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    model.config.dtype = dtype
     model.save_pretrained(str(output_dir), state_dict=state_dict)
+    # save_pretrained writes the dtype of the model in memory (fp32 under FSDP mixed precision), not of
+    # the weights it was given; the loaders' dtype="auto" reads this field.
+    config_path = output_dir / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["dtype"] = str(dtype).rsplit(".", 1)[-1]
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if tokenizer is not None:
         tokenizer.save_pretrained(str(output_dir))
 
