@@ -130,9 +130,9 @@ _NOTE_MARKER = re.compile(
 )
 # Reasoning blocks some providers leave in the completion (Inspect strips them only for some).
 _REASONING_TAGS = r"think|thinking|reasoning"
-_REASONING_BLOCK = re.compile(rf"<(?P<tag>{_REASONING_TAGS})\b[^>]*>(?P<body>.*?)</(?P=tag)\s*>", re.I | re.S)
-_REASONING_OPEN = re.compile(rf"<(?:{_REASONING_TAGS})\b[^>]*>", re.I)
-_REASONING_CLOSE = re.compile(rf"</(?:{_REASONING_TAGS})\s*>", re.I)
+_REASONING_BLOCK = re.compile(rf"<(?P<tag>{_REASONING_TAGS})\b[^>]*>(?P<body>.*?)</(?P=tag)\s*>", re.IGNORECASE | re.DOTALL)
+_REASONING_OPEN = re.compile(rf"<(?:{_REASONING_TAGS})\b[^>]*>", re.IGNORECASE)
+_REASONING_CLOSE = re.compile(rf"</(?:{_REASONING_TAGS})\s*>", re.IGNORECASE)
 
 
 def _normalise_with_offsets(line: str) -> tuple[str, list[int]]:

@@ -82,8 +82,8 @@ def fetch(path: Path | None) -> ModelOutput | None:
     try:
         with open(path, "rb") as f:
             expiry, output = pickle.load(f)
-    except Exception:
-        return None
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+        return None  # unreadable (another Inspect version's pickle, a partial file): a miss
     if not isinstance(output, ModelOutput):
         return None
     if expiry is not None and datetime.now(timezone.utc) > expiry:

@@ -6,10 +6,14 @@ from emplifai.dialogue_format import (
     SPEAKER_LABELS,
     FormatFailure,
     ParsedDialogue,
+    brief_placeholders,
+    check_turns,
     clean_turn_text,
     format_dialogue,
     parse_dialogue,
+    strip_reasoning,
 )
+from emplifai.solvers.generation_prompt import _TEMPLATE_TURNS
 
 ABCD = ("a", "b", "c", "d")
 
@@ -156,8 +160,6 @@ def test_format_unknown_language() -> None:
 
 # --- issue 9: copied templates, repeated turns, reasoning blocks, trailing notes -----------------
 
-from emplifai.dialogue_format import brief_placeholders, check_turns, strip_reasoning  # noqa: E402
-from emplifai.solvers.generation_prompt import _TEMPLATE_TURNS  # noqa: E402
 
 
 @pytest.mark.parametrize("language", sorted(_TEMPLATE_TURNS))

@@ -9,10 +9,12 @@ import pytest
 
 from emplifai.dialogue_format import ParsedDialogue
 from emplifai.scorers.judge_prompt import (
+    AmbiguousVerdict,
     FENCE_CLOSE,
     FENCE_OPEN,
     JUDGE_PROMPT_SHA256,
     VerdictError,
+    answer_template,
     correction_message,
     judge_messages,
     neutralise_fences,
@@ -166,7 +168,6 @@ def test_prompt_hash_is_a_sha256() -> None:
 
 # --- issue 9: one verdict or none, the same rules in both modes, real reasons ----------------------
 
-from emplifai.scorers.judge_prompt import AmbiguousVerdict, answer_template  # noqa: E402
 
 ONE = {"rationale": "受け止めている", "score": 4}
 
