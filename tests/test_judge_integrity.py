@@ -6,14 +6,17 @@ what the Score says and what the log holds.
 
 from __future__ import annotations
 
+import http.server
 import json
 import math
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
-from inspect_ai import eval, score
+from inspect_ai import Task, eval, score
+from inspect_ai.dataset import MemoryDataset
 from inspect_ai.log import EvalLog, read_eval_log
 from inspect_ai.model import ChatMessage, ModelOutput, ModelUsage, cache_list_expired, cache_prune, get_model
 
@@ -28,6 +31,7 @@ from tests.test_rubric_judge import (
     COLD,
     TABLE,
     WARM,
+    Candidate,
     Grader,
     _sample,
     fenced,
@@ -434,3 +438,56 @@ def test_missing_grader_is_one_clear_line() -> None:
     with pytest.raises(UserError) as e:
         require_grader()
     assert "\n" not in str(e.value) and "--model-role grader=" in str(e.value)
+
+
+# --- 3 (continued): the schema as Inspect's openai-api provider really sends it -------------------
+
+
+class _OpenAIStub(http.server.BaseHTTPRequestHandler):
+    """A chat-completions endpoint that records request bodies and answers a valid verdict."""
+
+    bodies: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).bodies.append(body)
+        verdict = {k: {"rationale": "気持ちを受け止めている", "score": 4} for k in METRIC_KEYS}
+        reply = {
+            "id": "stub", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": json.dumps(verdict, ensure_ascii=False)}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+        }
+        data = json.dumps(reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_openai_api_provider_sends_the_score_enum(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("openai")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OpenAIStub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _OpenAIStub.bodies = []
+    monkeypatch.setenv("STUB_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}/v1")
+    monkeypatch.setenv("STUB_API_KEY", "local")
+    try:
+        (log,) = eval(
+            Task(dataset=MemoryDataset([_sample("warm", WARM)]), scorer=rubric_judge()),
+            model=get_model("mockllm/candidate", custom_outputs=Candidate()),
+            model_roles={"grader": get_model("openai-api/stub/judge")},
+            display="none",
+            log_dir=str(tmp_path / "logs"),
+        )
+    finally:
+        server.shutdown()
+    assert sample_score(log, "warm").value["overall"] == 4.0
+    (body,) = _OpenAIStub.bodies
+    sent = body["response_format"]["json_schema"]["schema"]
+    assert body["response_format"]["type"] == "json_schema"
+    assert sent["properties"]["fluency"]["properties"]["score"] == {"type": "integer", "enum": [1, 2, 3, 4, 5]}
