@@ -48,6 +48,21 @@ def test_unknown_config_lists_the_bundled_ones() -> None:
 
 
 def test_dry_run_prints_and_launches_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    args = _parse(["--config", "smoke-cpu-smollm2", "--accelerate_config", "cpu", "--dry_run"])
+    args = _parse(["--config", "smoke-cpu-smollm2", "--accelerate_config", "cpu", "--dry_run"])  # old spelling
     assert args.func(args) == 0
-    assert "accelerate.commands.launch" in capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert out.startswith("SFT plan (no weights loaded)") and "accelerate.commands.launch" in out
+
+
+def test_card_subcommand_and_missing_config_are_one_line_errors(tmp_path: Path) -> None:
+    from emplifai.errors import UserError
+
+    with pytest.raises(UserError, match="--config is required"):
+        _cmd(["--dry-run"])
+    with pytest.raises(UserError, match="emplifai_sft.json"):
+        _cmd(["card", str(tmp_path)])
+
+
+def _cmd(argv: list[str]) -> int:
+    args = _parse(argv)
+    return args.func(args)

@@ -143,6 +143,8 @@ def make_plan(
     from emplifai.training.sft import parse_args
     from emplifai.training.split import split_for_sft
 
+    # This process imported the hub long ago; env: matters in the training processes, not in the plan.
+    logging.getLogger("emplifai.training.sft").setLevel(logging.ERROR)
     # --use_cpu: TrainingArguments refuses bf16 on a machine without a GPU unless told it is a CPU
     # run; the plan only reads the values, it trains nothing.
     script, train, model = parse_args([*argv, "--use_cpu", "true"])
