@@ -13,6 +13,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
 
 from emplifai import train_cli
+from emplifai.data import SAMPLE_PATH
 from emplifai.data.loaders import load_dialogues
 from emplifai.scorers.rubrics import METRIC_KEYS
 from emplifai.tasks.generation import draw_eval_pairs, generation
@@ -48,10 +49,12 @@ def test_train_then_benchmark_the_checkpoint(local_model_dir: Path, tmp_path: Pa
     split = json.loads((out / "split.json").read_text(encoding="utf-8"))
     eval_ids = sorted(r.situation_id for r in draw_eval_pairs(records, 2, 42))
     assert split["heldout_situation_ids"] == eval_ids and split["eval_pairs_in_train"] == []
-    assert split["data_sha256"] == data_fingerprint(records) and split["train_limit"] == 1
+    assert split["data_fingerprint"] == data_fingerprint(records) and split["train_limit"] == 1
     card = (out / "README.md").read_text(encoding="utf-8")
     run = json.loads((out / "emplifai_sft.json").read_text(encoding="utf-8"))
-    assert split["data_sha256"] in card and "smollm2" in card
+    assert split["data_fingerprint"] in card and "smollm2" in card and "language: [ja]" in card
+    # The card's benchmark command names the data the checkpoint was split from, and its split.
+    assert f"-T data={SAMPLE_PATH}" in card and f"-T checkpoint_split={out / 'split.json'}" in card
     assert run["hyperparameters"]["learning_rate"] == 1e-4 and run["hyperparameters"]["packing"] is True
     assert run["git"]["commit"] is None or run["git"]["commit"] in card
     for name in ("config.json", "model.safetensors", "tokenizer.json", "generation_config.json"):
@@ -60,7 +63,7 @@ def test_train_then_benchmark_the_checkpoint(local_model_dir: Path, tmp_path: Pa
     # The checkpoint is a model like any other for the generation benchmark.
     monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "cache"))
     [log] = inspect_eval(
-        generation(n=2, seed=42, source="model"),
+        generation(n=2, seed=42, source="model", checkpoint_split=str(out / "split.json")),
         model="hf/local", model_args={"model_path": str(out), "do_sample": False},
         model_roles={"grader": get_model("mockllm/model", custom_outputs=_verdict)},
         max_tokens=24, log_dir=str(tmp_path / "logs"), display="none",
@@ -68,6 +71,12 @@ def test_train_then_benchmark_the_checkpoint(local_model_dir: Path, tmp_path: Pa
     assert log.status == "success", log.error
     assert log.eval.model_args["model_path"] == str(out)
     assert sorted(str(s.id) for s in log.samples) == eval_ids
+    # The held-out pairs are not trained on; over every pair of the sample, the trained one is refused.
+    assert log.eval.metadata["checkpoint_split"] == str(out / "split.json")
+    assert log.eval.metadata["n_trained_on"] == 0
+    every_pair = generation(n=56, checkpoint_split=str(out / "split.json"))
+    assert every_pair.metadata["trained_situation_ids"] == split["train_situation_ids"]
+    assert not set(split["train_situation_ids"]) & {s.id for s in every_pair.dataset}
     for sample in log.samples:
         assert sample.output.completion.strip()
         judged = sample.scores["rubric_judge"]
