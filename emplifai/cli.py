@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "emplifai.train_cli",
     "emplifai.demo",
     "emplifai.synth.cli",
+    "emplifai.audit.cli",
 )
 
 

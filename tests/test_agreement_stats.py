@@ -146,3 +146,13 @@ def test_pearson_ci_none_for_tiny_or_constant() -> None:
     assert pearson_ci([1, 2], [2, 3]).r is None
     assert pearson_ci([1, 1, 1, 1], [1, 2, 3, 4]).r is None
     assert not math.isnan(pearson_ci([1, 2, 3, 4, 5], [1, 3, 2, 5, 4]).r)
+
+
+def test_vectorised_bootstrap_statistic_equals_scipy() -> None:
+    from emplifai.scorers.agreement.correlation import pearson_along
+
+    rng = np.random.default_rng(9)
+    x, y = rng.normal(size=(2, 7, 25))
+    y += x
+    assert pearson_along(x, y) == pytest.approx(stats.pearsonr(x, y, axis=-1).statistic)
+    assert np.isnan(pearson_along(np.ones((1, 5)), np.arange(5.0)[None, :]))[0]

@@ -45,7 +45,7 @@ PASS_WINNING_RATE = 0.5
 
 def alignment(score: float, others: list[float]) -> float:
     """Negative RMSE of ``score`` against the other raters' scores (higher = better aligned)."""
-    return -math.sqrt(float(np.mean([(score - a) ** 2 for a in others])))
+    return -math.sqrt(sum((score - a) ** 2 for a in others) / len(others))
 
 
 def one_sided_p(d: np.ndarray, epsilon: float) -> float:

@@ -55,10 +55,17 @@ class Correlation:
     ci_method: str | None = None
 
 
-def _pearson_stat(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
-        warnings.simplefilter("ignore")
-        return stats.pearsonr(x, y, axis=axis).statistic
+def pearson_along(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Pearson r of many resamples at once (the bootstrap statistic); NaN where a side is constant.
+
+    The textbook formula, vectorised: scipy's pearsonr checks each call's input, which made the
+    bootstrap the slowest part of a report. Tested equal to scipy.stats.pearsonr.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xc = x - x.mean(axis=axis, keepdims=True)
+        yc = y - y.mean(axis=axis, keepdims=True)
+        r = (xc * yc).sum(axis=axis) / np.sqrt((xc * xc).sum(axis=axis) * (yc * yc).sum(axis=axis))
+    return np.clip(r, -1.0, 1.0)
 
 
 def pearson_ci(
@@ -74,7 +81,7 @@ def pearson_ci(
     rng = np.random.default_rng(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a degenerate BCa is handled below
-        boot = stats.bootstrap((a, b), _pearson_stat, paired=True, vectorized=True, n_resamples=n_resamples,
+        boot = stats.bootstrap((a, b), pearson_along, paired=True, vectorized=True, n_resamples=n_resamples,
                                confidence_level=confidence, method="BCa", random_state=rng)
     low, high = float(boot.confidence_interval.low), float(boot.confidence_interval.high)
     method = "BCa bootstrap"

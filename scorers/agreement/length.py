@@ -3,7 +3,7 @@
 - Score-length correlation: Spearman rho of a score and the mean characters per supporter reply
   (rank-based: lengths are skewed), for the judge and for the human mean separately.
 - Partial correlation of judge and human scores controlling for log length: Pearson r of the
-  residuals of both after an OLS on [1, log chars]; p from Student's t with n - 2 - k degrees of
+  residuals of both after least squares on [1, log chars] (``numpy.linalg.lstsq``); p from Student's t with n - 2 - k degrees of
   freedom (k = number of covariates). Equal to (r_xy - r_xz r_yz) / sqrt((1 - r_xz^2)(1 - r_yz^2))
   for one covariate (tested).
 - Deviation regression: OLS (statsmodels) of the judge's deviation from the human mean on
@@ -58,10 +58,10 @@ def partial_correlation(x: Any, y: Any, covariates: Any) -> dict[str, float | in
     n, k = za.shape
     if n - 2 - k < 1 or is_constant(xa) or is_constant(ya):
         return {"r": None, "p": None, "n": int(n)}
-    sm = _sm()
-    design = sm.add_constant(za, has_constant="add")
-    rx = sm.OLS(xa, design).fit().resid
-    ry = sm.OLS(ya, design).fit().resid
+    design = np.column_stack([np.ones(n), za])
+    # Residuals of least squares on [1, covariates] (numpy's lstsq; tested against the closed form).
+    rx = xa - design @ np.linalg.lstsq(design, xa, rcond=None)[0]
+    ry = ya - design @ np.linalg.lstsq(design, ya, rcond=None)[0]
     if np.allclose(rx, 0) or np.allclose(ry, 0):
         return {"r": None, "p": None, "n": int(n)}
     r = float(np.corrcoef(rx, ry)[0, 1])

@@ -1,0 +1,279 @@
+"""The audit itself: judges' scores beside the human ratings, per (candidate, judge, metric).
+
+Definitions used throughout (also printed in the report, ``METHOD``):
+
+- human score of a dialogue = mean of its raters' scores; "overall" per rater = mean of that
+  rater's seven scores of the dialogue (only when the rater gave all seven), as the judge's is;
+- a row "(all candidates)" pools every rated dialogue a judge scored: its verdict is the verdict
+  for that judge and metric;
+- a panel = the judges that scored the same log; its score of a dialogue is their mean (or median).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from emplifai.audit.logs import COVARIATE_NOTES, METRICS, OVERALL, AuditLogs
+from emplifai.audit.ratings import Ratings
+from emplifai.scorers.agreement import (
+    EPSILON_BY_RATER_TYPE,
+    RULES,
+    alt_test,
+    deviation_regression,
+    icc2k,
+    inter_judge_alpha,
+    length_controlled_means,
+    length_correlation,
+    model_family,
+    pair_agreement,
+    pair_alpha,
+    partial_correlation,
+    quadratic_kappa,
+    rater_reliability,
+    self_preference,
+    verdict,
+)
+from emplifai.scorers.agreement.alt_test import rules_text
+from emplifai.scorers.rubrics import METRIC_KEYS
+
+ALL = "(all candidates)"
+REQUIRED_KEYS = ("candidate", "judge", "metric", "n", "pearson_r", "krippendorff_alpha", "human_alpha",
+                 "alt_test_passed", "verdict")
+
+
+def clean(value: Any) -> Any:
+    """NaN -> None and numpy scalars -> Python, recursively (for JSON)."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(float(value)) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def human_scores(ratings: pd.DataFrame) -> pd.DataFrame:
+    """Ratings plus each rater's "overall" (mean of their seven scores of a dialogue, when complete)."""
+    wide = ratings.pivot_table(index=["log", "sample_id", "candidate", "rater_id"], columns="metric",
+                               values="score", aggfunc="first")
+    complete = wide.reindex(columns=list(METRIC_KEYS)).dropna()
+    overall = complete.mean(axis=1).rename("score").reset_index().assign(metric=OVERALL)
+    return pd.concat([ratings[["log", "sample_id", "candidate", "rater_id", "metric", "score"]], overall],
+                     ignore_index=True)
+
+
+def judge_table(logs: AuditLogs) -> pd.DataFrame:
+    """Judge scores (log, sample_id, candidate, judge, metric, judge_score), panels added."""
+    scores = logs.scores.merge(logs.items[["log", "sample_id", "candidate"]], on=["log", "sample_id"])
+    frames = [scores[["log", "sample_id", "candidate", "judge", "metric", "judge_score"]]]
+    for log, part in scores.groupby("log"):
+        judges = sorted(part["judge"].unique())
+        if len(judges) < 2:
+            continue
+        wide = part.pivot_table(index=["log", "sample_id", "candidate", "metric"], columns="judge",
+                                values="judge_score", aggfunc="first").dropna()
+        members = " + ".join(judges)
+        for how in ("mean", "median"):
+            agg = (wide.mean(axis=1) if how == "mean" else wide.median(axis=1)).rename("judge_score").reset_index()
+            frames.append(agg.assign(judge=f"panel {how} ({members})"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _row(candidate: str, judge: str, metric: str, judge_by_item: dict[str, float],
+         raters: dict[str, dict[str, float]], lengths: dict[str, tuple[float, float]], epsilon: float,
+         min_items: int) -> dict[str, Any]:
+    """All statistics of one (candidate, judge, metric) cell: the judge's scores by item and the
+    raters' scores ({rater: {item: score}}) of the same dialogues."""
+    sums: dict[str, list[float]] = {}
+    for scores in raters.values():
+        for item, v in scores.items():
+            sums.setdefault(item, []).append(v)
+    common = sorted(set(judge_by_item) & set(sums))
+    js = np.array([judge_by_item[i] for i in common], dtype=float)
+    hs = np.array([sum(sums[i]) / len(sums[i]) for i in common], dtype=float)
+    agree = pair_agreement(js, hs)
+    rel = rater_reliability(raters, judge_by_item)
+    alt = alt_test(judge_by_item, raters, epsilon=epsilon, min_items_per_rater=min_items)
+    chars = np.array([lengths.get(i, (np.nan, np.nan))[0] for i in common], dtype=float)
+    log_chars = np.array([lengths.get(i, (np.nan, np.nan))[1] for i in common], dtype=float)
+    jl = length_correlation(js, chars)
+    hl = length_correlation(hs, chars)
+    part = partial_correlation(js, hs, log_chars)
+    v = verdict(alt.applicable, alt.passed, agree.pearson_r, agree.pearson_ci_low, rel.alpha_interval)
+    row: dict[str, Any] = {
+        "candidate": candidate, "judge": judge, "metric": metric, "n": agree.n,
+        "n_judged": len(judge_by_item), "n_raters": rel.n_raters, "n_ratings": rel.n_ratings,
+        **{k: val for k, val in agree.as_dict().items() if k != "n"},
+        "krippendorff_alpha": pair_alpha(js, hs, "interval"),
+        "krippendorff_alpha_ordinal": pair_alpha(js, hs, "ordinal"),
+        "quadratic_kappa": quadratic_kappa(js, hs),
+        "icc2k": icc2k(np.column_stack([js, hs])) if len(js) else None,
+        "human_alpha": rel.alpha_interval, "human_alpha_ordinal": rel.alpha_ordinal,
+        "human_loro_r": rel.loro_r, "judge_loro_r": rel.judge_loro_r,
+        "alt_test_applicable": alt.applicable, "alt_test_passed": alt.passed,
+        "alt_test_winning_rate": alt.winning_rate, "alt_test_advantage_probability": alt.advantage_probability,
+        "alt_test_epsilon": alt.epsilon, "alt_test_n_items": alt.n_items, "alt_test_raters_tested": alt.n_raters_tested,
+        "alt_test_notes": alt.reasons, "alt_test_per_rater": alt.per_rater,
+        "judge_length_rho": jl["rho"], "judge_length_p": jl["p"],
+        "human_length_rho": hl["rho"], "human_length_p": hl["p"],
+        "partial_r_given_length": part["r"], "partial_p_given_length": part["p"],
+        "per_rater": rel.per_rater,
+        **v,
+    }
+    return row
+
+
+def _length_section(jt: pd.DataFrame, hs: pd.DataFrame, items: pd.DataFrame) -> dict[str, Any]:
+    ref = items["reference_chars"].dropna()
+    ref_log = float(np.log(ref).mean()) if len(ref) else float(items["log_chars"].dropna().median())
+    out: dict[str, Any] = {
+        "reference_chars": float(math.exp(ref_log)),
+        "reference_source": "geometric mean characters per supporter reply of the dataset's own dialogues for these "
+                            "situations (sample metadata reference_turns)" if len(ref) else
+                            "no reference dialogues in the logs: median length of the judged replies",
+        "covariates": COVARIATE_NOTES, "per_judge": [],
+    }
+    human_mean = hs.groupby(["log", "sample_id", "metric"])["score"].mean().rename("human").reset_index()
+    for judge, part in jt.groupby("judge"):
+        for metric in METRICS:
+            m = part[part["metric"] == metric].merge(items, on=["log", "sample_id", "candidate"])
+            if m.empty:
+                continue
+            lc = length_controlled_means(m, "candidate", "judge_score", "log_chars", ref_log)
+            rated = m.merge(human_mean[human_mean["metric"] == metric], on=["log", "sample_id"])
+            rated = rated.assign(deviation=rated["judge_score"] - rated["human"])
+            reg = deviation_regression(rated, "deviation", ["log_chars", "markdown", "politeness"]) if len(rated) else None
+            hlc = length_controlled_means(rated, "candidate", "human", "log_chars", ref_log) if len(rated) else None
+            out["per_judge"].append({"judge": judge, "metric": metric, "length_controlled_judge": lc,
+                                     "length_controlled_human": hlc, "deviation_regression": reg})
+    return out
+
+
+def _max_chars_section(jt: pd.DataFrame, hs: pd.DataFrame, items: pd.DataFrame, logs: AuditLogs) -> list[dict[str, Any]]:
+    """Free vs max_chars-limited runs of the same model under the same judge."""
+    out = []
+    info = pd.DataFrame([{"log": k, "model": v["model"], "max_chars": v["task_args"].get("max_chars")}
+                         for k, v in logs.logs.items()])
+    if info.empty:
+        return out
+    human_mean = hs.groupby(["log", "sample_id", "metric"])["score"].mean()
+    for model, part in info.groupby("model"):
+        free = part[part["max_chars"].isna()]["log"].tolist()
+        limited = part[part["max_chars"].notna()]
+        for _, lim in limited.iterrows():
+            for free_log in free:
+                for judge in sorted(set(jt[jt["log"] == free_log]["judge"]) & set(jt[jt["log"] == lim["log"]]["judge"])):
+                    for metric in METRICS:
+                        side = {}
+                        for label, log in (("free", free_log), ("limited", lim["log"])):
+                            js = jt[(jt["log"] == log) & (jt["judge"] == judge) & (jt["metric"] == metric)]
+                            hm = human_mean.xs((log, metric), level=("log", "metric"), drop_level=True) \
+                                if (log, metric) in {(a, c) for a, _, c in human_mean.index} else pd.Series(dtype=float)
+                            side[label] = {"log": log, "judge_mean": js["judge_score"].mean(),
+                                           "human_mean": hm.mean() if len(hm) else None,
+                                           "mean_chars": items[items["log"] == log]["chars"].mean(), "n": len(js)}
+                        out.append({"model": model, "judge": judge, "metric": metric, "max_chars": lim["max_chars"],
+                                    **side, "judge_difference": side["limited"]["judge_mean"] - side["free"]["judge_mean"],
+                                    "human_difference": (side["limited"]["human_mean"] - side["free"]["human_mean"])
+                                    if side["limited"]["human_mean"] is not None and side["free"]["human_mean"] is not None
+                                    else None})
+    return out
+
+
+def _panels(jt: pd.DataFrame, logs: AuditLogs, families: dict[str, str], hs: pd.DataFrame) -> dict[str, Any]:
+    raw = logs.scores.merge(logs.items[["log", "sample_id", "candidate"]], on=["log", "sample_id"])
+    alphas = []
+    for log, part in raw.groupby("log"):
+        judges = sorted(part["judge"].unique())
+        if len(judges) < 2:
+            continue
+        for metric in METRICS:
+            wide = part[part["metric"] == metric].pivot_table(index="sample_id", columns="judge", values="judge_score")
+            alphas.append({"log": log, "metric": metric, "judges": judges, "inter_judge_alpha": inter_judge_alpha(wide)})
+    human_mean = hs.groupby(["log", "sample_id", "metric"])["score"].mean().rename("human").reset_index()
+    pref = []
+    if raw["judge"].nunique() >= 1:
+        cand_model = {v["candidate"]: v["model"] for v in logs.logs.values()}
+        fam = {**{j: model_family(j, families) for j in raw["judge"].unique()},
+               **{c: model_family(m, families) for c, m in cand_model.items()}}
+        for metric in METRICS:
+            frame = raw[raw["metric"] == metric].merge(human_mean[human_mean["metric"] == metric],
+                                                      on=["log", "sample_id", "metric"], how="left")
+            frame = frame.assign(item=frame["log"] + "::" + frame["sample_id"], score=frame["judge_score"])
+            for r in self_preference(frame, fam, fam):
+                pref.append({"metric": metric, **r})
+    return {"inter_judge_alpha": alphas, "self_preference": pref}
+
+
+def run_audit(logs: AuditLogs, ratings: Ratings, *, rater_type: str = "crowd", epsilon: float | None = None,
+              min_items: int = 30, families: dict[str, str] | None = None) -> dict[str, Any]:
+    """The whole audit as one JSON-ready document (``rows`` = one per (candidate, judge, metric))."""
+    eps = EPSILON_BY_RATER_TYPE[rater_type] if epsilon is None else epsilon
+    hs = human_scores(ratings.frame)
+    jt = judge_table(logs)
+    items = logs.items
+    key = lambda f: f["log"] + "::" + f["sample_id"]  # noqa: E731 - one item id everywhere
+    cand_of = dict(zip(key(items), items["candidate"]))
+    lengths = dict(zip(key(items), zip(items["chars"].astype(float), items["log_chars"].astype(float))))
+    hs_items = key(hs)
+    human_by_metric: dict[str, dict[str, dict[str, float]]] = {}
+    for (metric, rater), idx in hs.groupby(["metric", "rater_id"]).groups.items():
+        human_by_metric.setdefault(metric, {})[str(rater)] = dict(zip(hs_items[idx], hs.loc[idx, "score"].astype(float)))
+    jt_items = key(jt)
+    rows = []
+    for (judge, metric), idx in sorted(jt.groupby(["judge", "metric"]).groups.items(), key=lambda kv: (kv[0][0], METRICS.index(kv[0][1]))):
+        scored = {i: float(v) for i, v in zip(jt_items[idx], jt.loc[idx, "judge_score"]) if not np.isnan(v)}
+        humans = human_by_metric.get(metric, {})
+        for candidate in [*sorted({cand_of[i] for i in scored}), ALL]:
+            mine = {i: v for i, v in scored.items() if candidate == ALL or cand_of[i] == candidate}
+            raters = {r: {i: v for i, v in got.items() if i in mine} for r, got in humans.items()}
+            raters = {r: got for r, got in raters.items() if got}
+            if raters:
+                rows.append(_row(candidate, judge, metric, mine, raters, lengths, eps, min_items))
+    rows.sort(key=lambda r: (r["judge"], r["candidate"] == ALL, r["candidate"], METRICS.index(r["metric"])))
+    doc = {
+        "kind": "emplifai judge audit",
+        "rater_type": rater_type, "epsilon": eps,
+        "method": METHOD | {"alt_test": rules_text(eps, min_items=min_items)},
+        "verdict_rules": RULES,
+        "logs": {k: {kk: vv for kk, vv in v.items() if kk != "task_args"} for k, v in logs.logs.items()},
+        "skipped_logs": logs.skipped,
+        "ratings": {"n": int(len(ratings.frame)), "raters": sorted(ratings.frame["rater_id"].unique().tolist()),
+                    "dialogues": int(ratings.frame[["log", "sample_id"]].drop_duplicates().shape[0]),
+                    "warnings": [str(p) for p in ratings.warnings]},
+        "rows": rows,
+        "length": _length_section(jt, hs, items),
+        "max_chars_vs_free": _max_chars_section(jt, hs, items, logs),
+        "panels": _panels(jt, logs, families or {}, hs),
+        "probes": [{"log": p.log, "path": p.path, "judge": p.judge, **p.metrics} for p in logs.probes],
+        "simulated": ratings.simulated,
+    }
+    return clean(doc)
+
+
+METHOD = {
+    "human_score": "mean of a dialogue's raters; overall = mean of a rater's seven scores (complete sets only)",
+    "pearson": "scipy.stats.pearsonr; 95% CI: BCa bootstrap of the dialogues (2,000 resamples, fixed seed)",
+    "spearman_kendall": "scipy.stats.spearmanr; scipy.stats.kendalltau (tau-b)",
+    "constant_branch": "when the judge (or the humans) gave one score to every dialogue, r is undefined: the "
+                       "constant and the mean absolute difference are reported instead (the paper's handling)",
+    "krippendorff_alpha": "krippendorff package, judge and human mean as two coders (interval; ordinal beside it)",
+    "quadratic_kappa": "sklearn cohen_kappa_score(weights='quadratic') on scores rounded half up to 1..5",
+    "icc2k": "ICC(2,k), Shrout & Fleiss two-way random, absolute agreement, k = 2 (judge, human mean)",
+    "human_reliability": "Krippendorff's alpha among the raters (interval), and leave-one-rater-out r: each rater "
+                         "vs the mean of the others; the judge's r against the same rest-means beside it",
+    "length": "Spearman rho of score and characters; partial r of judge and human given log length; OLS of the "
+              "judge's deviation on log length, Markdown and politeness (HC3 SEs); length-controlled means "
+              "at the human reference length (OLS with one intercept per candidate and a common slope)",
+    "panel": "judges that scored the same log; panel score = their mean or median; inter-judge alpha (interval)",
+    "self_preference": "per judge, (judge - other judges) and (judge - humans) on its own family's candidates "
+                       "vs the others, Welch t-test",
+}

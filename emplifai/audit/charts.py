@@ -1,0 +1,94 @@
+"""Plotly figures of the audit page (plotly, as the leaderboard): judge vs human scatter with the
+identity line, Bland-Altman, and reply length vs the judge's deviation.
+
+Figures are plain plotly figure dicts (``{"data": [...], "layout": {...}}``) rendered with
+``plotly.io.to_html(validate=False)``: a report has dozens of them, and building validated
+``go.Figure`` objects took most of the report's time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.io as pio
+
+_LAYOUT = dict(margin=dict(l=60, r=20, t=60, b=60), height=420,
+               legend=dict(orientation="h", y=-0.2))
+
+
+_TEMPLATE: dict[str, Any] = {}
+
+
+def _template() -> dict[str, Any]:
+    if not _TEMPLATE:
+        _TEMPLATE.update(pio.templates["plotly_white"].to_plotly_json())
+    return _TEMPLATE
+
+
+def _list(values: Any) -> list[Any]:
+    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in pd.Series(values).tolist()]
+
+
+def _by_candidate(points: pd.DataFrame, x: pd.Series, y: pd.Series) -> list[dict[str, Any]]:
+    traces = []
+    for cand in sorted(points["candidate"].unique()):
+        sel = (points["candidate"] == cand).to_numpy()
+        traces.append({"type": "scatter", "mode": "markers", "name": str(cand), "x": _list(x[sel]), "y": _list(y[sel]),
+                       "text": points.loc[sel, "sample_id"].tolist()})
+    return traces
+
+
+def scatter_figure(points: pd.DataFrame, judge: str, metric: str) -> dict[str, Any]:
+    """One point per dialogue: human mean (x) vs judge score (y), per candidate; dashed y = x."""
+    data = _by_candidate(points, points["human"], points["judge_score"])
+    data.append({"type": "scatter", "mode": "lines", "name": "judge = human", "x": [1, 5], "y": [1, 5],
+                 "line": {"dash": "dash", "color": "grey"}})
+    layout = {**_LAYOUT, "title": {"text": f"{metric}: judge vs human mean ({judge})"},
+              "xaxis": {"title": {"text": "human mean"}, "range": [0.8, 5.2]},
+              "yaxis": {"title": {"text": "judge"}, "range": [0.8, 5.2]}}
+    return {"data": data, "layout": layout}
+
+
+def bland_altman_figure(points: pd.DataFrame, judge: str, metric: str) -> dict[str, Any]:
+    """Mean of judge and human (x) vs judge - human (y), with the bias and 95% limits of agreement."""
+    mean = (points["judge_score"] + points["human"]) / 2
+    diff = points["judge_score"] - points["human"]
+    data = _by_candidate(points, mean, diff)
+    shapes, notes = [], []
+    if len(diff) >= 2:
+        bias, sd = float(diff.mean()), float(diff.std(ddof=1))
+        for y, label, dash in ((bias, "bias", "solid"), (bias + 1.96 * sd, "+1.96 sd", "dot"),
+                               (bias - 1.96 * sd, "-1.96 sd", "dot")):
+            shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": y, "y1": y,
+                           "line": {"dash": dash, "color": "grey"}})
+            notes.append({"xref": "paper", "x": 1, "y": y, "text": f"{label} {y:.2f}", "showarrow": False,
+                          "xanchor": "right", "yanchor": "bottom"})
+    layout = {**_LAYOUT, "title": {"text": f"{metric}: Bland-Altman ({judge})"}, "shapes": shapes, "annotations": notes,
+              "xaxis": {"title": {"text": "(judge + human) / 2"}}, "yaxis": {"title": {"text": "judge - human"}}}
+    return {"data": data, "layout": layout}
+
+
+def length_figure(points: pd.DataFrame, judge: str, metric: str) -> dict[str, Any]:
+    """Reply length (log axis) vs the judge's deviation from the human mean, with the least-squares line."""
+    dev = points["judge_score"] - points["human"]
+    data = _by_candidate(points, points["chars"], dev)
+    ok = (points["chars"].notna() & dev.notna()).to_numpy()
+    if ok.sum() >= 3 and points.loc[ok, "chars"].nunique() > 1:
+        x = np.log(points.loc[ok, "chars"].to_numpy(float))
+        slope, intercept = np.polyfit(x, dev[ok].to_numpy(float), 1)
+        xs = np.linspace(x.min(), x.max(), 20)
+        data.append({"type": "scatter", "mode": "lines", "name": f"least squares: {slope:.2f} per log-char",
+                     "x": np.exp(xs).tolist(), "y": (intercept + slope * xs).tolist(), "line": {"color": "black"}})
+    layout = {**_LAYOUT, "title": {"text": f"{metric}: reply length vs judge - human ({judge})"},
+              "xaxis": {"title": {"text": "mean characters per supporter reply"}, "type": "log"},
+              "yaxis": {"title": {"text": "judge - human"}}}
+    return {"data": data, "layout": layout}
+
+
+def figure_html(fig: dict[str, Any]) -> str:
+    # Unvalidated figures need the template as a dict, not its name.
+    fig = {**fig, "layout": {**fig["layout"], "template": _template()}}
+    return pio.to_html(fig, full_html=False, include_plotlyjs=False, validate=False, default_width="100%",
+                       config={"displaylogo": False, "responsive": True})

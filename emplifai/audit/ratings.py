@@ -1,0 +1,216 @@
+"""Human ratings in, validated against the logs: every problem named by file and row.
+
+Long format, CSV or JSONL, one rating a row: ``rater_id``, ``metric`` (one of the seven metric
+keys), ``score`` (an integer 1..5) and the dialogue, named either by ``sample_id`` plus ``log``
+(the log's file name) or ``model`` (the candidate's model as the log names it), or by ``item_id``
+from a rating sheet together with the sheet's key file (``--key``). Optional ``epoch`` (only 1 is
+rated). Other columns (the sheet's situation and dialogue) are ignored. Row numbers are line
+numbers in the file (the CSV header is row 1).
+
+Fatal (a ``UserError`` listing every one): unreadable file, missing columns, a score that is not
+an integer from 1 to 5, an unknown metric, log, model, item or sample, a model that names several
+logs, a duplicate (rater, dialogue, metric). Reported but kept: blank scores (not rated: nothing
+to keep), a rater with fewer dialogues than ``min_items`` (their ratings are valid; only the
+alt-test leaves them out). Nothing valid is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from emplifai.audit.logs import AuditLogs
+from emplifai.errors import UserError
+from emplifai.scorers.rubrics import METRIC_KEYS
+
+RATING_COLUMNS = ["log", "sample_id", "candidate", "rater_id", "metric", "score", "source"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    row: int | None
+    message: str
+    fatal: bool
+
+    def __str__(self) -> str:
+        where = f"{self.file}, row {self.row}" if self.row is not None else self.file
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Ratings:
+    frame: pd.DataFrame  # RATING_COLUMNS
+    problems: list[Problem]
+    simulated: bool = False  # a 'note' column says SIMULATED (emplifai audit simulate writes one)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.fatal]
+
+
+def _read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    if not path.is_file():
+        raise UserError(f"{path}: no such ratings file")
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        rows = []
+        for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise UserError(f"{path}, row {n}: not valid JSON ({e.msg})") from e
+            if not isinstance(obj, dict):
+                raise UserError(f"{path}, row {n}: expected a JSON object per line")
+            rows.append((n, obj))
+        return rows
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python", encoding="utf-8-sig")
+        except (UnicodeDecodeError, pd.errors.ParserError) as e:
+            raise UserError(f"{path}: cannot read as CSV ({e})") from e
+        # A quoted cell may span lines (the sheet's dialogue column), so rows are numbered by record:
+        # header = row 1, first record = row 2 (as a spreadsheet shows them).
+        return [(i + 2, rec) for i, rec in enumerate(frame.to_dict(orient="records"))]
+    raise UserError(f"{path}: ratings must be .csv or .jsonl")
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+
+def _score(v: Any) -> int | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return int(f) if f.is_integer() and 1 <= f <= 5 else None
+
+
+def read_key(path: str | Path) -> dict[str, tuple[str, str]]:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{p}: no such key file")
+    frame = pd.read_csv(p, dtype=str)
+    missing = [c for c in ("item_id", "log", "sample_id") if c not in frame.columns]
+    if missing:
+        raise UserError(f"{p}: not a sheet key (missing columns {', '.join(missing)})")
+    return {r.item_id: (r.log, r.sample_id) for r in frame.itertuples()}
+
+
+def read_ratings(paths: list[str], logs: AuditLogs, *, key: str | None = None, min_items: int = 30) -> Ratings:
+    """Validated ratings of ``paths`` against ``logs``; raises ``UserError`` listing every fatal problem."""
+    problems: list[Problem] = []
+    samples = {(r.log, r.sample_id): r.candidate for r in logs.items.itertuples()}
+    by_log = {name: {s for (lg, s) in samples if lg == name} for name in logs.logs}
+    by_model: dict[str, list[str]] = {}
+    for name, info in logs.logs.items():
+        by_model.setdefault(info["model"], []).append(name)
+    item_key = read_key(key) if key else None
+    out: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str, str, str], str] = {}
+    simulated = False
+    for given in paths:
+        path = Path(given)
+        fname = path.name
+        rows = _read_rows(path)
+        cols = set().union(*(r.keys() for _, r in rows)) if rows else set()
+        named = "item_id" in cols or "sample_id" in cols
+        missing = [c for c in ("rater_id", "metric", "score") if c not in cols]
+        if not named:
+            missing.append("sample_id (with log or model) or item_id")
+        elif "sample_id" in cols and "item_id" not in cols and not ({"log", "model"} & cols):
+            missing.append("log or model")
+        if missing:
+            problems.append(Problem(fname, 1, f"missing column(s): {', '.join(missing)}", True))
+            continue
+        if "item_id" in cols and "sample_id" not in cols and item_key is None:
+            problems.append(Problem(fname, None, "ratings name dialogues by item_id: pass the sheets' key with --key", True))
+            continue
+        for n, row in rows:
+            simulated = simulated or "SIMULATED" in str(row.get("note", ""))
+
+            def bad(msg: str, fatal: bool = True) -> None:
+                problems.append(Problem(fname, n, msg, fatal))
+
+            rater = str(row.get("rater_id", "")).strip()
+            metric = str(row.get("metric", "")).strip()
+            if not rater:
+                bad("field 'rater_id' is empty")
+                continue
+            if metric not in METRIC_KEYS:
+                bad(f"field 'metric': unknown metric {metric!r} (expected one of {', '.join(METRIC_KEYS)})")
+                continue
+            epoch = row.get("epoch")
+            if not _blank(epoch) and str(epoch).strip() not in ("1", "1.0"):
+                bad(f"field 'epoch': {epoch!r}; only the first epoch's dialogues are rated")
+                continue
+            if not _blank(row.get("item_id")) and _blank(row.get("sample_id")):
+                iid = str(row["item_id"]).strip()
+                if item_key is None or iid not in item_key:
+                    bad(f"field 'item_id': {iid!r} is not in the key file")
+                    continue
+                log, sid = item_key[iid]
+                if log not in by_log:
+                    bad(f"item {iid}: its log {log} is not among --logs")
+                    continue
+            else:
+                sid = str(row.get("sample_id", "")).strip()
+                log = str(row.get("log", "") or "").strip()
+                model = str(row.get("model", "") or "").strip()
+                if log:
+                    log = Path(log).name
+                    if log not in by_log:
+                        bad(f"field 'log': {log!r} is not among --logs ({', '.join(sorted(by_log)) or 'none'})")
+                        continue
+                elif model:
+                    names = by_model.get(model, [])
+                    if not names:
+                        bad(f"field 'model': no log of model {model!r} among --logs")
+                        continue
+                    if len(names) > 1:
+                        bad(f"field 'model': {model!r} names {len(names)} logs ({', '.join(names)}); give the log column")
+                        continue
+                    log = names[0]
+                else:
+                    bad("neither 'log' nor 'model' names the dialogue's log")
+                    continue
+            if sid not in by_log[log]:
+                bad(f"field 'sample_id': {sid!r} is not a sample of {log}")
+                continue
+            raw = row.get("score")
+            if _blank(raw):
+                bad(f"blank score (rater {rater}, {metric}): not rated", fatal=False)
+                continue
+            score = _score(raw)
+            if score is None:
+                bad(f"field 'score': {raw!r} is not an integer from 1 to 5")
+                continue
+            k = (rater, log, sid, metric)
+            if k in seen:
+                bad(f"duplicate rating: rater {rater}, sample {sid} of {log}, {metric} (first at {seen[k]})")
+                continue
+            seen[k] = f"{fname}, row {n}"
+            out.append({"log": log, "sample_id": sid, "candidate": samples[(log, sid)], "rater_id": rater,
+                        "metric": metric, "score": score, "source": f"{fname}:{n}"})
+    frame = pd.DataFrame(out, columns=RATING_COLUMNS)
+    for rater, part in frame.groupby("rater_id"):
+        n_items = part[["log", "sample_id"]].drop_duplicates().shape[0]
+        if n_items < min_items:
+            rows = part["source"].tolist()
+            problems.append(Problem(rows[0].split(":")[0], None,
+                                    f"rater {rater} rated {n_items} dialogue(s) (< {min_items}; rows {rows[0]} .. {rows[-1]}): "
+                                    "kept, but left out of the alt-test", False))
+    fatal = [p for p in problems if p.fatal]
+    if fatal:
+        listing = "\n".join(f"  {p}" for p in fatal)
+        raise UserError(f"{len(fatal)} problem(s) in the ratings; nothing was imported:\n{listing}")
+    if frame.empty:
+        raise UserError(f"no ratings in {', '.join(paths)} (every score blank?)")
+    return Ratings(frame, problems, simulated)
