@@ -75,6 +75,16 @@ class EmplifaiSFTArguments:
         metadata={"help": "Train on only the first N dialogues of the training split (smoke runs); recorded in "
                   "split.json and the model card. None = all."},
     )
+    synthetic_data: str | None = field(
+        default=None,
+        metadata={"help": "Synthetic dialogues from `emplifai synth` (its synthetic.jsonl) mixed into the training "
+                  "split; situations near-duplicating an evaluation situation are removed (emplifai.synth.mix)."},
+    )
+    synthetic_ratio: float = field(
+        default=1.0,
+        metadata={"help": "Synthetic dialogues added per real training dialogue (0.5 = half as many); "
+                  "used only with synthetic_data."},
+    )
     global_batch_size: int = field(
         default=32,
         metadata={"help": "Sequences per optimizer step over all processes (packed rows when packing). "
@@ -195,6 +205,8 @@ class Prepared:
     token_lengths: list[int]
     # Who applies activation checkpointing: "fsdp", "trainer" or "off" (route_activation_checkpointing).
     activation_checkpointing: str = "off"
+    # Real + synthetic mix (emplifai.synth.mix), when synthetic_data is set.
+    synthetic_mix: dict[str, Any] | None = None
 
 
 def prepare(script_args: EmplifaiSFTArguments, training_args: Any, model_args: Any) -> Prepared:
@@ -234,6 +246,14 @@ def prepare(script_args: EmplifaiSFTArguments, training_args: Any, model_args: A
     )
     if script_args.max_train_dialogues is not None:
         split = split.limited(script_args.max_train_dialogues)
+    synthetic_mix = None
+    if script_args.synthetic_data:
+        from emplifai.synth.mix import mix_into_split
+
+        split, synthetic_mix = mix_into_split(split, records, script_args.synthetic_data,
+                                              script_args.synthetic_ratio, seed=training_args.seed)
+        logger.info("synthetic mix: %d real + %d synthetic training dialogues", synthetic_mix["real_train_dialogues"],
+                    synthetic_mix["synthetic_dialogues_used"])
     rows = sft_rows(split.train, language=script_args.language, max_chars=script_args.max_chars)
 
     tokenizer = AutoTokenizer.from_pretrained(
@@ -265,6 +285,7 @@ def prepare(script_args: EmplifaiSFTArguments, training_args: Any, model_args: A
     return Prepared(
         trainer=trainer, split=split, model_path=model_path, world_size=world_size,
         n_rows=len(trainer.train_dataset), token_lengths=lengths, activation_checkpointing=checkpointing,
+        synthetic_mix=synthetic_mix,
     )
 
 
@@ -336,6 +357,7 @@ def run_record(
         "prompt": {"version": PROMPT_VERSION, "hash": prompt_hash(script_args.language),
                    "language": script_args.language, "max_chars": script_args.max_chars},
         "split": split_summary,
+        "synthetic_mix": prep.synthetic_mix,
         "hyperparameters": hp,
         "result": result,
         "arguments": {"emplifai": dataclasses.asdict(script_args), "model": dataclasses.asdict(model_args)},
