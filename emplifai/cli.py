@@ -17,6 +17,7 @@ _COMMAND_MODULES = (
     "emplifai.demo",
     "emplifai.synth.cli",
     "emplifai.audit.cli",
+    "emplifai.probes.cli",
 )
 
 

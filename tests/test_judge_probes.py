@@ -251,3 +251,30 @@ def test_full_probe_set_with_the_oracle(tmp_path: Path) -> None:
     m = metrics(run(oracle_for({}), tmp_path))
     assert m["probe_accuracy"] == 1.0 and m["invariance_violation_rate"] == 0.0
     assert m["degrading_probes"] == 224 and m["invariance_probes"] == 168
+
+
+def test_probe_report_puts_default_and_neutral_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A judge that applies the default rubric's principles only when it is shown them: with the
+    neutral rubric it no longer catches cold_correct, and the report shows exactly that."""
+    oracle = oracle_for({"n": 3, "probes": "cold_correct,padded"})
+
+    def principled(messages: list[ChatMessage], *args: Any, **kwargs: Any) -> ModelOutput:
+        system = next(m.text for m in messages if m.role == "system")
+        if "気持ちの受け止めを先に" not in system:
+            # Neutral rubric: every dialogue, cold or not, gets the base's scores.
+            return verdict(dict.fromkeys(METRIC_KEYS, 4))
+        return oracle(messages)
+
+    from emplifai.cli import main
+
+    paths = []
+    for rubric in ("default", "neutral"):
+        log = run(principled, tmp_path / rubric, n=3, probes="cold_correct,padded", rubric=rubric)
+        assert log.location
+        paths.append(log.location)
+    assert main(["probes", "compare", *paths, "--out", str(tmp_path / "report.md")]) == 0
+    out = capsys.readouterr().out
+    assert "| mockllm/model, rubric default | mockllm/model, rubric neutral |" in out
+    assert "|   cold_correct | 1.00 [1.00, 1.00] | 0.00 [0.00, 0.00] |" in out
+    assert (tmp_path / "report.md").read_text(encoding="utf-8") in out
+    assert main(["probes", "compare", str(tmp_path / "missing.eval")]) == 2

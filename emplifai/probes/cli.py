@@ -1,0 +1,31 @@
+"""``emplifai probes compare LOG [LOG ...] [--out FILE]``: judge_probes logs side by side."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from emplifai.probes.report import compare_markdown, read_probe_run
+
+    text = compare_markdown([read_probe_run(p) for p in args.logs])
+    print(text, end="")
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(f"written: {out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("probes", help="known-answer probe reports (judge_probes logs)",
+                       description="Reports on tasks/judge_probes.py runs. See docs/probes.md.")
+    group = p.add_subparsers(dest="probes_command", required=True)
+    c = group.add_parser("compare", help="probe accuracy and invariance of judge_probes logs side by side",
+                         description="One column per log (e.g. the same judge with -T rubric=default and "
+                         "-T rubric=neutral), with 95%% bootstrap intervals, as a Markdown table.")
+    c.add_argument("logs", nargs="+", help="judge_probes .eval log files")
+    c.add_argument("--out", default=None, help="also write the table to this Markdown file")
+    c.set_defaults(func=_cmd_compare)

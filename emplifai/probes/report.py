@@ -1,0 +1,103 @@
+"""The probe report: probe accuracy and invariance violations of one or more judge_probes logs,
+side by side (typically the same judge under the default and the neutral rubric).
+
+Reads only log headers through ``inspect_ai.log``; every figure is a metric the run wrote.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from inspect_ai.log import EvalLog, read_eval_log
+
+from emplifai.errors import UserError
+from emplifai.probes.kinds import DEGRADING, INVARIANT
+from emplifai.scorers.rubrics import METRIC_KEYS
+
+SCORER = "probe_judge"
+
+
+@dataclass
+class ProbeRun:
+    path: str
+    judge: str
+    rubric: str
+    data_fingerprint: str | None
+    n_bases: int | None
+    metrics: dict[str, float]
+
+    @property
+    def label(self) -> str:
+        return f"{self.judge}, rubric {self.rubric}"
+
+
+def read_probe_run(path: str | Path) -> ProbeRun:
+    """The probe metrics of one judge_probes log; a UserError naming the file otherwise."""
+    try:
+        log: EvalLog = read_eval_log(str(path), header_only=True)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such log file") from None
+    except Exception as e:  # noqa: BLE001 - any unreadable file is the user's to fix
+        raise UserError(f"{path}: not a readable Inspect log ({e})") from None
+    scores = [s for s in (log.results.scores if log.results else []) if s.name == SCORER]
+    if log.status != "success" or not scores:
+        raise UserError(f"{path}: not a finished judge_probes run (status {log.status}, no '{SCORER}' metrics)")
+    roles = log.eval.model_roles or {}
+    grader = roles.get("grader")
+    md = log.eval.metadata or {}
+    return ProbeRun(
+        path=str(path),
+        judge=grader.model if grader is not None else "?",
+        rubric=str(md.get("rubric") or (log.eval.task_args or {}).get("rubric") or "default"),
+        data_fingerprint=md.get("data_fingerprint"),
+        n_bases=md.get("n_bases"),
+        metrics={k: m.value for k, m in scores[0].metrics.items()},
+    )
+
+
+def _cell(m: dict[str, float], name: str) -> str:
+    value = m.get(name)
+    if value is None or math.isnan(value):
+        return "-"
+    low, high = m.get(f"{name}_ci_low"), m.get(f"{name}_ci_high")
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return f"{value:.2f}"
+    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def rows() -> list[tuple[str, str]]:
+    """(row label, metric name) in report order."""
+    out = [("probe accuracy (all degrading probes)", "probe_accuracy")]
+    out += [(f"  {kind}", f"probe_accuracy_{kind}") for kind in DEGRADING]
+    out += [(f"  on {key}", f"probe_accuracy_on_{key}") for key in METRIC_KEYS]
+    out += [("invariance violation rate (all invariance probes)", "invariance_violation_rate")]
+    out += [(f"  {kind}", f"invariance_violation_rate_{kind}") for kind in INVARIANT]
+    out += [(f"  on {key}", f"invariance_violation_rate_on_{key}") for key in METRIC_KEYS]
+    out += [("injected: share that raised a score", "injected_rise_rate"),
+            ("degrading: share that dropped a 'stay' metric", "stay_drop_rate"),
+            ("probes left unpaired (unscored)", "unpaired_probes")]
+    return out
+
+
+def compare_markdown(runs: list[ProbeRun]) -> str:
+    """A Markdown table, one column per run, with 95% bootstrap intervals."""
+    if not runs:
+        raise UserError("give at least one judge_probes log")
+    lines = ["| | " + " | ".join(r.label for r in runs) + " |", "|---|" + "---|" * len(runs)]
+    for label, name in rows():
+        if all(name not in r.metrics for r in runs):
+            continue
+        lines.append(f"| {label} | " + " | ".join(_cell(r.metrics, name) for r in runs) + " |")
+    notes = []
+    prints = {r.data_fingerprint for r in runs}
+    if len(prints) > 1:
+        notes.append("The logs were run on different data (data fingerprints differ): compare with care.")
+    bases = {r.n_bases for r in runs}
+    if len(bases) > 1:
+        notes.append(f"The logs judged different numbers of base dialogues: {sorted(b or 0 for b in bases)}.")
+    notes.append("Probe accuracy: share of degrading probes scored strictly below their base on every metric the "
+                 "probe targets (higher is better). Invariance violation rate: share of padded / injected / "
+                 "relabelled dialogues whose scores moved by 1 or more on some metric (lower is better).")
+    return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
