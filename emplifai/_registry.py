@@ -5,3 +5,4 @@ from emplifai.tasks.generation import generation  # noqa: F401
 from emplifai.tasks.judge_probes import judge_probes  # noqa: F401
 from emplifai.tasks.synth import synth_brainstorm, synth_dialogue, synth_rewrite  # noqa: F401
 import emplifai.scorers  # noqa: F401,E402  (registers bertscore_label, fasttext_label, ... for `inspect score`)
+import emplifai.providers  # noqa: F401,E402  (registers the gguf/ model provider)

