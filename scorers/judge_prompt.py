@@ -179,12 +179,12 @@ def render_dialogue(dialogue: ParsedDialogue, language: str) -> str:
     return "\n".join(lines)
 
 
-def answer_template(language: str, metric: str | None) -> str:
+def answer_template(language: str, metric: str | None, keys: tuple[str, ...] = METRIC_KEYS) -> str:
     t = _TEXT[language]
     one = f'{{"rationale": "{t["rationale_ph"]}", "score": {t["score_ph"]}}}'
     if metric is not None:
         return one
-    inner = ",\n".join(f'  "{key}": {one}' for key in METRIC_KEYS)
+    inner = ",\n".join(f'  "{key}": {one}' for key in keys)
     return "{\n" + inner + "\n}"
 
 
@@ -199,7 +199,7 @@ def system_prompt(rubrics: RubricSet, metric: str | None) -> str:
         parts += ["", f"## {r.name} ({r.key})", f"{t['definition']}: {r.definition}"]
         parts += [f"{level}: {r.level(level)}" for level in range(1, 6)]
     parts += ["", t["fence_title"], t["fence_rule"].format(open=FENCE_OPEN, close=FENCE_CLOSE)]
-    parts += ["", t["format_title"], t["format_rule"], answer_template(rubrics.language, metric)]
+    parts += ["", t["format_title"], t["format_rule"], answer_template(rubrics.language, metric, rubrics.keys)]
     return "\n".join(parts)
 
 
@@ -237,8 +237,8 @@ def judge_messages(
     metric: str | None = None,
 ) -> list[ChatMessage]:
     """System + user message asking for all seven metrics (``metric=None``) or one."""
-    if metric is not None and metric not in METRIC_KEYS:
-        raise ValueError(f"unknown metric {metric!r}; expected one of {METRIC_KEYS}")
+    if metric is not None and metric not in rubrics.keys:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {rubrics.keys}")
     return [
         ChatMessageSystem(content=system_prompt(rubrics, metric)),
         ChatMessageUser(content=user_prompt(rubrics, dialogue, emotion, emotion_ja, situation)),
@@ -269,13 +269,25 @@ def _enum_scores(schema: JSONSchema) -> JSONSchema:
 
 
 @cache
-def response_schema(metric: str | None) -> ResponseSchema:
+def verdict_model(keys: tuple[str, ...] = METRIC_KEYS) -> type[BaseModel]:
+    """The all-metrics verdict model for a rubric's keys (``AllMetricsVerdict`` for the seven)."""
+    if keys == METRIC_KEYS:
+        return AllMetricsVerdict
+    return create_model(  # type: ignore[call-overload]
+        "AllMetricsVerdict_" + "_".join(k[:4] for k in keys),
+        __config__=ConfigDict(extra="forbid"),
+        **{key: (MetricVerdict, ...) for key in keys},
+    )
+
+
+@cache
+def response_schema(metric: str | None, keys: tuple[str, ...] = METRIC_KEYS) -> ResponseSchema:
     """Structured-output schema for providers that support it; scores are an enum of 1..5.
 
     The pydantic models stay the authority: every reply is validated whether or not the provider
     enforced the schema.
     """
-    model = AllMetricsVerdict if metric is None else MetricVerdict
+    model = verdict_model(keys) if metric is None else MetricVerdict
     return ResponseSchema(
         name="rubric_scores" if metric is None else "rubric_score",
         json_schema=_enum_scores(json_schema(model)),
@@ -283,7 +295,9 @@ def response_schema(metric: str | None) -> ResponseSchema:
     )
 
 
-def parse_verdict(text: str, metric: str | None = None) -> dict[str, MetricVerdict]:
+def parse_verdict(
+    text: str, metric: str | None = None, keys: tuple[str, ...] = METRIC_KEYS
+) -> dict[str, MetricVerdict]:
     """Validated verdicts keyed by metric (all seven, or just ``metric``); else ``VerdictError``.
 
     Reasoning blocks are removed first. The verdict may stand alone or sit in a code block or
@@ -292,18 +306,18 @@ def parse_verdict(text: str, metric: str | None = None) -> dict[str, MetricVerdi
     metric, ``{"rationale", "score"}`` or that metric wrapping them); scores are integers 1..5 and
     rationales real reasons. The same rules hold in both modes.
     """
-    if metric is not None and metric not in METRIC_KEYS:
-        raise ValueError(f"unknown metric {metric!r}; expected one of {METRIC_KEYS}")
-    obj = _the_verdict_object(text, metric)
+    if metric is not None and metric not in keys:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {keys}")
+    obj = _the_verdict_object(text, metric, keys)
     if metric is None:
-        missing = [k for k in METRIC_KEYS if k not in obj]
+        missing = [k for k in keys if k not in obj]
         if missing:
             raise VerdictError(f"missing metrics: {', '.join(missing)}")
         try:
-            parsed = AllMetricsVerdict.model_validate(obj)
+            parsed = verdict_model(keys).model_validate(obj)
         except ValidationError as e:
             raise VerdictError(_summarise(e)) from e
-        return {k: getattr(parsed, k) for k in METRIC_KEYS}
+        return {k: getattr(parsed, k) for k in keys}
     # A judge may wrap the single verdict in its metric key; that is unambiguous, so accept it.
     if set(obj) == {metric} and isinstance(obj[metric], dict):
         obj = obj[metric]
@@ -313,12 +327,12 @@ def parse_verdict(text: str, metric: str | None = None) -> dict[str, MetricVerdi
         raise VerdictError(_summarise(e)) from e
 
 
-def _looks_like_verdict(obj: dict[str, Any], metric: str | None) -> bool:
+def _looks_like_verdict(obj: dict[str, Any], metric: str | None, metric_keys: tuple[str, ...] = METRIC_KEYS) -> bool:
     keys = set(obj)
-    return bool(keys & set(METRIC_KEYS)) or (metric is not None and bool(keys & {"rationale", "score"}))
+    return bool(keys & set(metric_keys)) or (metric is not None and bool(keys & {"rationale", "score"}))
 
 
-def _the_verdict_object(text: str, metric: str | None) -> dict[str, Any]:
+def _the_verdict_object(text: str, metric: str | None, keys: tuple[str, ...] = METRIC_KEYS) -> dict[str, Any]:
     """The one verdict object of a reply (see ``parse_verdict``)."""
     if not (text or "").strip():
         raise VerdictError("empty reply")
@@ -354,7 +368,7 @@ def _the_verdict_object(text: str, metric: str | None) -> dict[str, Any]:
         if first_error is not None:
             raise VerdictError(f"invalid JSON ({first_error.msg} at char {first_error.pos})")
         raise VerdictError("no JSON object in the reply")
-    verdicts = [o for o in found if _looks_like_verdict(o, metric)]
+    verdicts = [o for o in found if _looks_like_verdict(o, metric, keys)]
     if not verdicts:
         return found[0]  # validated below, which names what is missing
     distinct = {json.dumps(o, sort_keys=True, ensure_ascii=False): o for o in verdicts}

@@ -70,7 +70,7 @@ from emplifai.scorers.judge_prompt import (
     parse_verdict,
     response_schema,
 )
-from emplifai.scorers.rubrics import LANGUAGES, METRIC_KEYS, RUBRIC_NAMES, load_rubrics, rubric_hashes
+from emplifai.scorers.rubrics import ALL_METRIC_KEYS, LANGUAGES, METRIC_KEYS, RUBRIC_NAMES, load_rubrics, rubric_hashes
 from emplifai.taxonomy import BY_LABEL
 
 logger = getLogger(__name__)
@@ -197,7 +197,9 @@ class _Judgement:
 
 @scorer(
     metrics=[
-        {key: [mean(), stderr()] for key in (*METRIC_KEYS, OVERALL)},
+        # Every key any rubric scores: Inspect resolves these against the keys a run's scores
+        # have, so a run with the seven metrics and an "epitome" run each get their own.
+        {key: [mean(), stderr()] for key in (*ALL_METRIC_KEYS, OVERALL)},
         format_failure_rate(),
         unscored(),
     ],
@@ -228,7 +230,8 @@ def rubric_judge(
             default).
         cache: Reuse validated verdicts from earlier runs (``judge_cache``); False = always ask.
         rubric: Which rubric set the judge sees: "default" (the project's rubric with its scoring
-            principles) or "neutral" (the seven definitions only; see scorers/rubrics.py).
+            principles), "neutral" (the seven definitions only) or "epitome" (three metrics:
+            emotional_reactions, interpretations, explorations); see scorers/rubrics.py.
     """
     if mode not in MODES:
         raise UserError(f"rubric_judge: mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -243,6 +246,7 @@ def rubric_judge(
     if rubric not in RUBRIC_NAMES:
         raise UserError(f"rubric_judge: rubric must be one of {', '.join(RUBRIC_NAMES)}, got {rubric!r}")
     rubrics = load_rubrics(language, rubric)
+    keys = rubrics.keys  # METRIC_KEYS, or the three EPITOME_KEYS for rubric="epitome"
 
     async def score(state: TaskState, target: Target) -> Score:
         grader = require_grader()
@@ -265,7 +269,7 @@ def rubric_judge(
             meta["candidate_reasoning"] = dialogue.reasoning
         if isinstance(dialogue, FormatFailure):
             return Score(
-                value={**{k: 1 for k in METRIC_KEYS}, OVERALL: 1.0, FORMAT_OK: 0},
+                value={**{k: 1 for k in keys}, OVERALL: 1.0, FORMAT_OK: 0},
                 answer=completion,
                 explanation=f"format failure (every metric = 1): {dialogue.reason}",
                 reason="invalid_response_format",
@@ -274,7 +278,7 @@ def rubric_judge(
 
         emotion, emotion_ja, situation = _sample_context(state)
         config = GenerateConfig(temperature=0, max_tokens=max_tokens)
-        questions = [None] if mode == "all" else list(METRIC_KEYS)
+        questions = [None] if mode == "all" else list(keys)
         judgements = await collect(
             *(
                 _judge(
@@ -285,8 +289,9 @@ def rubric_judge(
                     q,
                     language,
                     max_retries,
-                    config.merge(GenerateConfig(response_schema=response_schema(q))) if schema_on else config,
+                    config.merge(GenerateConfig(response_schema=response_schema(q, keys))) if schema_on else config,
                     cache,
+                    keys,
                 )
                 for q in questions
             )
@@ -309,7 +314,7 @@ def rubric_judge(
             detail = "; ".join(j.error or "" for j in failed)
             why = "ambiguous" if any(j.error_kind == "ambiguous" for j in failed) else "invalid_reply"
             return Score(
-                value={**{k: math.nan for k in METRIC_KEYS}, OVERALL: math.nan, FORMAT_OK: 1},
+                value={**{k: math.nan for k in keys}, OVERALL: math.nan, FORMAT_OK: 1},
                 answer=completion,
                 explanation=f"unscored ({why}): the judge gave no usable answer ({detail})",
                 reason="grader_failed",
@@ -322,12 +327,12 @@ def rubric_judge(
                     "rationales": {k: v.rationale for k, v in verdicts.items()},
                 },
             )
-        scores = {k: verdicts[k].score for k in METRIC_KEYS}
+        scores = {k: verdicts[k].score for k in keys}
         return Score(
             value={**scores, OVERALL: sum(scores.values()) / len(scores), FORMAT_OK: 1},
             answer=completion,
-            explanation="\n".join(f"{k}: {verdicts[k].score} - {verdicts[k].rationale}" for k in METRIC_KEYS),
-            metadata={**meta, "rationales": {k: verdicts[k].rationale for k in METRIC_KEYS}},
+            explanation="\n".join(f"{k}: {verdicts[k].score} - {verdicts[k].rationale}" for k in keys),
+            metadata={**meta, "rationales": {k: verdicts[k].rationale for k in keys}},
         )
 
     return score
@@ -341,6 +346,7 @@ async def _judge(
     max_retries: int,
     config: GenerateConfig,
     use_cache: bool,
+    keys: tuple[str, ...] = METRIC_KEYS,
 ) -> _Judgement:
     """A validated verdict from the cache, else ask until a reply validates (at most
     1 + max_retries calls); every call and cache read is recorded, and only a validated reply is
@@ -353,7 +359,7 @@ async def _judge(
         record["reply"] = cached.completion  # no model event in this log holds it
         out.calls.append(record)
         try:
-            out.verdicts = parse_verdict(cached.completion, metric_key)
+            out.verdicts = parse_verdict(cached.completion, metric_key, keys)
             return out
         except VerdictError as e:
             # Stored under older, looser rules: ignore it; the next usable reply overwrites it.
@@ -364,7 +370,7 @@ async def _judge(
         record = _record(out.question, attempt, "model", output)
         out.calls.append(record)
         try:
-            out.verdicts = parse_verdict(output.completion, metric_key)
+            out.verdicts = parse_verdict(output.completion, metric_key, keys)
         except VerdictError as e:
             record["error"], record["error_kind"] = str(e), e.kind
             conversation += [_echo(output), correction_message(language, str(e))]

@@ -21,7 +21,9 @@ RUBRIC_DIR = Path(__file__).parent / "rubrics"
 # reward for length, no credit for correct-but-distant replies) in rubrics_<language>.json; every
 # other name lives in rubrics_<name>_<language>.json. "neutral" states only the seven metrics'
 # definitions and levels, so a probe run can show what the default rubric's principles change.
-RUBRIC_NAMES: tuple[str, ...] = ("default", "neutral")
+# "epitome" scores three other metrics (EPITOME_KEYS): the ways of conveying empathy that SYNTHEMPATHY
+# measured (emotional reactions, interpretations, explorations), on the same 1-5 scale.
+RUBRIC_NAMES: tuple[str, ...] = ("default", "neutral", "epitome")
 DEFAULT_RUBRIC = "default"
 
 # The seven metrics, in the paper's order. These keys are the Score value keys, the JSON keys
@@ -35,6 +37,10 @@ METRIC_KEYS: tuple[str, ...] = (
     "harmlessness",
     "sense_of_security",
 )
+EPITOME_KEYS: tuple[str, ...] = ("emotional_reactions", "interpretations", "explorations")
+# The metric keys of each named rubric, in order, and every key any rubric can score.
+RUBRIC_METRICS: dict[str, tuple[str, ...]] = {"default": METRIC_KEYS, "neutral": METRIC_KEYS, "epitome": EPITOME_KEYS}
+ALL_METRIC_KEYS: tuple[str, ...] = (*METRIC_KEYS, *EPITOME_KEYS)
 LEVELS: tuple[int, ...] = (1, 2, 3, 4, 5)
 
 
@@ -72,7 +78,12 @@ class RubricSet:
         for r in self.rubrics:
             if r.key == key:
                 return r
-        raise KeyError(f"no rubric {key!r} in {self.path}; expected one of {METRIC_KEYS}")
+        raise KeyError(f"no rubric {key!r} in {self.path}; expected one of {self.keys}")
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The metric keys this rubric set scores, in order (METRIC_KEYS, or EPITOME_KEYS for epitome)."""
+        return tuple(r.key for r in self.rubrics)
 
     def provenance(self) -> dict[str, str]:
         return {
@@ -120,8 +131,9 @@ def parse_rubrics(raw: bytes, path: Path, language: str, name: str = DEFAULT_RUB
     if not isinstance(metrics, list):
         raise RubricError(f"{path}: field 'metrics' must be a list")
     keys = [m.get("key") if isinstance(m, dict) else None for m in metrics]
-    if tuple(keys) != METRIC_KEYS:
-        raise RubricError(f"{path}: field 'metrics' has keys {keys}, expected exactly {list(METRIC_KEYS)} in order")
+    expected_keys = RUBRIC_METRICS.get(name, METRIC_KEYS)
+    if tuple(keys) != expected_keys:
+        raise RubricError(f"{path}: field 'metrics' has keys {keys}, expected exactly {list(expected_keys)} in order")
     rubrics = []
     for i, m in enumerate(metrics):
         where = f"metrics[{i}] ({m['key']})"

@@ -24,6 +24,7 @@ from emplifai.params import choice_param, int_param, str_param
 from emplifai.pairs import draw_eval_pairs
 from emplifai.scorers.reply_length import reply_length
 from emplifai.scorers.rubric_judge import STRUCTURED, check_grader, judged_mean, rubric_judge
+from emplifai.scorers.rubrics import RUBRIC_NAMES
 from emplifai.solvers.generation_prompt import (
     PROMPT_VERSION,
     generation_messages,
@@ -73,6 +74,7 @@ def generation(
     judge_max_tokens: int | None = None,
     judge_retries: int = 2,
     structured: str = "auto",
+    rubric: str = "default",
     max_chars: int | None = None,
     source: str = "model",
     columns: str | None = None,
@@ -119,6 +121,9 @@ def generation(
         encoding: Text encoding of a CSV/JSONL `data` file, e.g. "cp932" for a Japanese Excel
             export (default: UTF-8 with or without BOM, or UTF-16 with BOM; any other encoding
             is named in the error).
+        rubric: The judge's rubric set: "default" (seven metrics, the project's scoring
+            principles), "neutral" (the seven definitions only) or "epitome" (three metrics:
+            emotional reactions, interpretations, explorations; scorers/rubrics/).
         checkpoint_split: The `split.json` an SFT run wrote beside its checkpoint (or the
             checkpoint folder). Default: read from the evaluated model's folder when it is one
             (`hf/local -M model_path=<folder>`, `vllm/<folder>`). Pairs whose situation the
@@ -138,6 +143,7 @@ def generation(
     if isinstance(structured, bool):
         structured = "on" if structured else "off"
     structured = choice_param("structured", structured, STRUCTURED)
+    rubric = choice_param("rubric", rubric, RUBRIC_NAMES)
     max_chars = int_param("max_chars", max_chars, min=1, optional=True)
     source = choice_param("source", source, SOURCES)
     columns = str_param("columns", columns)
@@ -172,7 +178,7 @@ def generation(
         scorer=[
             rubric_judge(
                 mode=judge_mode, language=language, max_retries=judge_retries, structured=structured,
-                max_tokens=judge_max_tokens,
+                max_tokens=judge_max_tokens, rubric=rubric,
             ),
             reply_length(language=language),
         ],

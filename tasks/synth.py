@@ -24,7 +24,8 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from emplifai.data.loaders import load_dialogues, resolve_user_path
 from emplifai.errors import UserError
 from emplifai.params import bool_param, choice_param, float_param, int_param, str_param
-from emplifai.scorers.rubric_judge import check_grader, rubric_judge
+from emplifai.scorers.rubric_judge import STRUCTURED, check_grader, rubric_judge
+from emplifai.scorers.rubrics import RUBRIC_NAMES
 from emplifai.solvers.generation_prompt import PROMPT_VERSION, generation_messages, prompt_hash
 from emplifai.solvers.synth_prompts import (
     SYNTH_BRIEF_VERSION,
@@ -185,6 +186,7 @@ def synth_dialogue(
     dialogues: int = 2,
     language: str = "ja",
     judge_mode: str = "all",
+    structured: str = "auto",
     rubric: str = "default",
     temperature: float = 0.8,
     max_tokens: int = 700,
@@ -199,7 +201,9 @@ def synth_dialogue(
         dialogues: Dialogues per situation (M).
         language: Language of the brief and the judge's rubric ("ja"; "en" for English runs).
         judge_mode: "all" (one judge call for the seven metrics) or "per_metric".
-        rubric: Rubric set of the judge (the filter's thresholds are set for "default").
+        structured: The judge's schema-constrained output: "auto" (by provider), "on" or "off".
+        rubric: Rubric set of the judge: "default" (the filter's thresholds are for its seven
+            metrics), "neutral" or "epitome" (its three metrics have no thresholds in the filter).
         temperature: Generator temperature (the M dialogues of a situation differ through it).
         max_tokens: Generator output limit per dialogue.
         cache: Reuse cached generations on a re-run.
@@ -209,7 +213,10 @@ def synth_dialogue(
     dialogues = int_param("dialogues", dialogues, min=1)
     language = choice_param("language", language, ("ja", "en"))
     judge_mode = choice_param("judge_mode", judge_mode, ("all", "per_metric"))
-    rubric = str_param("rubric", rubric, optional=False)
+    if isinstance(structured, bool):  # -T values are YAML: a bare on/off is a boolean
+        structured = "on" if structured else "off"
+    structured = choice_param("structured", structured, STRUCTURED)
+    rubric = choice_param("rubric", rubric, RUBRIC_NAMES)
     temperature = float_param("temperature", temperature, min=0.0, max=2.0)
     max_tokens = int_param("max_tokens", max_tokens, min=16)
     cache = bool_param("cache", cache)
@@ -225,9 +232,8 @@ def synth_dialogue(
         for item in rows
         for j in range(1, dialogues + 1)
     ]
-    judge_kwargs: dict[str, Any] = {"mode": judge_mode, "language": language}
-    if rubric != "default":
-        judge_kwargs["rubric"] = rubric
+    judge_kwargs: dict[str, Any] = {"mode": judge_mode, "language": language, "structured": structured,
+                                    "rubric": rubric}
     return Task(
         dataset=MemoryDataset(samples, name="emplifai-synth-dialogue", location=str(Path(items).name)),
         setup=check_grader(),

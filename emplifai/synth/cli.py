@@ -41,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-seed", type=int, default=42, help="generation benchmark's -T seed")
     p.add_argument("--max-connections", type=int, default=None, help="concurrent model calls (Inspect's default)")
     p.add_argument("--no-cache", action="store_true", help="do not reuse cached generations")
-    p.add_argument("--no-structured-output", action="store_true",
-                   help="do not ask the judge's provider for schema-constrained JSON (servers that reject it)")
+    p.add_argument("--structured", default="auto", choices=("auto", "on", "off"),
+                   help="the judge's schema-constrained JSON output (off for servers that reject it)")
     p.add_argument("--price-in", type=float, default=None, help="price per million input tokens (for the estimate)")
     p.add_argument("--price-out", type=float, default=None, help="price per million output tokens")
     p.add_argument("--estimate-only", action="store_true", help="print the cost estimate and stop")
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         data=args.data, thresholds=parse_thresholds(args.thresholds), label_mode=args.label_check,
         balance=args.balance, dup_threshold=args.dup_threshold, judge_mode=args.judge_mode, eval_n=args.eval_n,
         eval_seed=args.eval_seed, max_connections=args.max_connections, cache=not args.no_cache,
-        structured_output=not args.no_structured_output,
+        structured=args.structured,
     )
     models = {"generator": args.generator, "grader": args.judge, "labeler": args.labeler or args.judge}
     if args.judge == args.generator:

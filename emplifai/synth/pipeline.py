@@ -53,7 +53,7 @@ class SynthConfig:
     eval_seed: int = 42
     max_connections: int | None = None
     cache: bool = True
-    structured_output: bool = True
+    structured: str = "auto"  # the rubric judge's structured output: auto | on | off
 
     def as_json(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -236,13 +236,7 @@ def run_synth(
         _write_jsonl(path3, [{"situation_id": i.id, "emotion": i.emotion, "situation": i.fields["situation"]}
                              for i in ready])
         task3 = synth_dialogue(items=str(path3), dialogues=cfg.dialogues, language=cfg.language,
-                               judge_mode=cfg.judge_mode, cache=cfg.cache, seed=cfg.seed)
-        if not cfg.structured_output:
-            from emplifai.scorers.rubric_judge import rubric_judge
-            from emplifai.synth.scorers import label_consistency
-
-            task3.scorer = [rubric_judge(mode=cfg.judge_mode, language=cfg.language, structured_output=False),
-                            label_consistency(language=cfg.language)]
+                               judge_mode=cfg.judge_mode, structured=cfg.structured, cache=cfg.cache, seed=cfg.seed)
         log3 = _run_stage("3/3 dialogue + judge + label", task3, n=len(ready) * cfg.dialogues, **run)
         logs["dialogue"] = log3.location
         situation_of = {i.id: i for i in ready}
