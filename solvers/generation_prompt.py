@@ -97,6 +97,43 @@ _EXAMPLE = {
 }
 
 
+# The structured variant (-T dialogue_format=structured, emplifai/dialogue_structured.py): the same
+# brief with the four-line rule replaced by a JSON rule, and the template shown as JSON with the
+# same placeholder turns (so copying them is refused the same way). The free brief is untouched,
+# so its prompt_hash does not change.
+_FREE_RULE = {
+    "ja": "- 次の形式どおり、ちょうど4行で書いてください。各行は「{patient}：」か「{supporter}：」で始めます。"
+    "前置き、説明、見出しは書かないでください。\n",
+    "en": '- Write exactly 4 lines in the format below, each starting with "{patient}:" or "{supporter}:". '
+    "No introduction, explanation or headings.\n",
+}
+_STRUCTURED_RULE = {
+    "ja": "- 会話は、次の形のJSONオブジェクト1つだけで書いてください。patient_1 と patient_2 は{patient}の発言、"
+    "supporter_1 と supporter_2 は{supporter}の返答です。値には発言の文章だけを書き、前置き、説明、見出しは書かないでください。\n",
+    "en": "- Write the conversation as exactly one JSON object of the form below: patient_1 and patient_2 are the "
+    "{patient}'s lines, supporter_1 and supporter_2 the {supporter}'s replies. Each value holds only what is "
+    "said; no introduction, explanation or headings.\n",
+}
+_USER_STRUCTURED = {}
+for _lang, _text in _USER.items():
+    assert _FREE_RULE[_lang] in _text, f"the free format rule moved in _USER[{_lang!r}]"
+    _USER_STRUCTURED[_lang] = _text.replace(_FREE_RULE[_lang], _STRUCTURED_RULE[_lang])
+
+
+def _dialogue_text(turns: Sequence[str], language: str, dialogue_format: str) -> str:
+    """Turns as the brief shows them: four labelled lines (free) or a JSON object (structured)."""
+    if dialogue_format == "structured":
+        from emplifai.dialogue_structured import turns_as_json
+
+        return turns_as_json(turns)
+    return format_dialogue(turns, language)
+
+
+def _check_format(dialogue_format: str) -> None:
+    if dialogue_format not in ("free", "structured"):
+        raise ValueError(f"dialogue_format must be 'free' or 'structured', got {dialogue_format!r}")
+
+
 def emotion_text(emotion: str, language: str = "ja") -> str:
     """How an emotion is named in the brief: the Japanese keyword (ja) or English label (en).
 
@@ -123,8 +160,10 @@ def user_prompt(
     language: str = "ja",
     max_chars: int | None = None,
     examples: Sequence[DialogueRecord] = (),
+    dialogue_format: str = "free",
 ) -> str:
     check_language(language)
+    _check_format(dialogue_format)
     if not situation or not situation.strip():
         raise ValueError("situation is empty")
     if max_chars is not None and (isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars <= 0):
@@ -144,13 +183,14 @@ def user_prompt(
                 number=i,
                 emotion=emotion_text(ex.emotion, language),
                 situation=ex.situation,
-                dialogue=reference_completion(ex, language),
+                dialogue=_dialogue_text(ex.turn_texts(), language, dialogue_format),
             )
-    return _USER[language].format(
+    user = _USER_STRUCTURED if dialogue_format == "structured" else _USER
+    return user[language].format(
         patient=patient,
         supporter=supporter,
         length_rule=_LENGTH_RULE[language].format(max_chars=max_chars) if max_chars is not None else "",
-        template=format_dialogue(_TEMPLATE_TURNS[language], language),
+        template=_dialogue_text(_TEMPLATE_TURNS[language], language, dialogue_format),
         examples=blocks,
         emotion=emotion_text(emotion, language),
         situation=situation.strip(),
@@ -164,25 +204,37 @@ def generation_messages(
     language: str = "ja",
     max_chars: int | None = None,
     examples: Sequence[DialogueRecord] = (),
+    dialogue_format: str = "free",
 ) -> list[ChatMessage]:
     """System brief and the user request for one (emotion, situation) pair.
 
     ``emotion``: canonical English label or Japanese keyword. ``max_chars``: when set, the brief
     asks for at most that many characters per supporter reply. ``examples``: solved dialogues
-    from other situations, shown in the canonical format.
+    from other situations, shown in the canonical format. ``dialogue_format``: "free" (the
+    paper's four labelled lines) or "structured" (one JSON object with the four turns).
     """
     check_language(language)
     return [
         ChatMessageSystem(content=_SYSTEM[language]),
         ChatMessageUser(
-            content=user_prompt(emotion, situation, language=language, max_chars=max_chars, examples=examples)
+            content=user_prompt(
+                emotion, situation, language=language, max_chars=max_chars, examples=examples,
+                dialogue_format=dialogue_format,
+            )
         ),
     ]
 
 
-def prompt_hash(language: str = "ja") -> str:
-    """Short hash of every template that shapes the brief for ``language``; logged with PROMPT_VERSION."""
+def prompt_hash(language: str = "ja", dialogue_format: str = "free") -> str:
+    """Short hash of every template that shapes the brief for ``language``; logged with PROMPT_VERSION.
+    The free brief's hash is the same as before the structured variant existed."""
     check_language(language)
+    _check_format(dialogue_format)
+    if dialogue_format == "structured":
+        extra = (_STRUCTURED_RULE[language], _dialogue_text(_TEMPLATE_TURNS[language], language, dialogue_format))
+        return hashlib.sha256(
+            "\n\x1e\n".join((prompt_hash(language), *extra)).encode("utf-8")
+        ).hexdigest()[:12]
     parts = (
         _SYSTEM[language],
         _USER[language],

@@ -25,6 +25,8 @@ from emplifai.pairs import draw_eval_pairs
 from emplifai.scorers.reply_length import reply_length
 from emplifai.scorers.rubric_judge import STRUCTURED, check_grader, judged_mean, rubric_judge
 from emplifai.scorers.rubrics import RUBRIC_NAMES
+from emplifai.dialogue_structured import DIALOGUE_FORMATS
+from emplifai.solvers.structured_dialogue import structured_dialogue
 from emplifai.solvers.generation_prompt import (
     PROMPT_VERSION,
     generation_messages,
@@ -42,12 +44,15 @@ SOURCES: tuple[str, ...] = ("model", "reference")
 
 def _sample(
     rec: DialogueRecord, records: Sequence[DialogueRecord], *, language: str, fewshot: int, seed: int,
-    max_chars: int | None,
+    max_chars: int | None, dialogue_format: str = "free",
 ) -> Sample:
     examples = draw_examples(records, rec, fewshot, seed)
     return Sample(
         id=rec.situation_id,
-        input=generation_messages(rec.emotion, rec.situation, language=language, max_chars=max_chars, examples=examples),
+        input=generation_messages(
+            rec.emotion, rec.situation, language=language, max_chars=max_chars, examples=examples,
+            dialogue_format=dialogue_format,
+        ),
         target=reference_completion(rec, language),
         metadata={
             "emotion": rec.emotion,
@@ -77,6 +82,7 @@ def generation(
     rubric: str = "default",
     max_chars: int | None = None,
     source: str = "model",
+    dialogue_format: str = "free",
     columns: str | None = None,
     encoding: str | None = None,
     checkpoint_split: str | None = None,
@@ -116,6 +122,12 @@ def generation(
         source: "model" = the evaluated model writes the dialogues; "reference" = the dataset's
             own human dialogue (the first by dialogue_id for each pair) is replayed as the
             output without calling the model, to score the human baseline.
+        dialogue_format: "free" (default, the paper's protocol) = the model writes the four
+            labelled lines; "structured" = the model returns the four turns as one JSON object
+            (schema-enforced where the provider supports it: gguf/, vllm/, openai/ ...), checked
+            like free turns and then judged the same way. Measures content when a model cannot
+            follow the free format; the two are never ranked together (task metadata
+            `dialogue_format`).
         columns: Column mapping for copies whose columns are named otherwise,
             e.g. "emotion=label,patient_1=p1".
         encoding: Text encoding of a CSV/JSONL `data` file, e.g. "cp932" for a Japanese Excel
@@ -146,6 +158,7 @@ def generation(
     rubric = choice_param("rubric", rubric, RUBRIC_NAMES)
     max_chars = int_param("max_chars", max_chars, min=1, optional=True)
     source = choice_param("source", source, SOURCES)
+    dialogue_format = choice_param("dialogue_format", dialogue_format, DIALOGUE_FORMATS)
     columns = str_param("columns", columns)
     encoding = str_param("encoding", encoding)
     checkpoint_split = str_param("checkpoint_split", checkpoint_split)
@@ -163,12 +176,19 @@ def generation(
     leak_check = check_leak(pairs, records, checkpoint_split=checkpoint_split, mode=leak, task="generation")
     pairs = leak_check.kept
     samples = [
-        _sample(rec, records, language=language, fewshot=fewshot, seed=seed, max_chars=max_chars) for rec in pairs
+        _sample(
+            rec, records, language=language, fewshot=fewshot, seed=seed, max_chars=max_chars,
+            dialogue_format=dialogue_format,
+        )
+        for rec in pairs
     ]
     if "checkpoint_split" in leak_check.metadata:
         for sample, rec in zip(samples, pairs, strict=True):
             sample.metadata["trained_on"] = leak_check.trained_on(rec)
-    solver: Solver = generate() if source == "model" else reference_replay(language=language)
+    if source == "reference":
+        solver: Solver = reference_replay(language=language)
+    else:
+        solver = structured_dialogue(language=language) if dialogue_format == "structured" else generate()
     return Task(
         dataset=MemoryDataset(samples, name="emplifai-generation", location=str(data or "bundled-sample")),
         # Stops each sample before any model call when no grader is bound (and warns when the
@@ -187,7 +207,9 @@ def generation(
         epochs=Epochs(1, judged_mean()),
         metadata={
             "prompt_version": PROMPT_VERSION,
-            "prompt_hash": prompt_hash(language),
+            "prompt_hash": prompt_hash(language, dialogue_format),
+            # Read by the leaderboard: free and structured runs are different protocols.
+            "dialogue_format": dialogue_format,
             "n_requested": n,
             "n_pairs": len(pairs),
             "fewer_pairs_than_requested": short,
