@@ -14,10 +14,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from emplifai.leaderboard import write_leaderboard
 from emplifai.leaderboard.collect import REFERENCE_LABEL
 
+from .fixtures.leaderboard.many import many_model_logs
 from .fixtures.leaderboard.scripted import scripted_logs
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -86,7 +86,7 @@ def test_page_sorts_and_draws_every_chart(tmp_path, tmp_path_factory):
                     cell: d.getBoundingClientRect().width}))""",
             )
             kinds = sorted(c["kind"] for c in charts if c["board"] == board["id"])
-            assert kinds == ["bars", "heatmap", "profile", "scatter"]
+            assert kinds == ["heatmap", "means", "profile", "scatter"]
             assert len(charts) == 3 * 4 + 2
             for chart in charts:
                 assert chart["svg"] > 0 and chart["traces"] > 0, chart
@@ -97,4 +97,81 @@ def test_page_sorts_and_draws_every_chart(tmp_path, tmp_path_factory):
             context.close()
     assert shot.stat().st_size > 50_000
     assert outside == [], f"the page asked for resources outside the file: {outside}"
+    assert errors == []
+
+
+def _browser(pw, tmp_path, width: int):
+    return pw.chromium.launch_persistent_context(
+        str(tmp_path / f"profile-{width}"), executable_path=CHROMIUM, headless=True, args=FLAGS,
+        viewport={"width": width, "height": 1000},
+    )
+
+
+def test_twenty_models_read_at_1400_px(tmp_path, tmp_path_factory):
+    """The issue's layout bar: at 1,400 px a 20-model board shows every metric column without
+    horizontal scrolling, the heatmap has all 28 emotions in the table's row order, the radar
+    holds at most five rows, the rank's evidence is on hover, and charts have no empty space."""
+    if os.environ.get("CI"):
+        import playwright.sync_api as sync_api
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    logs = scripted_logs(tmp_path_factory)
+    names = many_model_logs(logs.logs["alpha"].location, tmp_path / "logs", n_models=20)
+    paths = write_leaderboard(tmp_path / "logs", tmp_path / "out")
+    doc = json.loads(paths["json"].read_text(encoding="utf-8"))
+    [board] = doc["boards"]
+    assert len(board["rows"]) == 20 and {r["candidate"] for r in board["rows"]} == set(names)
+    bid = board["id"]
+    table_order = [r["candidate"] for r in board["rows"]]
+    shot_dir = Path(os.environ.get("LEADERBOARD_SCREENSHOTS", tmp_path))
+    errors: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        context = _browser(pw, tmp_path, 1400)
+        try:
+            page = context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(paths["html"].resolve().as_uri(), wait_until="load")
+            layout = page.evaluate(
+                """bid => {
+                  const table = document.getElementById('table-' + bid);
+                  const wrap = table.parentElement.getBoundingClientRect();
+                  const cols = Array.from(table.querySelectorAll('thead tr.cols th')).map(th => ({
+                      key: th.dataset.key, group: th.dataset.group, right: th.getBoundingClientRect().right,
+                      left: th.getBoundingClientRect().left}));
+                  return {wrapRight: wrap.right, wrapLeft: wrap.left, cols: cols,
+                          pageWidth: document.documentElement.scrollWidth, scrollLeft: table.parentElement.scrollLeft};
+                }""",
+                bid,
+            )
+            assert layout["pageWidth"] <= 1400 and layout["scrollLeft"] == 0
+            shown = [c for c in layout["cols"] if c["group"] in ("rank", "metrics")]
+            assert [c["key"] for c in shown][:4] == ["rank", "candidate", "evidence", "overall"] and len(shown) == 11
+            for col in shown:
+                assert layout["wrapLeft"] <= col["left"] and col["right"] <= layout["wrapRight"] + 0.5, col
+            # evidence: the adjusted p of the test against the row above, in full on hover
+            tip = page.get_attribute(f"#table-{bid} tbody tr:nth-child(2) td[data-key=evidence]", "title")
+            assert "Holm-adjusted p" in tip and "(the row above)" in tip
+            # heatmap: 28 emotions, rows in the table's order (labels shortened past 34 characters)
+            heat = page.evaluate(
+                """id => { const g = document.getElementById(id);
+                   return {x: g.querySelectorAll('.xtick text').length, y: g.layout.yaxis.ticktext,
+                           text: g.data[0].texttemplate, h: g.getBoundingClientRect().height,
+                           svg: g.querySelector('.main-svg').getBoundingClientRect().height}; }""",
+                f"{bid}-heatmap",
+            )
+            assert heat["x"] == 28 and heat["text"] == "%{text}"
+            assert [t.rstrip("…") for t in heat["y"]] == [n[: len(t.rstrip("…"))] for n, t in zip(table_order, heat["y"])]
+            assert abs(heat["h"] - heat["svg"]) < 2  # no empty space under the chart
+            means = page.evaluate(
+                "id => { const g = document.getElementById(id); return {h: g.getBoundingClientRect().height,"
+                " svg: g.querySelector('.main-svg').getBoundingClientRect().height, panels: g.data.length}; }",
+                f"{bid}-means",
+            )
+            assert means["panels"] == 8 and abs(means["h"] - means["svg"]) < 2
+            profile = page.evaluate(f"document.getElementById('{bid}-profile').data.length")
+            assert profile == 5
+            page.screenshot(path=str(shot_dir / "leaderboard-1400-20-models.png"), full_page=False)
+            page.locator(f"#board-{bid} .charts").screenshot(path=str(shot_dir / "leaderboard-1400-charts.png"))
+        finally:
+            context.close()
     assert errors == []

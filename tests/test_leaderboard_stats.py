@@ -5,19 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
-from sklearn.metrics import f1_score
-
 from emplifai.leaderboard.stats import (
     ALPHA,
     holm,
     macro_f1_ci,
     macro_f1_from_codes,
     mean_ci,
+    integer_scores,
     paired_p_value,
+    sign_flip_p_value,
     tie_aware_ranks,
 )
 from emplifai.scorers.label_match import macro_f1_score
+from scipy import stats
+from sklearn.metrics import f1_score
 
 
 def numpy_percentile_bootstrap(x: np.ndarray, seed: int = 7, resamples: int = 20_000) -> tuple[float, float]:
@@ -86,10 +87,68 @@ def test_macro_f1_ci_brackets_the_estimate():
     assert iv.low <= iv.estimate <= iv.high and iv.high - iv.low > 0.05
 
 
-def test_paired_p_value_is_scipy_wilcoxon():
-    a = np.array([5, 4, 5, 3, 4, 5, 4, 4, 5, 3.0])
-    b = np.array([3, 3, 4, 3, 2, 4, 4, 3, 4, 2.0])
-    assert paired_p_value(a, b) == pytest.approx(stats.wilcoxon(a - b, zero_method="wilcox").pvalue)
+def _scipy_exact_sign_flip(d) -> float:
+    """The paired permutation test straight from SciPy, enumerating all 2^n sign patterns."""
+    d = np.asarray(d, dtype=float)
+    res = stats.permutation_test((d,), lambda x, axis=-1: np.sum(x, axis=axis), permutation_type="samples",
+                                 vectorized=True, n_resamples=np.inf, alternative="two-sided")
+    return float(res.pvalue)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sign_flip_p_value_equals_scipys_exact_permutation_test(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 13))
+    d = rng.integers(-8, 9, n)  # zeros, ties and repeated magnitudes included
+    assert sign_flip_p_value(d) == pytest.approx(_scipy_exact_sign_flip(d), rel=1e-9)
+
+
+def test_sign_flip_p_value_is_the_exact_sign_test_for_correctness():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        a, b = rng.integers(0, 2, 200), rng.integers(0, 2, 200)
+        d = a - b
+        k, n = int((d > 0).sum()), int((d != 0).sum())
+        assert sign_flip_p_value(d) == pytest.approx(stats.binomtest(k, n, 0.5).pvalue, rel=1e-9)
+    assert sign_flip_p_value([0, 0, 0]) == 1.0
+
+
+def test_five_of_600_all_one_way_share_a_rank():
+    # The issue's case: Wilcoxon's normal approximation gave p = 0.025 and split these two.
+    ids = [f"s{i}" for i in range(600)]
+    a = pd.Series([1.0] * 5 + [0.0] * 595, index=ids)
+    b = pd.Series([0.0] * 600, index=ids)
+    r = tie_aware_ranks({"a": a, "b": b})
+    [pair] = r.pairwise.to_dict("records")
+    assert pair["p"] == pytest.approx(0.0625) and pair["n_differ"] == 5 and not pair["significant"]
+    assert r.rank == {"a": 1, "b": 1}
+    # 4 more right answers on 4,125 samples: exact p = 0.125, still one rank
+    ids = [f"s{i}" for i in range(4125)]
+    r = tie_aware_ranks({"a": pd.Series([1.0] * 4 + [0.0] * 4121, index=ids), "b": pd.Series(0.0, index=ids)})
+    assert r.pairwise["p"].iloc[0] == pytest.approx(0.125) and r.rank == {"a": 1, "b": 1}
+
+
+def test_judge_means_become_exact_integers_so_equal_differences_are_equal():
+    # Means of seven integers carry float noise (sum order); on the x7 scale they are exact.
+    noisy = [sum([0.1 * 7] * 10) / 7, 1 / 7 * 3, 3 / 7, 22 / 7, sum([3, 3, 4, 3, 3, 3, 3]) / 7]
+    ids = [f"s{i}" for i in range(len(noisy))]
+    ints, scale = integer_scores({"a": pd.Series(noisy, index=ids), "b": pd.Series([1.0] * 5, index=ids)})
+    assert scale == 7
+    assert ints["a"].tolist() == [7, 3, 3, 22, 22] and ints["b"].tolist() == [7] * 5
+    # 1/7-steps: two differences of exactly 1/7 count as equal magnitudes
+    a = pd.Series([4 / 7 + 3, 2 + 1 / 7, 5.0], index=["x", "y", "z"])
+    b = pd.Series([3 / 7 + 3, 2.0, 5.0], index=["x", "y", "z"])
+    assert paired_p_value(a, b) == pytest.approx(_scipy_exact_sign_flip([1, 1]))
+    # a mean over two epochs (halves) and panels (a mean of three judges) stay exact too
+    ints, scale = integer_scores({"a": pd.Series([3.5, 10 / 3, 1.0], index=["x", "y", "z"])})
+    assert scale == 6 and ints["a"].tolist() == [21, 20, 6]
+
+
+def test_continuous_scores_fall_back_to_scipys_permutation_test():
+    a = np.array([0.3141592653, 0.271828182, 0.5772156649, 0.6931471805, 0.1414213562])
+    b = np.zeros(5)
+    assert integer_scores({"a": pd.Series(a)}) is None
+    assert paired_p_value(a, b) == pytest.approx(_scipy_exact_sign_flip(a))  # 2^5 patterns: exact there too
     assert paired_p_value([1, 2, 3], [1, 2, 3]) == 1.0
     with pytest.raises(ValueError, match="NaN"):
         paired_p_value([1.0, float("nan")], [1.0, 2.0])
