@@ -101,7 +101,7 @@ def split_from_active_model() -> Path | None:
         from inspect_ai.model import get_model
 
         model = get_model()
-    except Exception:  # no eval running (tests, scripts): nothing to read
+    except Exception:  # noqa: BLE001  (no eval running, e.g. tests or scripts: nothing to read)
         return None
     candidates = [model.model_args.get("model_path"), model.name]
     for cand in candidates:

@@ -113,7 +113,7 @@ def load_shape(model_name: str) -> ModelShape | None:
 
             cached = try_to_load_from_cache(model_name, "config.json")
             path = Path(cached) if isinstance(cached, str) else None
-        except Exception:  # not a repo id, or no huggingface_hub: fall through to the table
+        except Exception:  # noqa: BLE001  (not a repo id, or no huggingface_hub: fall through to the table)
             path = None
     if path is not None and path.is_file():
         try:
@@ -203,10 +203,10 @@ class MemoryEstimate:
 
     def render(self, shape: ModelShape) -> str:
         lines = [
-            f"memory per GPU (ESTIMATE from formulas, see training/memory.py): {self.strategy.label}, "
-            f"{self.world_size} GPUs, mixed precision {self.strategy.mixed_precision}",
-            f"  model: {shape.name}, {shape.params / 1e9:.2f} B parameters "
-            f"({shape.layers} layers, hidden {shape.hidden}, vocab {shape.vocab}; from {shape.source})",
+            (f"memory per GPU (ESTIMATE from formulas, see training/memory.py): {self.strategy.label}, "
+             f"{self.world_size} GPUs, mixed precision {self.strategy.mixed_precision}"),
+            (f"  model: {shape.name}, {shape.params / 1e9:.2f} B parameters "
+             f"({shape.layers} layers, hidden {shape.hidden}, vocab {shape.vocab}; from {shape.source})"),
         ]
         width = max(len(w) for w, _, _ in self.rows)
         for what, b, how in self.rows:
@@ -244,8 +244,8 @@ def estimate_memory(
         else:
             rows += [("gradients", 4 * p / n, f"fp32, sharded: 4 B x params / {n}"),
                      ("optimizer states", 12 * p / n, f"fp32 master + Adam m, v, sharded: 12 B x params / {n}")]
-        rows.append(("gathered layer", largest, "16-bit largest layer + its gradient: 4 B x "
-                                                f"{shape.largest_layer_params / 1e6:.0f} M (DeepSpeed's term)"))
+        rows.append(("gathered layer", largest, (f"16-bit largest layer + its gradient: 4 B x "
+                                                 f"{shape.largest_layer_params / 1e6:.0f} M (DeepSpeed's term)")))
     elif strategy.kind == "fsdp":
         working = 2 * 2 * (shape.root_params + 2 * shape.layer_params)
         if strategy.offload_params:
@@ -256,8 +256,8 @@ def estimate_memory(
             rows += [("parameters", 4 * p / n, f"fp32 shards (upcast for mixed precision): 4 B x params / {n}"),
                      ("gradients", 4 * p / n, f"fp32 shards: 4 B x params / {n}"),
                      ("optimizer states", 8 * p / n, f"Adam m, v in fp32, sharded: 8 B x params / {n}")]
-        rows.append(("gathered units", working, "16-bit weights + gradients of the root unit (embeddings, head) "
-                                                "and 2 decoder layers"))
+        rows.append(("gathered units", working,
+                     "16-bit weights + gradients of the root unit (embeddings, head) and 2 decoder layers"))
     else:
         b = dtype_bytes  # the Trainer trains in the dtype the model was loaded in
         rows += [("parameters", b * p, f"{b} B x params, not sharded"),

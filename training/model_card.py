@@ -78,8 +78,8 @@ def benchmark_commands(record: dict[str, Any]) -> list[str]:
     decoding = f"--temperature {temperature}" if temperature is not None else "-M do_sample=false"
     model = f"--model hf/local -M model_path={shlex.quote(out)}"
     return [
-        f"inspect eval tasks/generation.py {model} {decoding} \\\n    {' '.join(gen)} \\\n"
-        "    --model-role grader=<judge model, not this checkpoint>",
+        (f"inspect eval tasks/generation.py {model} {decoding} \\\n    {' '.join(gen)} \\\n"
+         "    --model-role grader=<judge model, not this checkpoint>"),
         f"inspect eval tasks/emotion.py {model} {decoding} \\\n    {' '.join(common)}",
     ]
 
@@ -120,8 +120,9 @@ def render_model_card(record: dict[str, Any]) -> str:
         "",
         "Trained by `emplifai train` (training/sft.py, TRL) to write the two-turn patient/supporter",
         "dialogue of the EmplifAI generation benchmark, from exactly the benchmark's prompt",
-        f"(`{record['prompt']['version']}`, hash `{record['prompt']['hash']}`, language `{record['prompt']['language']}`,"
-        f" max_chars {record['prompt']['max_chars']}). Loss on the assistant dialogue only.",
+        (f"(`{record['prompt']['version']}`, hash `{record['prompt']['hash']}`, language "
+         f"`{record['prompt']['language']}`, max_chars {record['prompt']['max_chars']}). Loss on the assistant "
+         "dialogue only."),
         "",
         "## License",
         "",
@@ -145,13 +146,13 @@ def render_model_card(record: dict[str, Any]) -> str:
         "## Data",
         "",
         f"- source: `{data['source']}`",
-        f"- data fingerprint (emplifai.data.fingerprint, all data; the benchmark tasks log the same): "
-        f"`{split['data_fingerprint']}`",
+        (f"- data fingerprint (emplifai.data.fingerprint, all data; the benchmark tasks log the same): "
+         f"`{split['data_fingerprint']}`"),
         f"- training dialogues fingerprint: `{split['train_fingerprint']}`",
-        f"- {split['n_dialogues']} dialogues in {split['n_situations']} situations; trained on "
-        f"{split['n_train_dialogues']} dialogues in {split['n_train_situations']} situations",
-        f"- split: `{split['mode']}`, benchmark pairs drawn with n={split['eval_n']}, seed={split['eval_seed']}; "
-        f"{len(split['heldout_situation_ids'])} situations held out",
+        (f"- {split['n_dialogues']} dialogues in {split['n_situations']} situations; trained on "
+         f"{split['n_train_dialogues']} dialogues in {split['n_train_situations']} situations"),
+        (f"- split: `{split['mode']}`, benchmark pairs drawn with n={split['eval_n']}, seed={split['eval_seed']}; "
+         f"{len(split['heldout_situation_ids'])} situations held out"),
     ]
     if split.get("train_limit"):
         lines.append(f"- **smoke/partial run**: trained on only the first {split['train_limit']} dialogues of the split")

@@ -111,7 +111,7 @@ def _tokenizer_offline(model_name: str) -> tuple[Any, str] | None:
         from transformers import AutoTokenizer
 
         tok = AutoTokenizer.from_pretrained(model_name, local_files_only=True)
-    except Exception:  # not cached, no transformers, or an offline lookup error: estimate instead
+    except Exception:  # noqa: BLE001  (not cached, no transformers, or an offline lookup error: estimate)
         return None
     if not tok.chat_template:
         return None
@@ -159,7 +159,7 @@ def make_plan(
         try:
             column_map = parse_column_map(script.columns) if script.columns else None
             records = load_dialogues(data_path, column_map=column_map, hf_split=script.hf_split)
-        except Exception as e:  # a missing file or an unreachable hub id: plan on the sample, and say so
+        except Exception as e:  # noqa: BLE001  (a missing file or an unreachable hub id: plan on the sample)
             notes.append(f"the config's data could not be read here ({str(e).splitlines()[0][:160]}): "
                          "counted on the bundled sample instead")
             data_path = None
@@ -249,8 +249,8 @@ def render_plan(plan: Plan) -> str:
         ("batching", _batching(plan.packing, plan.padding_free, plan.packing_strategy)),
         ("per-device batch", f"{plan.per_device}" + (f"  (config: at most {plan.per_device_config})"
                                                      if plan.per_device != plan.per_device_config else "")),
-        ("gradient accumulation", f"{plan.accumulation}  (derived: {plan.global_batch} / "
-                                  f"({plan.per_device} per device x {plan.world_size} GPUs))"),
+        ("gradient accumulation", (f"{plan.accumulation}  (derived: {plan.global_batch} / "
+                                   f"({plan.per_device} per device x {plan.world_size} GPUs))")),
         ("sequences per step", f"{plan.global_batch}  (global_batch_size)"),
         ("dialogues per optimizer step", _fmt(plan.dialogues_per_step)
          + ("  (mean; packed rows of ~" + _fmt(plan.dialogues_per_row) + " dialogues)" if plan.packing else "")),

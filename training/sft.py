@@ -131,7 +131,7 @@ def apply_env(config: dict[str, Any] | None) -> None:
     if env is None:
         return
     if not isinstance(env, dict):
-        raise ValueError("`env:` in the config must be a mapping of variable names to values")
+        raise TypeError("`env:` in the config must be a mapping of variable names to values")
     late = sorted(m for m in ("huggingface_hub", "transformers", "datasets") if m in sys.modules)
     if late:
         logger.warning("env: is applied after %s was imported; hub settings may not take effect", ", ".join(late))
