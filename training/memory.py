@@ -36,8 +36,10 @@ ACT_BYTES_PER_TOKEN_HIDDEN = 34
 LOGIT_BYTES = 2 + 4 + 4
 GPU_MEMORY_GIB = {"A100 40 GB": 40.0}
 
-# Published architectures of the paper's models (their config.json on the hub; not read from a file
-# here, since the hub is not reachable): used when neither a local folder nor the HF cache has it.
+# Published architectures of the paper's models, used when neither a local folder nor the HF cache has
+# the config (no hub here). llm-jp: the values of hf.co/llm-jp/llm-jp-3-13b/blob/main/config.json (the
+# 3.1 instruct4 release is assumed to share the 13B architecture); Swallow-8B and MedLlama3-JP-v2 are
+# Llama-3-8B fine-tunes (Meta's published Llama-3-8B config). Re-check against the real config.json.
 _LLAMA3_8B = {"num_hidden_layers": 32, "hidden_size": 4096, "intermediate_size": 14336, "vocab_size": 128256,
               "num_attention_heads": 32, "num_key_value_heads": 8, "tie_word_embeddings": False}
 KNOWN_ARCHITECTURES: dict[str, dict[str, Any]] = {
