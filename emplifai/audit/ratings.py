@@ -104,6 +104,38 @@ def read_key(path: str | Path) -> dict[str, tuple[str, str]]:
     return {r.item_id: (r.log, r.sample_id) for r in frame.itertuples()}
 
 
+def _dialogue(row: dict[str, Any], item_key: dict[str, tuple[str, str]] | None, by_log: dict[str, set[str]],
+              by_model: dict[str, list[str]]) -> tuple[str, str, str | None]:
+    """(log, sample_id, problem or None) of the dialogue a row names."""
+    if not _blank(row.get("item_id")) and _blank(row.get("sample_id")):
+        iid = str(row["item_id"]).strip()
+        if item_key is None or iid not in item_key:
+            return "", "", f"field 'item_id': {iid!r} is not in the key file"
+        log, sid = item_key[iid]
+        if log not in by_log:
+            return "", "", f"item {iid}: its log {log} is not among --logs"
+    else:
+        sid = str(row.get("sample_id", "")).strip()
+        log = str(row.get("log", "") or "").strip()
+        model = str(row.get("model", "") or "").strip()
+        if log:
+            log = Path(log).name
+            if log not in by_log:
+                return "", "", f"field 'log': {log!r} is not among --logs ({', '.join(sorted(by_log)) or 'none'})"
+        elif model:
+            names = by_model.get(model, [])
+            if not names:
+                return "", "", f"field 'model': no log of model {model!r} among --logs"
+            if len(names) > 1:
+                return "", "", f"field 'model': {model!r} names {len(names)} logs ({', '.join(names)}); give the log column"
+            log = names[0]
+        else:
+            return "", "", "neither 'log' nor 'model' names the dialogue's log"
+    if sid not in by_log[log]:
+        return "", "", f"field 'sample_id': {sid!r} is not a sample of {log}"
+    return log, sid, None
+
+
 def read_ratings(paths: list[str], logs: AuditLogs, *, key: str | None = None, min_items: int = 30) -> Ratings:
     """Validated ratings of ``paths`` against ``logs``; raises ``UserError`` listing every fatal problem."""
     problems: list[Problem] = []
@@ -135,66 +167,35 @@ def read_ratings(paths: list[str], logs: AuditLogs, *, key: str | None = None, m
             continue
         for n, row in rows:
             simulated = simulated or "SIMULATED" in str(row.get("note", ""))
-
-            def bad(msg: str, fatal: bool = True) -> None:
-                problems.append(Problem(fname, n, msg, fatal))
-
+            # Every independent check runs, so a row with three problems is named three times.
+            errors: list[str] = []
             rater = str(row.get("rater_id", "")).strip()
             metric = str(row.get("metric", "")).strip()
             if not rater:
-                bad("field 'rater_id' is empty")
-                continue
+                errors.append("field 'rater_id' is empty")
             if metric not in METRIC_KEYS:
-                bad(f"field 'metric': unknown metric {metric!r} (expected one of {', '.join(METRIC_KEYS)})")
-                continue
+                errors.append(f"field 'metric': unknown metric {metric!r} (expected one of {', '.join(METRIC_KEYS)})")
             epoch = row.get("epoch")
             if not _blank(epoch) and str(epoch).strip() not in ("1", "1.0"):
-                bad(f"field 'epoch': {epoch!r}; only the first epoch's dialogues are rated")
-                continue
-            if not _blank(row.get("item_id")) and _blank(row.get("sample_id")):
-                iid = str(row["item_id"]).strip()
-                if item_key is None or iid not in item_key:
-                    bad(f"field 'item_id': {iid!r} is not in the key file")
-                    continue
-                log, sid = item_key[iid]
-                if log not in by_log:
-                    bad(f"item {iid}: its log {log} is not among --logs")
-                    continue
-            else:
-                sid = str(row.get("sample_id", "")).strip()
-                log = str(row.get("log", "") or "").strip()
-                model = str(row.get("model", "") or "").strip()
-                if log:
-                    log = Path(log).name
-                    if log not in by_log:
-                        bad(f"field 'log': {log!r} is not among --logs ({', '.join(sorted(by_log)) or 'none'})")
-                        continue
-                elif model:
-                    names = by_model.get(model, [])
-                    if not names:
-                        bad(f"field 'model': no log of model {model!r} among --logs")
-                        continue
-                    if len(names) > 1:
-                        bad(f"field 'model': {model!r} names {len(names)} logs ({', '.join(names)}); give the log column")
-                        continue
-                    log = names[0]
-                else:
-                    bad("neither 'log' nor 'model' names the dialogue's log")
-                    continue
-            if sid not in by_log[log]:
-                bad(f"field 'sample_id': {sid!r} is not a sample of {log}")
-                continue
+                errors.append(f"field 'epoch': {epoch!r}; only the first epoch's dialogues are rated")
+            log, sid, where = _dialogue(row, item_key, by_log, by_model)
+            if where:
+                errors.append(where)
             raw = row.get("score")
-            if _blank(raw):
-                bad(f"blank score (rater {rater}, {metric}): not rated", fatal=False)
+            blank = _blank(raw)
+            score = None if blank else _score(raw)
+            if not blank and score is None:
+                errors.append(f"field 'score': {raw!r} is not an integer from 1 to 5")
+            if errors:
+                problems.extend(Problem(fname, n, e, True) for e in errors)
                 continue
-            score = _score(raw)
-            if score is None:
-                bad(f"field 'score': {raw!r} is not an integer from 1 to 5")
+            if blank:
+                problems.append(Problem(fname, n, f"blank score (rater {rater}, {metric}): not rated", False))
                 continue
             k = (rater, log, sid, metric)
             if k in seen:
-                bad(f"duplicate rating: rater {rater}, sample {sid} of {log}, {metric} (first at {seen[k]})")
+                problems.append(Problem(fname, n, f"duplicate rating: rater {rater}, sample {sid} of {log}, {metric} "
+                                                  f"(first at {seen[k]})", True))
                 continue
             seen[k] = f"{fname}, row {n}"
             out.append({"log": log, "sample_id": sid, "candidate": samples[(log, sid)], "rater_id": rater,

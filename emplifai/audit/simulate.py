@@ -70,8 +70,9 @@ def plant(seed: int, situation_id: str, candidate: str, length_ref: float = LENG
     quality = {m: float(base + rng.normal(0, 0.5)) for m in METRIC_KEYS}
     log_len = math.log(centre) + rng.normal(0, 0.45)  # both replies of a dialogue about as long
     chars = [int(max(20, round(math.exp(log_len + rng.normal(0, 0.1))))) for _ in range(2)]
-    tag = f"{candidate}-{situation_id}-{seed}"
-    replies = (_reply(chars[0], tag, rng), _reply(chars[1], tag + "b", rng))
+    # An opaque tag the scripted graders find the dialogue by (a candidate name would unblind the sheets).
+    tag = "sim-" + hashlib.sha256(f"{candidate}|{situation_id}|{seed}".encode()).hexdigest()[:10]
+    replies = (_reply(chars[0], tag, rng), _reply(chars[1], tag + "-2", rng))
     mean_len = float(np.mean([len(r) for r in replies]))
 
     def judged(q: float) -> int:
@@ -139,7 +140,7 @@ def simulate(out: str | Path, *, seed: int = 7, n: int = 40, n_raters: int = 4) 
     def grader_fn(judge: str) -> Any:
         def generate(messages: Any, tools: Any, tool_choice: Any, config: Any) -> Any:
             prompt = "\n".join(m.text for m in messages if m.role == "user")
-            tag = re.search(r"（([a-z-]+-[^（）]+-\d+)）", prompt)
+            tag = re.search(r"（(sim-[0-9a-f]{10})）", prompt)
             [scores] = [v[judge] for k, v in by_reply.items() if tag and k.startswith(f"（{tag.group(1)}）")]
             body = {m: {"rationale": "simulated", "score": s} for m, s in scores.items()}
             return _usage(ModelOutput.from_content(judge, json.dumps(body, ensure_ascii=False)))

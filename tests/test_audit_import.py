@@ -1,0 +1,128 @@
+"""Ratings import: every problem named by file and row; nothing valid dropped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from emplifai.audit.logs import read_audit_logs
+from emplifai.audit.ratings import read_ratings
+from emplifai.cli import main
+from emplifai.errors import UserError
+from tests.audit_fixture import simulated
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):  # noqa: ANN001, ANN201
+    return simulated(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def logs(sim):  # noqa: ANN001, ANN201
+    return read_audit_logs([str(sim["logs"])])
+
+
+def _first_samples(logs, k: int = 3) -> list[tuple[str, str, str]]:  # noqa: ANN001
+    rows = logs.items.sort_values(["log", "sample_id"]).head(k)
+    return [(r.log, r.sample_id, r.model) for r in rows.itertuples()]
+
+
+def _write_csv(path: Path, rows: list[dict]) -> Path:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_every_error_named_by_row(tmp_path: Path, logs) -> None:  # noqa: ANN001
+    (log, sid, model), (log2, sid2, _) = _first_samples(logs, 2)
+    good = {"sample_id": sid, "log": log, "rater_id": "A", "metric": "fluency", "score": 4}
+    rows = [
+        good,                                                            # row 2: valid
+        {**good, "metric": "warmth"},                                    # row 3: unknown metric
+        {**good, "metric": "harmlessness", "score": 6},                  # row 4: out of range
+        {**good, "metric": "consistency", "score": 3.5},                 # row 5: not an integer
+        {**good, "sample_id": "no-such-sample"},                         # row 6: unknown sample
+        {**good, "log": "missing.eval"},                                 # row 7: unknown log
+        {**good},                                                        # row 8: duplicate of row 2
+        {**good, "metric": "comprehensibility", "score": ""},            # row 9: blank (warning only)
+        {**good, "sample_id": sid2, "log": log2, "metric": "fluency"},   # row 10: valid
+    ]
+    path = _write_csv(tmp_path / "ratings.csv", rows)
+    with pytest.raises(UserError) as err:
+        read_ratings([str(path)], logs, min_items=1)
+    msg = str(err.value)
+    assert "6 problem(s)" in msg and "nothing was imported" in msg
+    for row, text in [(3, "unknown metric 'warmth'"), (4, "'6' is not an integer from 1 to 5"),
+                      (5, "'3.5' is not an integer"), (6, "'no-such-sample' is not a sample of"),
+                      (7, "'missing.eval' is not among --logs"), (8, "duplicate rating: rater A")]:
+        assert f"ratings.csv, row {row}: " in msg and text in msg, (row, text)
+    assert "first at ratings.csv, row 2" in msg
+    assert "row 9" not in msg  # a blank score is not fatal
+    # Without the bad rows, both valid ratings come through and the blank one is reported.
+    ok = _write_csv(tmp_path / "ok.csv", [rows[0], rows[7], rows[8]])
+    res = read_ratings([str(ok)], logs, min_items=1)
+    assert len(res.frame) == 2 and set(res.frame["sample_id"]) == {sid, sid2}
+    assert [str(w) for w in res.warnings] == ["ok.csv, row 3: blank score (rater A, comprehensibility): not rated"]
+
+
+def test_model_column_jsonl_and_few_items_warning(tmp_path: Path, logs) -> None:  # noqa: ANN001
+    (log, sid, model), *_ = _first_samples(logs)
+    # mockllm/verbose names two logs (free and max_chars): ambiguous; mockllm/concise names one.
+    concise = logs.items[logs.items["model"] == "mockllm/concise"].iloc[0]
+    lines = [
+        {"sample_id": concise.sample_id, "model": "mockllm/concise", "rater_id": "B", "metric": "fluency", "score": 5},
+        {"sample_id": sid, "model": "mockllm/verbose", "rater_id": "B", "metric": "fluency", "score": 5},
+        {"sample_id": sid, "model": "mockllm/nobody", "rater_id": "B", "metric": "fluency", "score": 5},
+    ]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    with pytest.raises(UserError) as err:
+        read_ratings([str(path)], logs)
+    msg = str(err.value)
+    assert "r.jsonl, row 2: field 'model': 'mockllm/verbose' names 2 logs" in msg
+    assert "r.jsonl, row 3: field 'model': no log of model 'mockllm/nobody'" in msg
+    path.write_text(json.dumps(lines[0]) + "\n", encoding="utf-8")
+    res = read_ratings([str(path)], logs, min_items=30)
+    assert len(res.frame) == 1 and res.frame["log"].iloc[0] == concise.log
+    assert "rater B rated 1 dialogue(s) (< 30; rows r.jsonl:1 .. r.jsonl:1): kept, but left out of the alt-test" in \
+        str(res.warnings[0])
+
+
+def test_missing_columns_and_item_ids_need_the_key(tmp_path: Path, logs, sim) -> None:  # noqa: ANN001
+    path = _write_csv(tmp_path / "cols.csv", [{"sample_id": "x", "rater_id": "A", "score": 3}])
+    with pytest.raises(UserError, match=r"cols.csv, row 1: missing column\(s\): metric, log or model"):
+        read_ratings([str(path)], logs)
+    sheet = sim["sheets"] / "sheet_R001.csv"
+    with pytest.raises(UserError, match="pass the sheets' key with --key"):
+        read_ratings([str(sheet)], logs)
+    bad = _write_csv(tmp_path / "ids.csv", [{"item_id": "Izzzzzz", "rater_id": "A", "metric": "fluency", "score": 3}])
+    with pytest.raises(UserError, match=r"ids.csv, row 2: field 'item_id': 'Izzzzzz' is not in the key file"):
+        read_ratings([str(bad)], logs, key=str(sim["key"]))
+
+
+def test_filled_sheets_round_trip(sim, logs) -> None:  # noqa: ANN001
+    """The simulator's filled sheets come back through the import with every rating kept."""
+    res = read_ratings([str(sim["ratings"])], logs, key=str(sim["key"]))
+    template = pd.read_csv(sim["sheets"] / "ratings_template.csv")
+    assert len(res.frame) == len(template) and res.simulated
+    key = pd.read_csv(sim["key"]).set_index("item_id")
+    joined = template.join(key, on="item_id")
+    assert set(zip(res.frame["log"], res.frame["sample_id"])) == set(zip(joined["log"], joined["sample_id"]))
+
+
+def test_cli_import_prints_one_error_block(tmp_path: Path, sim, capsys) -> None:  # noqa: ANN001
+    path = _write_csv(tmp_path / "x.csv", [{"sample_id": "nope", "log": "a.eval", "rater_id": "A", "metric": "fluency",
+                                            "score": 9}])
+    assert main(["audit", "import", str(path), "--logs", str(sim["logs"])]) == 2
+    err = capsys.readouterr().err
+    # One row, two problems, both named.
+    assert err.startswith("error: 2 problem(s)") and "x.csv, row 2: field 'log': 'a.eval'" in err
+    assert "x.csv, row 2: field 'score': '9' is not an integer" in err
+    assert "Traceback" not in err
+    out = tmp_path / "checked.csv"
+    assert main(["audit", "import", str(sim["ratings"]), "--logs", str(sim["logs"]), "--key", str(sim["key"]),
+                 "--out", str(out)]) == 0
+    assert "ratings from 4 raters" in capsys.readouterr().out
+    assert len(pd.read_csv(out)) > 0
