@@ -14,6 +14,11 @@ Then it times, each in a fresh process (what a user waits for):
   bytecode are warm).
 
     .venv/bin/python bench/leaderboard_speed.py --logs /tmp/lb-speed-logs --repeat 4
+
+Before/after: ``--leaderboard-from DIR`` times another version of the leaderboard package on the
+same logs, e.g. the one before issue 13 (``git archive 9b9ffac leaderboard | tar -x -C /tmp/before``,
+then ``--leaderboard-from /tmp/before/leaderboard``): the command then imports the CLI as
+``emplifai`` does and calls that package's ``write_leaderboard(LOGS, OUT)``.
 """
 
 from __future__ import annotations
@@ -91,6 +96,24 @@ def build_logs(log_dir: Path) -> None:
         write_eval_log(log, str(log_dir / f"2026-01-01T00-00-{i:02d}+00-00_generation_bench{i:02d}.eval"))
 
 
+# Load emplifai.leaderboard from another folder (argv[1]) and write the board of argv[2] to argv[3].
+_RUNNER = """
+import importlib.util, sys
+folder, logs, out = sys.argv[1:4]
+spec = importlib.util.spec_from_file_location("emplifai.leaderboard", folder + "/__init__.py",
+                                              submodule_search_locations=[folder])
+mod = importlib.util.module_from_spec(spec)
+sys.modules["emplifai.leaderboard"] = mod
+import emplifai, emplifai.cli
+emplifai.leaderboard = mod
+spec.loader.exec_module(mod)
+emplifai.cli.build_parser()
+import emplifai.leaderboard.write as w
+assert w.__file__.startswith(folder), w.__file__
+w.write_leaderboard(logs, out)
+"""
+
+
 def _time(cmd: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -102,6 +125,8 @@ def main() -> int:
     parser.add_argument("--logs", type=Path, default=Path(tempfile.gettempdir()) / "lb-speed-logs")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: a temporary one)")
     parser.add_argument("--repeat", type=int, default=4, help="leaderboard runs (first = cold)")
+    parser.add_argument("--leaderboard-from", type=Path, default=None,
+                        help="time the leaderboard package in this folder instead of the installed one")
     args = parser.parse_args()
     if len(list(args.logs.glob("*.eval"))) < N_MODELS:
         t = time.perf_counter()
@@ -112,7 +137,11 @@ def main() -> int:
     emplifai = str(bindir / "emplifai") if (bindir / "emplifai").exists() else None
     cmd = [emplifai, "leaderboard"] if emplifai else [sys.executable, "-m", "emplifai.cli", "leaderboard"]
     imports = [_time([sys.executable, "-c", "import emplifai.cli; emplifai.cli.build_parser()"]) for _ in range(3)]
-    runs = [_time([*cmd, str(args.logs), "--out", str(out)]) for _ in range(max(args.repeat, 2))]
+    if args.leaderboard_from is not None:
+        folder = str(args.leaderboard_from.resolve())
+        runs = [_time([sys.executable, "-c", _RUNNER, folder, str(args.logs), str(out)]) for _ in range(max(args.repeat, 2))]
+    else:
+        runs = [_time([*cmd, str(args.logs), "--out", str(out)]) for _ in range(max(args.repeat, 2))]
     print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
     print(f"import (CLI start-up), median of 3: {statistics.median(imports):.2f} s")
     print(f"emplifai leaderboard, cold: {runs[0]:.2f} s")

@@ -29,7 +29,7 @@ from emplifai.leaderboard.collect import (
     Run,
     Skipped,
 )
-from emplifai.leaderboard.stats import Interval, macro_f1_ci, mean_ci, tie_aware_ranks
+from emplifai.leaderboard.stats import Interval, macro_f1_ci, mean_cis, tie_aware_ranks
 
 from emplifai.taxonomy import GROUPS, LABELS
 
@@ -128,11 +128,10 @@ def generation_row(run: Run) -> dict[str, Any]:
     row["unscored"] = row["n"] - row["n_scored"]
     row["format_failures"] = int((fmt == 0).sum())
     row["format_failure_rate"] = float((fmt == 0).sum() / fmt.notna().sum()) if fmt.notna().any() else float("nan")
-    for key in METRIC_KEYS:
-        _put(row, key, mean_ci(_float(s, f"judge_{key}")))
-    _put(row, OVERALL, mean_ci(overall))
-    for key in ("chars", "words"):
-        _put(row, key, mean_ci(_float(s, f"length_{key}")))
+    cis = mean_cis({**{k: _float(s, f"judge_{k}") for k in (*METRIC_KEYS, OVERALL)},
+                    **{k: _float(s, f"length_{k}") for k in ("chars", "words")}})
+    for key, iv in cis.items():
+        _put(row, key, iv)
     row["judge"] = run.judge
     row["judge_scorer"] = run.scorer
     if run.panel:
@@ -145,15 +144,16 @@ def emotion_row(run: Run) -> dict[str, Any]:
     s = run.samples
     correct = _float(s, "label_correct")
     row: dict[str, Any] = {**_common(run), "n": len(s), "n_scored": int(correct.notna().sum())}
-    _put(row, "accuracy", mean_ci(correct))
+    cis = mean_cis({"accuracy": correct, "fasttext": _float(s, "fasttext"),
+                    **{f"bertscore_{k}": _float(s, f"bertscore_{k}") for k in BERTSCORE_KEYS}})
+    _put(row, "accuracy", cis["accuracy"])
     scored = s[correct.notna()]
     golds = scored["label_gold"].astype(str).tolist()
     preds = [None if pd.isna(p) else str(p) for p in scored["label_pred"]]
     _put(row, "macro_f1", macro_f1_ci(golds, preds))
     row["unparsed"] = int(sum(p is None for p in preds))
-    for key in BERTSCORE_KEYS:
-        _put(row, f"bertscore_{key}", mean_ci(_float(s, f"bertscore_{key}")))
-    _put(row, "fasttext", mean_ci(_float(s, "fasttext")))
+    for key in ("fasttext", *[f"bertscore_{k}" for k in BERTSCORE_KEYS]):
+        _put(row, key, cis[key])
     groups = scored["label_gold_group"].astype(str)
     for group in GROUPS:
         in_group = correct[scored.index][groups == group]

@@ -202,6 +202,10 @@ def _reduce_epochs(frame: pd.DataFrame, all_or_nothing: list[str] | None = None)
     a value: an epoch the judge failed never silently disappears into the others' mean. Returns
     the frame and how many samples were scored in some epochs but not all.
     """
+    if not frame["id"].duplicated().any():  # one epoch: nothing to reduce
+        first = frame.drop(columns="epoch").set_index("id").sort_index()
+        first.index = first.index.astype(str)
+        return first, 0
     frame = frame.sort_values(["id", "epoch"])
     numeric = [c for c in frame.columns if c not in ("id", "epoch") and pd.api.types.is_numeric_dtype(frame[c])]
     grouped = frame.groupby("id", sort=True)

@@ -26,6 +26,7 @@ Choices, stated once here and repeated on every page the leaderboard writes (``M
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -40,8 +41,13 @@ CONFIDENCE = 0.95
 ALPHA = 0.05
 N_RESAMPLES = 10_000
 SEED = 20260122
-# Resamples per batch: bounds memory (batch x n values) without slowing the bootstrap down.
-_BATCH = 500
+# Values drawn per bootstrap batch (batch x n): bounds memory (16 MB of indices) while small boards
+# resample in one batch; per-batch overhead dominated the leaderboard's run time with 500.
+_BATCH_VALUES = 2_000_000
+
+
+def _batch(n: int) -> int:
+    return max(1, min(N_RESAMPLES, _BATCH_VALUES // max(n, 1)))
 
 METHOD: dict[str, str] = {
     "confidence_interval": (
@@ -94,9 +100,38 @@ def mean_ci(values: Sequence[float] | np.ndarray | pd.Series) -> Interval:
         return Interval(est, est, est, n)
     res = stats.bootstrap(
         (x,), np.mean, n_resamples=N_RESAMPLES, confidence_level=CONFIDENCE, method="percentile",
-        vectorized=True, batch=_BATCH, rng=_rng(),
+        vectorized=True, batch=_batch(n), rng=_rng(),
     )
     return Interval(est, float(res.confidence_interval.low), float(res.confidence_interval.high), n)
+
+
+def mean_cis(columns: Mapping[str, Sequence[float] | np.ndarray | pd.Series]) -> dict[str, Interval]:
+    """``mean_ci`` of several columns of one run, with one bootstrap per group of columns that
+    have the same missing values: scipy resamples the rows of a (columns x samples) array
+    together, with the same indices a separate ``mean_ci`` call draws (same seed), so the
+    intervals are identical to ``mean_ci``'s and a run's ten columns cost two bootstraps."""
+    out: dict[str, Interval] = {}
+    groups: dict[bytes, list[str]] = {}
+    arrays = {k: np.asarray(v, dtype=float) for k, v in columns.items()}
+    for key, x in arrays.items():
+        groups.setdefault(np.isnan(x).tobytes() + str(len(x)).encode(), []).append(key)
+    for keys in groups.values():
+        present = ~np.isnan(arrays[keys[0]])
+        data = np.stack([arrays[k][present] for k in keys])
+        n = data.shape[1]
+        varying = [i for i, k in enumerate(keys) if n >= 2 and not np.all(data[i] == data[i][0])]
+        for i, k in enumerate(keys):
+            if i not in varying:
+                out[k] = mean_ci(data[i])  # empty, a single value or a constant: no resampling
+        if varying:
+            res = stats.bootstrap(
+                (data[varying],), np.mean, n_resamples=N_RESAMPLES, confidence_level=CONFIDENCE, method="percentile",
+                vectorized=True, batch=_batch(n), rng=_rng(), axis=-1,
+            )
+            lows, highs = np.atleast_1d(res.confidence_interval.low), np.atleast_1d(res.confidence_interval.high)
+            for j, i in enumerate(varying):
+                out[keys[i]] = Interval(float(np.mean(data[i])), float(lows[j]), float(highs[j]), n)
+    return out
 
 
 def macro_f1_from_codes(gold: np.ndarray, pred: np.ndarray, n_labels: int) -> np.ndarray:
@@ -149,7 +184,7 @@ def macro_f1_ci(golds: Sequence[str], preds: Sequence[str | None]) -> Interval:
         return macro_f1_from_codes(np.moveaxis(gi, axis, -1), np.moveaxis(pi, axis, -1), len(labels))
 
     res = stats.bootstrap(
-        (g, p), statistic, paired=True, vectorized=True, n_resamples=N_RESAMPLES, batch=_BATCH,
+        (g, p), statistic, paired=True, vectorized=True, n_resamples=N_RESAMPLES, batch=_batch(n),
         confidence_level=CONFIDENCE, method="percentile", rng=_rng(),
     )
     low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
@@ -193,6 +228,12 @@ def integer_scores(scores: Mapping[str, pd.Series], max_denominator: int = 10_00
     return out, scale
 
 
+@functools.lru_cache(maxsize=4096)
+def _half_binomial(c: int) -> np.ndarray:
+    """P(K = k), k = 0..c, for K ~ Binomial(c, 1/2)."""
+    return stats.binom.pmf(np.arange(c + 1), c, 0.5)
+
+
 def sign_flip_p_value(differences: Sequence[int] | np.ndarray) -> float:
     """Exact two-sided p-value of the paired sign-flip permutation test on integer differences.
 
@@ -213,7 +254,7 @@ def sign_flip_p_value(differences: Sequence[int] | np.ndarray) -> float:
     pmf = np.ones(1)
     for m, c in zip(mags.tolist(), counts.tolist()):
         kernel = np.zeros(2 * m * c + 1)
-        kernel[:: 2 * m] = stats.binom.pmf(np.arange(c + 1), c, 0.5)
+        kernel[:: 2 * m] = _half_binomial(c)
         pmf = np.convolve(pmf, kernel)
     total = int(np.abs(d // g).sum())  # T ranges over -total..total; pmf[i] is P(T = i - total)
     t = abs(int((d // g).sum()))
@@ -281,27 +322,28 @@ def tie_aware_ranks(scores: Mapping[str, pd.Series]) -> Ranking:
     exact = integer_scores(scores)
     if exact is not None:
         ints, scale = exact
-        frame = pd.DataFrame({n: ints[n] for n in names})
+        frame = pd.DataFrame({n: ints[n] for n in names}).astype("float64")  # integers; NaN = no score
     else:
-        frame, scale = pd.DataFrame({n: scores[n] for n in names}), None
+        frame, scale = pd.DataFrame({n: scores[n] for n in names}).astype("float64"), None
+    values = {n: frame[n].to_numpy() for n in names}
     records = []
     for a, b in itertools.combinations(names, 2):
-        joined = frame[[a, b]].dropna()
-        n = len(joined)
+        va, vb = values[a], values[b]
+        both = ~np.isnan(va) & ~np.isnan(vb)
+        xa, xb = va[both], vb[both]
+        n = int(both.sum())
         if exact is not None:
-            sa, sb = int(joined[a].sum()), int(joined[b].sum())
-            diff_units = (joined[a] - joined[b]).astype("int64").to_numpy()
-            p = sign_flip_p_value(diff_units) if n else 1.0
+            sa, sb = int(xa.sum()), int(xb.sum())  # exact: integers well below 2^53
+            p = sign_flip_p_value((xa - xb).astype(np.int64)) if n else 1.0
             ma, mb = (sa / scale / n, sb / scale / n) if n else (math.nan, math.nan)
             diff = Fraction(sa - sb, scale * n) if n else Fraction(0)
             test = "exact sign-flip"
         else:
-            ma = float(joined[a].mean()) if n else math.nan
-            mb = float(joined[b].mean()) if n else math.nan
-            p = paired_p_value(joined[a].to_numpy(), joined[b].to_numpy()) if n else 1.0
+            ma = float(xa.mean()) if n else math.nan
+            mb = float(xb.mean()) if n else math.nan
+            p = paired_p_value(xa, xb) if n else 1.0
             diff, test = ma - mb, "permutation (Monte Carlo)"
-        n_diff = int((joined[a] != joined[b]).sum())
-        records.append({"a": a, "b": b, "n_shared": n, "n_differ": n_diff, "mean_a": ma, "mean_b": mb,
+        records.append({"a": a, "b": b, "n_shared": n, "n_differ": int((xa != xb).sum()), "mean_a": ma, "mean_b": mb,
                         "diff": float(diff), "p": p, "test": test, "sign": (diff > 0) - (diff < 0)})
     pairwise = pd.DataFrame.from_records(
         records, columns=["a", "b", "n_shared", "n_differ", "mean_a", "mean_b", "diff", "p", "test", "sign"]
