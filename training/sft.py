@@ -10,13 +10,15 @@ global batch), TRL's ``SFTConfig`` (training) and ``ModelConfig`` (model, LoRA).
 
 What a run does: load and validate the data (``emplifai.data.loaders``), split it by situation
 with the generation benchmark's evaluation pairs held out (``training/split.py``), build
-prompt-completion rows from the benchmark's own prompt (``training/data.py``), derive gradient
-accumulation from the global batch and the world size (``training/batch.py``), train with
-completion-only loss and packing, then save a plain Hugging Face folder that Inspect's
-``hf/local`` and ``vllm/`` providers load, with ``split.json``, ``emplifai_sft.json`` and a
-``README.md`` model card beside it.
+prompt-completion rows from the benchmark's own prompt (``training/data.py``), derive the
+per-device batch and gradient accumulation from the global batch and the world size
+(``training/batch.py``), train with completion-only loss (the paper configs: one dialogue per
+sequence, padding-free micro-batches, so the global batch counts dialogues), then save a plain
+Hugging Face folder in the model's dtype that Inspect's ``hf/local`` and ``vllm/`` providers load,
+with ``split.json``, ``emplifai_sft.json`` and a ``README.md`` model card beside it.
+``emplifai train --dry-run`` prints the plan of a run without loading weights (``training/plan.py``).
 
-Packing: TRL 1.16 builds the completion-only labels per dialogue *before* packing and carries
+Packing (a throughput option; global_batch_size then counts packed rows): TRL 1.16 builds the completion-only labels per dialogue *before* packing and carries
 them into the packed rows, so prompt-completion + ``completion_only_loss`` + ``packing`` work
 together. The default strategy "bfd" keeps dialogues whole and turns on padding-free batches
 (position ids restart at each dialogue); transformers builds a block-diagonal attention mask
