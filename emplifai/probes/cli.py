@@ -1,4 +1,5 @@
-"""``emplifai probes compare LOG [LOG ...] [--out FILE]``: judge_probes logs side by side."""
+"""``emplifai probes compare LOG [LOG ...] [--out FILE]``: judge_probes logs side by side;
+``emplifai probes stats [--data D] [--probe-data P]``: what a probe set holds."""
 
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_stats(args: argparse.Namespace) -> int:
+    from emplifai.probes.report import probe_set_stats
+
+    print(probe_set_stats(args.data, args.probe_data), end="")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("probes", help="known-answer probe reports (judge_probes logs)",
                        description="Reports on tasks/judge_probes.py runs. See docs/probes.md.")
@@ -29,3 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("logs", nargs="+", help="judge_probes .eval log files")
     c.add_argument("--out", default=None, help="also write the table to this Markdown file")
     c.set_defaults(func=_cmd_compare)
+    st = group.add_parser("stats", help="a probe set: probes per kind and their length relative to the base",
+                          description="Checks a probe set against its data and prints, per kind, the number "
+                          "of probes and the supporter replies' length relative to the base dialogue.")
+    st.add_argument("--data", default=None, help="the base dialogues (default: the bundled sample)")
+    st.add_argument("--probe-data", default=None, help="the probe file (default: the bundled probe set)")
+    st.set_defaults(func=_cmd_stats)

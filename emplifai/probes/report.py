@@ -101,3 +101,31 @@ def compare_markdown(runs: list[ProbeRun]) -> str:
                  "probe targets (higher is better). Invariance violation rate: share of padded / injected / "
                  "relabelled dialogues whose scores moved by 1 or more on some metric (lower is better).")
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+
+
+def probe_set_stats(data: str | None = None, probe_data: str | None = None) -> str:
+    """Probes per kind, situations covered and supporter length relative to the base (Markdown)."""
+    import statistics
+
+    from emplifai.data.loaders import load_dialogues
+    from emplifai.probes.dataset import PROBE_SET_PATH, load_probe_set
+
+    records = load_dialogues(data)
+    path = probe_data or (PROBE_SET_PATH if data is None else None)
+    if path is None:
+        raise UserError("give --probe-data for your own --data (the bundled probe set belongs to the bundled sample)")
+    probes = load_probe_set(path, records)
+    base = {r.dialogue_id: r for r in records}
+
+    def chars(rec: object) -> int:
+        return len(rec.supporter_1) + len(rec.supporter_2)  # type: ignore[attr-defined]
+
+    lines = [f"{path}: {len(probes)} probes on {len({p.base_dialogue_id for p in probes})} base dialogues, "
+             f"{len({p.record.situation_id for p in probes})} situations", "",
+             "| kind | probes | supporter chars / base: mean (min-max) |", "|---|---|---|"]
+    for kind in DEGRADING:
+        ratios = [chars(p.record) / chars(base[p.base_dialogue_id]) for p in probes if p.kind == kind]
+        if ratios:
+            lines.append(f"| {kind} | {len(ratios)} | {statistics.mean(ratios):.2f} "
+                         f"({min(ratios):.2f}-{max(ratios):.2f}) |")
+    return "\n".join(lines) + "\n"
