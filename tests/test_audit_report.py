@@ -64,7 +64,8 @@ def test_length_bias_recovered(report) -> None:  # noqa: ANN001
     entry = {(e["judge"], e["metric"]): e for e in doc["length"]["per_judge"]}
     ge = entry[(A, "general_empathy")]
     coef = {c["name"]: c for c in ge["deviation_regression"]["coefficients"]}
-    assert coef["log_chars"]["ci_low"] > 0.5 and coef["log_chars"]["ci_low"] < 1.5 < coef["log_chars"]["ci_high"] + 0.3
+    # Planted 1.5 per log-character; the 1..5 ceiling pulls the estimate down somewhat.
+    assert coef["log_chars"]["ci_low"] > 0.5 and 0.9 < coef["log_chars"]["estimate"] < 1.8
     lc, human = ge["length_controlled_judge"]["groups"], ge["length_controlled_human"]["groups"]
     verbose = "mockllm/verbose"
     # Raw: the judge inflates the long candidate; at the human reference length it comes back near the humans.

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,10 @@ JUDGE_PROBES = "judge_probes"
 OVERALL = "overall"
 METRICS: tuple[str, ...] = (*METRIC_KEYS, OVERALL)
 REFERENCE_LABEL = "human reference (dataset dialogues)"
+# The judge_probes headline metrics shown beside the verdicts (the log holds more, per kind and metric).
+PROBE_KEYS = ("probe_accuracy", "probe_accuracy_ci_low", "probe_accuracy_ci_high", "invariance_violation_rate",
+              "invariance_violation_rate_ci_low", "invariance_violation_rate_ci_high", "degrading_probes",
+              "invariance_probes", "unscored")
 
 # Covariates of the deviation regression, defined once here and printed in the report.
 _MARKDOWN = re.compile(r"(^|\n)\s*(#{1,6}\s|[-*+•・]\s|\d+[.)]\s)|\*\*|__")
@@ -71,7 +77,9 @@ def _paths(inputs: list[str]) -> list[str]:
     for given in inputs:
         path = Path(given)
         if path.is_dir():
-            found = [info.name for info in list_eval_logs(str(path), recursive=True)]
+            # list_eval_logs names local files as file:// URIs; the report links them by path.
+            found = [url2pathname(urlparse(info.name).path) if info.name.startswith("file:") else info.name
+                     for info in list_eval_logs(str(path), recursive=True)]
             if not found:
                 raise UserError(f"{given}: no Inspect logs (.eval or .json) in this folder")
             out.extend(found)
@@ -160,7 +168,8 @@ def read_audit_logs(inputs: list[str]) -> AuditLogs:
         name = Path(log.location or path).name
         task = _task(log)
         if task == JUDGE_PROBES:
-            metrics = {m.name: float(m.value) for s in (log.results.scores if log.results else []) for m in s.metrics.values()}
+            metrics = {key: float(m.value) for s in (log.results.scores if log.results else [])
+                       for key, m in s.metrics.items() if key in PROBE_KEYS}
             probes.append(ProbeResult(name, str(path), _grader(log) or log.eval.model, metrics))
             continue
         if task != GENERATION:

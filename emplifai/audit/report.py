@@ -147,9 +147,16 @@ def sections(doc: dict[str, Any]) -> list[tuple[str, str, list[str], list[list[A
                   p_text(s.get("vs_judges_p")), f(s.get("vs_humans_difference")), p_text(s.get("vs_humans_p"))]
                  for s in doc["panels"]["self_preference"]]))
     if doc["probes"]:
-        keys = sorted({k for p in doc["probes"] for k in p if k not in ("log", "path", "judge")})
-        out.append(("probes", "The judge's known-answer probes (judge_probes logs)", ["judge", "log", *keys],
-                    [[p["judge"], p["log"], *[f(p.get(k), 3) for k in keys]] for p in doc["probes"]]))
+        out.append(("probes", "The judge's known-answer probes (judge_probes logs; degrading probes should score "
+                    "below their base, invariance probes should not move)",
+                    ["judge", "log", "probe accuracy [95% CI]", "invariance violation rate [95% CI]",
+                     "degrading / invariance probes", "unscored"],
+                    [[p["judge"], p["log"],
+                      f"{f(p.get('probe_accuracy'))} [{f(p.get('probe_accuracy_ci_low'))}, {f(p.get('probe_accuracy_ci_high'))}]",
+                      f"{f(p.get('invariance_violation_rate'))} [{f(p.get('invariance_violation_rate_ci_low'))}, "
+                      f"{f(p.get('invariance_violation_rate_ci_high'))}]",
+                      f"{f(p.get('degrading_probes'), 0)} / {f(p.get('invariance_probes'), 0)}", f(p.get("unscored"), 0)]
+                     for p in doc["probes"]]))
     return out
 
 
