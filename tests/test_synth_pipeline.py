@@ -15,7 +15,7 @@ from tests import synth_script as S
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def run(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("synth")
     cfg = SynthConfig(emotions=S.EMOTIONS, per_emotion=S.K, dialogues=S.M, seed=S.SEED, out=out, cache=False)
     messages: list[str] = []
@@ -23,14 +23,14 @@ def run(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     return out, result, messages
 
 
-def test_keeps_exactly_the_good_items(run) -> None:  # noqa: ANN001
+def test_keeps_exactly_the_good_items(run) -> None:
     out, result, _ = run
     assert {i.id for i in result.kept} == S.EXPECTED_KEPT
     rows = [json.loads(line) for line in (out / "synthetic.jsonl").read_text(encoding="utf-8").splitlines()]
     assert {r["dialogue_id"] for r in rows} == S.EXPECTED_KEPT
 
 
-def test_each_item_dropped_where_the_script_aims(run) -> None:  # noqa: ANN001
+def test_each_item_dropped_where_the_script_aims(run) -> None:
     _, result, _ = run
     from emplifai.synth.filters import DIALOGUE_FILTERS, SITUATION_FILTERS
 
@@ -52,8 +52,8 @@ def test_each_item_dropped_where_the_script_aims(run) -> None:  # noqa: ANN001
     assert by_id["synth-joy-004-d1"].outcomes["judge"].passed is None  # not a dialogue: never judged
 
 
-def test_output_validates_with_provenance(run) -> None:  # noqa: ANN001
-    out, result, _ = run
+def test_output_validates_with_provenance(run) -> None:
+    out, _, _ = run
     records, problems = validate_source(out / "synthetic.jsonl")
     assert problems == []
     assert len(records) == 2
@@ -66,8 +66,8 @@ def test_output_validates_with_provenance(run) -> None:  # noqa: ANN001
     assert set(rec.metadata["synth_logs"]) == {"brainstorm", "rewrite", "dialogue"}
 
 
-def test_summary_accounts_for_every_item(run) -> None:  # noqa: ANN001
-    out, result, messages = run
+def test_summary_accounts_for_every_item(run) -> None:
+    out, _, messages = run
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     acc = summary["accounting"]
     assert acc["ok"] is True

@@ -80,8 +80,8 @@ def estimate(emotions: list[str], per_emotion: int, dialogues: int, seed: int, l
 
 def format_estimate(costs: list[StageCost], models: dict[str, str], price_in: float | None = None,
                     price_out: float | None = None) -> str:
-    lines = ["Cost estimate (upper bound: every item passes every filter, 1 token per character, "
-             "full output limits, no judge retries):",
+    lines = [("Cost estimate (upper bound: every item passes every filter, 1 token per character, "
+              "full output limits, no judge retries):"),
              f"  {'stage':<14}{'model':<40}{'calls':>8}{'input tok':>12}{'output tok':>12}"]
     for c in costs:
         lines.append(f"  {c.stage:<14}{models.get(c.role, c.role)[:39]:<40}{c.calls:>8}{c.input_tokens:>12}"

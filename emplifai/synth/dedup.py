@@ -87,7 +87,7 @@ class NearDupIndex:
     def __len__(self) -> int:
         return len(self._sets)
 
-    def _minhash(self, grams: frozenset[str]):  # noqa: ANN202 (datasketch type, imported lazily)
+    def _minhash(self, grams: frozenset[str]):
         m = self._MinHash(num_perm=NUM_PERM, seed=self.seed)
         m.update_batch([g.encode("utf-8") for g in sorted(grams)])
         return m

@@ -17,6 +17,7 @@ checks this with the rubric's own levels and with a scripted judge through the s
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,9 +44,9 @@ SITUATION_FILTERS: tuple[str, ...] = ("error", "draft_format", "draft_near_dup",
 
 # Placeholder turns of the generation brief's format template (solvers.generation_prompt): a small
 # model that copies the template writes these, or its own variants, instead of a dialogue.
-_PLACEHOLDER = re.compile(r"^[（(]\s*\d\s*回目の(?:発言|返答)\s*[）)]$|^\((?:first|second) (?:line|reply)\)$", re.I)
+_PLACEHOLDER = re.compile(r"^[（(]\s*\d\s*回目の(?:発言|返答)\s*[）)]$|^\((?:first|second) (?:line|reply)\)$", re.IGNORECASE)
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
-_LABEL_PREFIX = re.compile(r"^\s*(?:状況|場面|書き直し|situation)\s*[:：]\s*", re.I)
+_LABEL_PREFIX = re.compile(r"^\s*(?:状況|場面|書き直し|situation)\s*[:：]\s*", re.IGNORECASE)
 _QUOTES = "「」『』\"'“”"
 
 
@@ -164,7 +165,7 @@ def judge_filter(
     if reason == "grader_failed":
         return Outcome(False, "judge gave no usable answer (unscored)")
     scores = {k: judge_value.get(k) for k in METRIC_KEYS}
-    if any(not isinstance(v, (int, float)) or v != v for v in scores.values()):  # v != v: NaN
+    if any(not isinstance(v, (int, float)) or math.isnan(v) for v in scores.values()):
         return Outcome(False, "judge scores incomplete", {"scores": scores})
     below = {k: scores[k] for k, t in thresholds.items() if scores[k] < t}
     if below:

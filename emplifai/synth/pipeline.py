@@ -178,7 +178,7 @@ def run_synth(
     roles: dict[str, ModelSpec] = {"generator": generator, "grader": judge, "labeler": labeler}
     models = {"generator": _model_name(generator), "judge": _model_name(judge), "labeler": _model_name(labeler)}
     logs: dict[str, str] = {}
-    run = dict(cfg=cfg, roles=roles, generator=generator, display=display, echo=echo)
+    run = {"cfg": cfg, "roles": roles, "generator": generator, "display": display, "echo": echo}
 
     # --- stage 1: brainstorm ---------------------------------------------------------------
     task1 = synth_brainstorm(emotions=",".join(cfg.emotions), per_emotion=cfg.per_emotion, seed=cfg.seed,

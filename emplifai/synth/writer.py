@@ -124,18 +124,18 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     lines = [
         "# Synthetic data: filter summary",
         "",
-        f"Generator `{summary['models']['generator']}`, judge `{summary['models']['judge']}`, "
-        f"labeler `{summary['models']['labeler']}`; seed {cfg['seed']}; brief {summary['brief']['version']} "
-        f"({summary['brief']['hash']}).",
+        (f"Generator `{summary['models']['generator']}`, judge `{summary['models']['judge']}`, "
+         f"labeler `{summary['models']['labeler']}`; seed {cfg['seed']}; brief {summary['brief']['version']} "
+         f"({summary['brief']['hash']})."),
         f"Judge thresholds: {', '.join(f'{k} >= {v}' for k, v in cfg['thresholds'].items()) or 'none'}; "
         f"label check: {cfg['label_mode']}; near-duplicates: Jaccard >= {cfg['dup_threshold']} on character "
         f"{cfg['ngram']}-grams; balance: {cfg['balance']}"
         + (f" (cap {summary['balance_cap']} per emotion)" if summary["balance_cap"] is not None else "") + ".",
         "",
-        f"**Kept {summary['kept']} of {acc['dialogues_generated']} generated dialogues** "
-        f"({acc['scenes_generated']} scenes; {acc['dialogues_not_generated (situation dropped)']} dialogues "
-        f"not generated because their situation was dropped). Every item counted once: "
-        f"{'yes' if acc['ok'] else 'NO'}.",
+        (f"**Kept {summary['kept']} of {acc['dialogues_generated']} generated dialogues** "
+         f"({acc['scenes_generated']} scenes; {acc['dialogues_not_generated (situation dropped)']} dialogues "
+         f"not generated because their situation was dropped). Every item counted once: "
+         f"{'yes' if acc['ok'] else 'NO'}."),
         "",
         "## Situations (stages 1-2): passed, or dropped at the first failing filter",
         "",
