@@ -18,7 +18,6 @@ GBNF grammar applied to every request that has no response schema).
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from typing import Any
 
@@ -34,6 +33,7 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from emplifai.deps import require_modules
 from emplifai.errors import UserError
 from emplifai.providers import gguf_server
 from emplifai.providers.gguf_file import read_gguf_info, resolve_model_file
@@ -50,11 +50,7 @@ MODEL_ARGS = ("n_ctx", "threads", "slots", "grammar")
 
 def check_serve_extra() -> None:
     """``UserError`` naming the extra when xllamacpp or openai is missing."""
-    missing = [m for m in ("xllamacpp", "openai") if importlib.util.find_spec(m) is None]
-    if missing:
-        raise UserError(
-            f"gguf/ models need {' and '.join(missing)}: pip install 'emplifai[serve]'"
-        )
+    require_modules("xllamacpp", "openai", extra="serve", purpose="gguf/ models")
 
 
 def _positive_int(name: str, value: Any) -> int | None:
