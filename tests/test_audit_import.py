@@ -16,16 +16,16 @@ from tests.audit_fixture import simulated
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory):  # noqa: ANN001, ANN201
+def sim(tmp_path_factory):
     return simulated(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
-def logs(sim):  # noqa: ANN001, ANN201
+def logs(sim):
     return read_audit_logs([str(sim["logs"])])
 
 
-def _first_samples(logs, k: int = 3) -> list[tuple[str, str, str]]:  # noqa: ANN001
+def _first_samples(logs, k: int = 3) -> list[tuple[str, str, str]]:
     rows = logs.items.sort_values(["log", "sample_id"]).head(k)
     return [(r.log, r.sample_id, r.model) for r in rows.itertuples()]
 
@@ -35,8 +35,8 @@ def _write_csv(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def test_every_error_named_by_row(tmp_path: Path, logs) -> None:  # noqa: ANN001
-    (log, sid, model), (log2, sid2, _) = _first_samples(logs, 2)
+def test_every_error_named_by_row(tmp_path: Path, logs) -> None:
+    (log, sid, _), (log2, sid2, _) = _first_samples(logs, 2)
     good = {"sample_id": sid, "log": log, "rater_id": "A", "metric": "fluency", "score": 4}
     rows = [
         good,                                                            # row 2: valid
@@ -67,8 +67,8 @@ def test_every_error_named_by_row(tmp_path: Path, logs) -> None:  # noqa: ANN001
     assert [str(w) for w in res.warnings] == ["ok.csv, row 3: blank score (rater A, comprehensibility): not rated"]
 
 
-def test_model_column_jsonl_and_few_items_warning(tmp_path: Path, logs) -> None:  # noqa: ANN001
-    (log, sid, model), *_ = _first_samples(logs)
+def test_model_column_jsonl_and_few_items_warning(tmp_path: Path, logs) -> None:
+    (_, sid, _), *_ = _first_samples(logs)
     # mockllm/verbose names two logs (free and max_chars): ambiguous; mockllm/concise names one.
     concise = logs.items[logs.items["model"] == "mockllm/concise"].iloc[0]
     lines = [
@@ -90,7 +90,7 @@ def test_model_column_jsonl_and_few_items_warning(tmp_path: Path, logs) -> None:
         str(res.warnings[0])
 
 
-def test_missing_columns_and_item_ids_need_the_key(tmp_path: Path, logs, sim) -> None:  # noqa: ANN001
+def test_missing_columns_and_item_ids_need_the_key(tmp_path: Path, logs, sim) -> None:
     path = _write_csv(tmp_path / "cols.csv", [{"sample_id": "x", "rater_id": "A", "score": 3}])
     with pytest.raises(UserError, match=r"cols.csv, row 1: missing column\(s\): metric, log or model"):
         read_ratings([str(path)], logs)
@@ -102,7 +102,7 @@ def test_missing_columns_and_item_ids_need_the_key(tmp_path: Path, logs, sim) ->
         read_ratings([str(bad)], logs, key=str(sim["key"]))
 
 
-def test_filled_sheets_round_trip(sim, logs) -> None:  # noqa: ANN001
+def test_filled_sheets_round_trip(sim, logs) -> None:
     """The simulator's filled sheets come back through the import with every rating kept."""
     res = read_ratings([str(sim["ratings"])], logs, key=str(sim["key"]))
     template = pd.read_csv(sim["sheets"] / "ratings_template.csv")
@@ -112,7 +112,7 @@ def test_filled_sheets_round_trip(sim, logs) -> None:  # noqa: ANN001
     assert set(zip(res.frame["log"], res.frame["sample_id"])) == set(zip(joined["log"], joined["sample_id"]))
 
 
-def test_cli_import_prints_one_error_block(tmp_path: Path, sim, capsys) -> None:  # noqa: ANN001
+def test_cli_import_prints_one_error_block(tmp_path: Path, sim, capsys) -> None:
     path = _write_csv(tmp_path / "x.csv", [{"sample_id": "nope", "log": "a.eval", "rater_id": "A", "metric": "fluency",
                                             "score": 9}])
     assert main(["audit", "import", str(path), "--logs", str(sim["logs"])]) == 2

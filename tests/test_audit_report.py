@@ -16,11 +16,19 @@ A, B = "mockllm/sim-judge-a", "mockllm/sim-judge-b"
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> tuple[dict, Path]:  # noqa: ANN001
+def report(tmp_path_factory) -> tuple[dict, Path]:
+    from emplifai.tasks.judge_probes import judge_probes
+    from inspect_ai import eval as inspect_eval
+
     sim = simulated(tmp_path_factory)
     out = tmp_path_factory.mktemp("audit-report")
-    assert main(["audit", "report", "--logs", str(sim["logs"]), "--ratings", str(sim["ratings"]), "--key",
-                 str(sim["key"]), "--out", str(out), "--rater-type", "crowd", "--leaderboard", "../lb/leaderboard.html"]) == 0
+    # A judge_probes log of judge A (mockllm answers no JSON: every probe unscored, which the report shows).
+    [probe] = inspect_eval(judge_probes(n=1), model="mockllm/model", model_roles={"grader": "mockllm/sim-judge-a"},
+                           log_dir=str(out / "probes"), display="none")
+    assert probe.status == "success"
+    assert main(["audit", "report", "--logs", str(sim["logs"]), "--probe-logs", str(out / "probes"), "--ratings",
+                 str(sim["ratings"]), "--key", str(sim["key"]), "--out", str(out), "--rater-type", "crowd",
+                 "--leaderboard", "../lb/leaderboard.html"]) == 0
     return json.loads((out / "audit.json").read_text(encoding="utf-8")), out
 
 
@@ -28,7 +36,7 @@ def _pooled(doc: dict, judge: str) -> dict[str, dict]:
     return {r["metric"]: r for r in doc["rows"] if r["judge"] == judge and r["candidate"] == ALL}
 
 
-def test_rows_have_the_required_keys(report) -> None:  # noqa: ANN001
+def test_rows_have_the_required_keys(report) -> None:
     doc, _ = report
     assert doc["rows"] and all(set(REQUIRED_KEYS) <= set(r) for r in doc["rows"])
     cands = {r["candidate"] for r in doc["rows"]}
@@ -38,7 +46,7 @@ def test_rows_have_the_required_keys(report) -> None:  # noqa: ANN001
     assert doc["simulated"] is True and doc["epsilon"] == 0.1
 
 
-def test_alt_test_recovers_the_planted_judges(report) -> None:  # noqa: ANN001
+def test_alt_test_recovers_the_planted_judges(report) -> None:
     doc, _ = report
     a = _pooled(doc, A)
     assert all(a[m]["alt_test_applicable"] for m in a)
@@ -59,7 +67,7 @@ def test_alt_test_recovers_the_planted_judges(report) -> None:  # noqa: ANN001
     assert any("(< 30)" in n for n in small[0]["alt_test_notes"])
 
 
-def test_length_bias_recovered(report) -> None:  # noqa: ANN001
+def test_length_bias_recovered(report) -> None:
     doc, _ = report
     entry = {(e["judge"], e["metric"]): e for e in doc["length"]["per_judge"]}
     ge = entry[(A, "general_empathy")]
@@ -81,7 +89,7 @@ def test_length_bias_recovered(report) -> None:  # noqa: ANN001
     assert abs(free_vs_limited[0]["human_difference"]) < 0.5
 
 
-def test_reliability_panels_and_outputs(report) -> None:  # noqa: ANN001
+def test_reliability_panels_and_outputs(report) -> None:
     doc, out = report
     a = _pooled(doc, A)
     assert 0.3 < a["fluency"]["human_alpha"] < 0.9 and a["fluency"]["human_loro_r"] > 0.3
@@ -96,4 +104,7 @@ def test_reliability_panels_and_outputs(report) -> None:  # noqa: ANN001
     assert "do not use: neither of the above" in md
     page = (out / "audit.html").read_text(encoding="utf-8")
     assert 'href="../lb/leaderboard.html"' in page and "SIMULATED RATINGS" in page
+    [p] = doc["probes"]
+    assert p["judge"] == A and p["unscored"] > 0 and p["probe_accuracy"] is None
+    assert "known-answer probes" in md and 'href="probes/' in page
     assert page.count('data-chart="scatter"') >= 8 and 'data-chart="bland-altman"' in page and 'data-chart="length"' in page

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from emplifai.scorers.rubrics import METRIC_KEYS, load_rubrics
 
 from emplifai.audit.logs import read_audit_logs
 from emplifai.audit.sheets import write_sheets
 from emplifai.errors import UserError
-from emplifai.scorers.rubrics import METRIC_KEYS, load_rubrics
 from tests.audit_fixture import simulated
 
 
 @pytest.fixture(scope="module")
-def logs(tmp_path_factory):  # noqa: ANN001, ANN201
+def logs(tmp_path_factory):
     return read_audit_logs([str(simulated(tmp_path_factory)["logs"])])
 
 
@@ -25,7 +25,7 @@ def _loads(out: Path) -> pd.DataFrame:
     return frame.drop_duplicates(["rater_id", "item_id"])
 
 
-def test_paper_design_groups_of_ten_three_raters(tmp_path: Path, logs) -> None:  # noqa: ANN001
+def test_paper_design_groups_of_ten_three_raters(tmp_path: Path, logs) -> None:
     res = write_sheets(logs, tmp_path / "sheets", tmp_path / "key.csv", design="paper")
     per_log = logs.items.groupby("log").size()
     groups = sum(-(-n // 10) for n in per_log)  # ceil(n / 10) per log
@@ -38,7 +38,7 @@ def test_paper_design_groups_of_ten_three_raters(tmp_path: Path, logs) -> None: 
     assert (pairs.join(key, on="item_id").groupby("rater_id")["log"].nunique() == 1).all()
 
 
-def test_alt_test_design_minimums_and_balance(tmp_path: Path, logs) -> None:  # noqa: ANN001
+def test_alt_test_design_minimums_and_balance(tmp_path: Path, logs) -> None:
     n = len(logs.items)
     res = write_sheets(logs, tmp_path / "s", tmp_path / "k.csv", design="alt-test", n_raters=4)
     pairs = _loads(tmp_path / "s")
@@ -53,7 +53,7 @@ def test_alt_test_design_minimums_and_balance(tmp_path: Path, logs) -> None:  # 
         write_sheets(logs, tmp_path / "t", tmp_path / "k2.csv", design="alt-test", raters_per_item=2)
 
 
-def test_blinded_randomised_and_key_apart(tmp_path: Path, logs) -> None:  # noqa: ANN001
+def test_blinded_randomised_and_key_apart(tmp_path: Path, logs) -> None:
     with pytest.raises(UserError, match="keep the key apart"):
         write_sheets(logs, tmp_path / "s", tmp_path / "s" / "key.csv")
     write_sheets(logs, tmp_path / "s", tmp_path / "key.csv", design="alt-test", n_raters=4)
@@ -71,7 +71,7 @@ def test_blinded_randomised_and_key_apart(tmp_path: Path, logs) -> None:  # noqa
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
-def test_html_form_carries_the_rubric(tmp_path: Path, logs, language: str) -> None:  # noqa: ANN001
+def test_html_form_carries_the_rubric(tmp_path: Path, logs, language: str) -> None:
     write_sheets(logs, tmp_path / "s", tmp_path / "key.csv", language=language)
     page = (tmp_path / "s" / "sheet_R001.html").read_text(encoding="utf-8")
     rubrics = load_rubrics(language)
@@ -79,3 +79,17 @@ def test_html_form_carries_the_rubric(tmp_path: Path, logs, language: str) -> No
         assert r.name in page and r.levels[0][:20] in page and r.levels[4][:20] in page
     assert page.count("class=item") == 10 and "page-break-before" in page
     assert ("評価シート" if language == "ja" else "Rating sheet") in page
+
+
+def test_cli_sheet(tmp_path: Path, tmp_path_factory, capsys) -> None:
+    from emplifai.cli import main
+
+    logs_dir = simulated(tmp_path_factory)["logs"]
+    assert main(["audit", "sheet", str(logs_dir), "--out", str(tmp_path / "sheets"), "--design", "alt-test",
+                 "--raters", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "alt-test design: 96 dialogues, 5 raters" in out and "keep apart" in out
+    assert (tmp_path / "sheets.key.csv").is_file() and not (tmp_path / "sheets" / "sheets.key.csv").exists()
+    assert main(["audit", "sheet", str(logs_dir), "--out", str(tmp_path / "x"), "--design", "alt-test",
+                 "--raters", "10"]) == 2
+    assert "use at most 9 raters" in capsys.readouterr().err

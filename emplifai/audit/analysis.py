@@ -220,7 +220,7 @@ def run_audit(logs: AuditLogs, ratings: Ratings, *, rater_type: str = "crowd", e
     hs = human_scores(ratings.frame)
     jt = judge_table(logs)
     items = logs.items
-    key = lambda f: f["log"] + "::" + f["sample_id"]  # noqa: E731 - one item id everywhere
+    key = lambda f: f["log"] + "::" + f["sample_id"]
     cand_of = dict(zip(key(items), items["candidate"]))
     lengths = dict(zip(key(items), zip(items["chars"].astype(float), items["log_chars"].astype(float))))
     hs_items = key(hs)
@@ -246,7 +246,7 @@ def run_audit(logs: AuditLogs, ratings: Ratings, *, rater_type: str = "crowd", e
         "verdict_rules": RULES,
         "logs": {k: {kk: vv for kk, vv in v.items() if kk != "task_args"} for k, v in logs.logs.items()},
         "skipped_logs": logs.skipped,
-        "ratings": {"n": int(len(ratings.frame)), "raters": sorted(ratings.frame["rater_id"].unique().tolist()),
+        "ratings": {"n": len(ratings.frame), "raters": sorted(ratings.frame["rater_id"].unique().tolist()),
                     "dialogues": int(ratings.frame[["log", "sample_id"]].drop_duplicates().shape[0]),
                     "warnings": [str(p) for p in ratings.warnings]},
         "rows": rows,

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import plotly.io as pio
 
-_LAYOUT = dict(margin=dict(l=60, r=20, t=60, b=60), height=420,
-               legend=dict(orientation="h", y=-0.2))
+_LAYOUT: dict[str, Any] = {"margin": {"l": 60, "r": 20, "t": 60, "b": 60}, "height": 420,
+                           "legend": {"orientation": "h", "y": -0.2}}
 
 
 _TEMPLATE: dict[str, Any] = {}

@@ -124,8 +124,8 @@ def sections(doc: dict[str, Any]) -> list[tuple[str, str, list[str], list[list[A
             reg_rows.append([entry["judge"], entry["metric"], reg["n"],
                              *[f"{f(coef[c]['estimate'])} [{f(coef[c]['ci_low'])}, {f(coef[c]['ci_high'])}]" if c in coef
                                else "(no variation)" for c in ("log_chars", "markdown", "politeness")], f(reg["r2"])])
-    out.append(("length-controlled", f"Length-controlled means at the human reference length ({length['reference_chars']:.0f} "
-                f"characters: {length['reference_source']})",
+    out.append(("length-controlled", (f"Length-controlled means at the human reference length "
+                                      f"({length['reference_chars']:.0f} characters: {length['reference_source']})"),
                 ["judge", "metric", "candidate", "judge raw", "judge LC", "judge LC 95% CI", "human raw", "human LC",
                  "slope per log-char (p)"], lc_rows))
     out.append(("deviation-regression", "Regression of judge - human on length and covariates (OLS, HC3; 95% CI)",
@@ -147,14 +147,14 @@ def sections(doc: dict[str, Any]) -> list[tuple[str, str, list[str], list[list[A
                   p_text(s.get("vs_judges_p")), f(s.get("vs_humans_difference")), p_text(s.get("vs_humans_p"))]
                  for s in doc["panels"]["self_preference"]]))
     if doc["probes"]:
-        out.append(("probes", "The judge's known-answer probes (judge_probes logs; degrading probes should score "
-                    "below their base, invariance probes should not move)",
+        out.append(("probes", ("The judge's known-answer probes (judge_probes logs; degrading probes should score "
+                               "below their base, invariance probes should not move)"),
                     ["judge", "log", "probe accuracy [95% CI]", "invariance violation rate [95% CI]",
                      "degrading / invariance probes", "unscored"],
                     [[p["judge"], p["log"],
                       f"{f(p.get('probe_accuracy'))} [{f(p.get('probe_accuracy_ci_low'))}, {f(p.get('probe_accuracy_ci_high'))}]",
-                      f"{f(p.get('invariance_violation_rate'))} [{f(p.get('invariance_violation_rate_ci_low'))}, "
-                      f"{f(p.get('invariance_violation_rate_ci_high'))}]",
+                      (f"{f(p.get('invariance_violation_rate'))} [{f(p.get('invariance_violation_rate_ci_low'))}, "
+                       f"{f(p.get('invariance_violation_rate_ci_high'))}]"),
                       f"{f(p.get('degrading_probes'), 0)} / {f(p.get('invariance_probes'), 0)}", f(p.get("unscored"), 0)]
                      for p in doc["probes"]]))
     return out
@@ -164,8 +164,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
     parts = ["# Judge audit", ""]
     if doc.get("simulated"):
         parts += [f"> **{SIMULATED_BANNER}**", ""]
-    parts += [f"Ratings: {doc['ratings']['n']} from {len(doc['ratings']['raters'])} raters on "
-              f"{doc['ratings']['dialogues']} dialogues. Rater type: {doc['rater_type']} (alt-test epsilon {doc['epsilon']}).", ""]
+    parts += [(f"Ratings: {doc['ratings']['n']} from {len(doc['ratings']['raters'])} raters on "
+               f"{doc['ratings']['dialogues']} dialogues. Rater type: {doc['rater_type']} "
+               f"(alt-test epsilon {doc['epsilon']})."), ""]
     parts += ["Verdict rules:", *[f"- {rule}" for rule in doc["verdict_rules"].values()], ""]
     for _, title, header, rows in sections(doc):
         parts += [f"## {title}", "", _md_table(header, rows) if rows else "_nothing to show_", ""]

@@ -64,7 +64,7 @@ def _reply(target: int, tag: str, rng: np.random.Generator) -> str:
 
 def plant(seed: int, situation_id: str, candidate: str, length_ref: float = LENGTH_REF) -> dict[str, Any]:
     """The latent quality, the replies and the judges' scores of one dialogue."""
-    model, centre, offset, _ = CANDIDATES[candidate]
+    _, centre, offset, _ = CANDIDATES[candidate]
     rng = _rng(seed, situation_id, candidate)
     base = 3.0 + offset + rng.normal(0, 0.6)
     quality = {m: float(base + rng.normal(0, 0.5)) for m in METRIC_KEYS}

@@ -23,9 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
 from emplifai.scorers.agreement.correlation import is_constant, paired
+from scipy import stats
 
 
 def _sm() -> Any:
@@ -99,7 +98,7 @@ def deviation_regression(frame: pd.DataFrame, y: str, covariates: list[str]) -> 
     coefs = [asdict(Coefficient(name, float(fit.params[i]), float(fit.bse[i]), float(fit.pvalues[i]),
                                 float(ci[i, 0]), float(ci[i, 1])))
              for i, name in enumerate(["const", *used])]
-    return {"n": int(len(data)), "r2": float(fit.rsquared), "coefficients": coefs, "dropped": dropped,
+    return {"n": len(data), "r2": float(fit.rsquared), "coefficients": coefs, "dropped": dropped,
             "se": "HC3"}
 
 
@@ -127,12 +126,12 @@ def length_controlled_means(frame: pd.DataFrame, group: str, score: str, log_len
     ci = np.asarray(fit.conf_int(0.05))
     out: dict[str, Any] = {
         "slope": float(fit.params[-1]), "slope_se": float(fit.bse[-1]), "slope_p": float(fit.pvalues[-1]),
-        "reference_log_length": float(reference_log_length), "n": int(len(data)), "groups": {},
+        "reference_log_length": float(reference_log_length), "n": len(data), "groups": {},
     }
     for i, g in enumerate(groups):
         part = data[data[group].astype(str) == g]
         out["groups"][g] = {
-            "n": int(len(part)), "raw_mean": float(part[score].mean()), "lc_mean": float(fit.params[i]),
+            "n": len(part), "raw_mean": float(part[score].mean()), "lc_mean": float(fit.params[i]),
             "lc_ci_low": float(ci[i, 0]), "lc_ci_high": float(ci[i, 1]),
             "mean_log_length": float(part[log_length].mean()),
         }

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
 from emplifai.scorers.agreement.reliability import krippendorff_alpha
+from scipy import stats
 
 # Lineage first: Swallow and MedLlama3 are Llama 3 fine-tunes, DeepSeek-R1-distill-Qwen is a Qwen.
 _FAMILIES: tuple[tuple[str, str], ...] = (
@@ -97,6 +96,6 @@ def self_preference(frame: pd.DataFrame, judge_family: dict[str, str], candidate
             row[f"{name}_other"] = float(b.mean())
             row[f"{name}_difference"] = float(a.mean() - b.mean())
             row[f"{name}_p"] = _welch(a, b)
-            row[f"{name}_n_own"], row[f"{name}_n_other"] = int(len(a)), int(len(b))
+            row[f"{name}_n_own"], row[f"{name}_n_other"] = len(a), len(b)
         out.append(row)
     return out
