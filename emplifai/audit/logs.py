@@ -206,4 +206,7 @@ def read_audit_logs(inputs: list[str]) -> AuditLogs:
     item_frame = pd.DataFrame(items)
     score_frame = pd.DataFrame(scores, columns=["log", "sample_id", "judge", "scorer", "metric", "judge_score",
                                                 "rubric", "rubric_language"])
+    # The same grader scoring one log twice (another mode or rubric, appended) is two judges.
+    twice = score_frame.groupby(["log", "judge"])["scorer"].transform("nunique") > 1
+    score_frame.loc[twice, "judge"] = score_frame.loc[twice, "judge"] + " [" + score_frame.loc[twice, "scorer"] + "]"
     return AuditLogs(item_frame, score_frame, logs, probes, skipped)
