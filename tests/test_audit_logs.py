@@ -34,7 +34,7 @@ def test_items_and_judges(sim) -> None:
 
 
 def test_same_grader_twice_is_two_judges(sim, tmp_path: Path) -> None:
-    src = sorted(Path(sim["logs"]).glob("*.eval"))[0]
+    src = min(Path(sim["logs"]).glob("*.eval"))
     copy = tmp_path / src.name
     shutil.copy(src, copy)
     log = read_eval_log(str(copy))
