@@ -34,7 +34,7 @@ from emplifai.taxonomy import LANGUAGES
 def judge_probes(
     data: str | None = None,
     probe_data: str | None = None,
-    probes: str = "all",
+    probes: str | list[str] = "all",
     rubric: str = "default",
     language: str = "ja",
     n: int | None = None,
@@ -67,6 +67,8 @@ def judge_probes(
     """
     data = str_param("data", data)
     probe_data = str_param("probe_data", probe_data)
+    if isinstance(probes, (list, tuple)):  # the CLI reads -T probes=a,b,c as a list
+        probes = ",".join(str(p) for p in probes)
     probes = str_param("probes", probes, optional=False) or "all"
     rubric = choice_param("rubric", rubric, RUBRIC_NAMES)
     language = choice_param("language", language, LANGUAGES)

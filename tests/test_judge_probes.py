@@ -246,6 +246,12 @@ def test_bad_parameters_are_user_errors(args: dict[str, Any]) -> None:
         judge_probes(**args)
 
 
+def test_probes_given_as_a_list_like_the_cli_passes_them() -> None:
+    # `-T probes=padded,injected` reaches the task as ["padded", "injected"].
+    task = judge_probes(probes=["padded", "injected"], n=1)
+    assert task.metadata is not None and task.metadata["probe_kinds"] == ["padded", "injected"]
+
+
 @pytest.mark.slow
 def test_full_probe_set_with_the_oracle(tmp_path: Path) -> None:
     m = metrics(run(oracle_for({}), tmp_path))
