@@ -155,7 +155,7 @@ def parse_rewrite(text: str, base: tuple[str, str, str, str]) -> tuple[str, str]
     except json.JSONDecodeError as e:
         raise ValueError(f"invalid JSON ({e.msg})") from None
     if not isinstance(obj, dict):
-        raise ValueError("the reply is not a JSON object")
+        raise ValueError("the reply is not a JSON object")  # noqa: TRY004 - a bad reply, not a caller's type error
     replies = []
     for key in ("supporter_1", "supporter_2"):
         value = obj.get(key)

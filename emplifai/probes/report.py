@@ -120,9 +120,9 @@ def probe_set_stats(data: str | None = None, probe_data: str | None = None) -> s
     def chars(rec: object) -> int:
         return len(rec.supporter_1) + len(rec.supporter_2)  # type: ignore[attr-defined]
 
-    lines = [f"{path}: {len(probes)} probes on {len({p.base_dialogue_id for p in probes})} base dialogues, "
-             f"{len({p.record.situation_id for p in probes})} situations", "",
-             "| kind | probes | supporter chars / base: mean (min-max) |", "|---|---|---|"]
+    head = (f"{path}: {len(probes)} probes on {len({p.base_dialogue_id for p in probes})} base dialogues, "
+            f"{len({p.record.situation_id for p in probes})} situations")
+    lines = [head, "", "| kind | probes | supporter chars / base: mean (min-max) |", "|---|---|---|"]
     for kind in DEGRADING:
         ratios = [chars(p.record) / chars(base[p.base_dialogue_id]) for p in probes if p.kind == kind]
         if ratios:
