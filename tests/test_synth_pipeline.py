@@ -61,7 +61,7 @@ def test_output_validates_with_provenance(run) -> None:
     assert rec.emotion == "joy" and rec.situation == S.SITUATIONS[("joy", 1)]
     assert rec.metadata["synth_judge_scores"]["general_empathy"] == 5
     assert rec.metadata["synth_seed"] == S.SEED
-    assert set(rec.metadata["synth_filters"]) == {"format", "judge", "label", "near_dup", "balance"}
+    assert set(rec.metadata["synth_filters"]) == {"error", "format", "judge", "label", "near_dup", "balance"}
     assert rec.metadata["synth_brief_version"] and rec.metadata["synth_generator"].startswith("mockllm")
     assert set(rec.metadata["synth_logs"]) == {"brainstorm", "rewrite", "dialogue"}
 
@@ -76,14 +76,14 @@ def test_summary_accounts_for_every_item(run) -> None:
     assert acc["dialogues_not_generated (situation dropped)"] == 3 * S.M
     joy, fear = summary["per_emotion"]["joy"], summary["per_emotion"]["fear"]
     assert joy["dialogues_kept"] == 1 and joy["dialogues_dropped"] == {
-        "format": 2, "judge": 0, "label": 0, "near_dup": 0, "balance": 1}
+        "error": 0, "format": 2, "judge": 0, "label": 0, "near_dup": 0, "balance": 1}
     assert fear["dialogues_kept"] == 1 and fear["dialogues_dropped"] == {
-        "format": 0, "judge": 2, "label": 2, "near_dup": 1, "balance": 0}
+        "error": 0, "format": 0, "judge": 2, "label": 2, "near_dup": 1, "balance": 0}
     assert summary["per_filter"]["dialogues"]["label"] == {"pass": 6, "fail": 2, "not_run": 2}
     items = [json.loads(x) for x in (out / "items.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(items) == 8 + 10
     md = (out / "summary.md").read_text(encoding="utf-8")
-    assert "Kept 2 of 10 generated dialogues**" in md and "| fear | 6 | 1 | 0 | 2 | 2 | 1 | 0 |" in md
+    assert "Kept 2 of 10 generated dialogues**" in md and "| fear | 6 | 1 | 0 | 0 | 2 | 2 | 1 | 0 |" in md
     assert "| situations: error | 8 | 0 | 0 |" in md
     assert any("stage 1/3" in m for m in messages) and any("kept 2 of 10" in m for m in messages)
     for stage, path in summary["logs"].items():

@@ -2,7 +2,7 @@
 
 Each filter returns an ``Outcome`` (passed or not, and why) that is written into the item's
 record, so every kept or dropped item says what each filter decided. Order for a dialogue:
-format -> judge -> label -> near_dup -> balance; the summary counts an item under the first
+error (the sample failed in Inspect) -> format -> judge -> label -> near_dup -> balance; the summary counts an item under the first
 filter it failed, and every filter's own pass/fail counts beside that.
 
 Why a dialogue a trusted judge calls ``cold_correct`` or ``dismissive`` cannot pass: the judge
@@ -39,7 +39,7 @@ DEFAULT_THRESHOLDS: dict[str, int] = {
 }
 LABEL_MODES: tuple[str, ...] = ("exact", "group", "off")
 BALANCE_MODES: tuple[str, ...] = ("equal", "none")
-DIALOGUE_FILTERS: tuple[str, ...] = ("format", "judge", "label", "near_dup", "balance")
+DIALOGUE_FILTERS: tuple[str, ...] = ("error", "format", "judge", "label", "near_dup", "balance")
 SITUATION_FILTERS: tuple[str, ...] = ("error", "draft_format", "draft_near_dup", "situation_format", "situation_near_dup")
 
 # Placeholder turns of the generation brief's format template (solvers.generation_prompt): a small

@@ -247,8 +247,9 @@ def run_synth(
                         {"situation": sit.fields["situation"], "variant": md.get("variant")})
             dialogues.append(item)
             if s.error:
-                item.outcomes["format"] = Outcome(False, f"stage 3 sample error: {s.error.message[:200]}")
+                item.outcomes["error"] = Outcome(False, f"stage 3 sample error: {s.error.message[:200]}")
                 continue
+            item.outcomes["error"] = Outcome(True)
             completion = s.output.completion if s.output else ""
             parsed, fmt = F.dialogue_format(completion)
             item.outcomes["format"] = fmt
