@@ -235,7 +235,8 @@ def collect_results(checkpoint: Path, log_dir: Path, data_fingerprint: str) -> l
         scores: dict[str, Any] = {}
         for score in log.results.scores:
             for name, metric in score.metrics.items():
-                scores[f"{score.name}/{name}"] = metric.value
+                if name != "stderr":  # the card lists the values; the log keeps their standard errors
+                    scores[f"{score.name}/{name}"] = metric.value
         rows.append({
             "task": task,
             "log": Path(info.name).name,
