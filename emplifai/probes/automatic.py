@@ -106,17 +106,25 @@ def _register(text: str, language: str) -> str:
     return "polite" if _POLITE.search(text) else "casual"
 
 
-def pad_reply(reply: str, language: str, rng: random.Random, factor: float = 2.0) -> str:
-    """``reply`` followed by neutral filler sentences until it is at least ``factor`` times as long."""
+def pad_reply(reply: str, language: str, rng: random.Random, factor: float = 2.0,
+              used: set[str] | None = None) -> str:
+    """``reply`` followed by neutral filler sentences until it is at least ``factor`` times as long.
+
+    Sentences in ``used`` (those already added to another reply of the dialogue) come last, so a
+    dialogue repeats a filler sentence only when the pool runs out.
+    """
     pool = list(_FILLER[language][_register(reply, language)])
     rng.shuffle(pool)
+    used = used if used is not None else set()
+    pool.sort(key=lambda sentence: sentence in used)  # stable: fresh sentences first, still shuffled
     sep = "" if language == "ja" else " "
     out = reply.rstrip()
     target = factor * len(reply.strip())
     i = 0
     while len(out) < target:
-        # Reuse the pool only if one pass is not enough (very long replies).
-        out += sep + pool[i % len(pool)]
+        sentence = pool[i % len(pool)]
+        out += sep + sentence
+        used.add(sentence)
         i += 1
     return out
 
@@ -124,7 +132,8 @@ def pad_reply(reply: str, language: str, rng: random.Random, factor: float = 2.0
 def padded(turns: Sequence[str], language: str, seed: int, key: str) -> tuple[str, str, str, str]:
     rng = rng_for(seed, "padded", key)
     p1, s1, p2, s2 = turns
-    return (p1, pad_reply(s1, language, rng), p2, pad_reply(s2, language, rng))
+    used: set[str] = set()
+    return (p1, pad_reply(s1, language, rng, used=used), p2, pad_reply(s2, language, rng, used=used))
 
 
 def injected(turns: Sequence[str], language: str, seed: int, key: str) -> tuple[tuple[str, str, str, str], int]:
