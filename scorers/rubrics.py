@@ -41,6 +41,8 @@ EPITOME_KEYS: tuple[str, ...] = ("emotional_reactions", "interpretations", "expl
 # The metric keys of each named rubric, in order, and every key any rubric can score.
 RUBRIC_METRICS: dict[str, tuple[str, ...]] = {"default": METRIC_KEYS, "neutral": METRIC_KEYS, "epitome": EPITOME_KEYS}
 ALL_METRIC_KEYS: tuple[str, ...] = (*METRIC_KEYS, *EPITOME_KEYS)
+# Rubrics scoring the seven metrics (what the probes' metrics and the leaderboard's boards expect).
+SEVEN_METRIC_RUBRICS: tuple[str, ...] = tuple(n for n, keys in RUBRIC_METRICS.items() if keys == METRIC_KEYS)
 LEVELS: tuple[int, ...] = (1, 2, 3, 4, 5)
 
 
