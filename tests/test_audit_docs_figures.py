@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from emplifai.audit.simulate import FAMILIES
 from emplifai.cli import main
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "audit.md"
@@ -30,7 +31,7 @@ def test_worked_example_figures(tmp_path: Path) -> None:
     sim = tmp_path / "sim"
     assert main(["audit", "simulate", "--out", str(sim)]) == 0
     assert main(["audit", "report", "--logs", str(sim / "logs"), "--ratings", str(sim / "simulated_ratings.csv"),
-                 "--key", str(sim / "key.csv"), "--out", str(sim / "audit")]) == 0
+                 "--key", str(sim / "key.csv"), "--out", str(sim / "audit"), "--family", *FAMILIES]) == 0
     doc = json.loads((sim / "audit" / "audit.json").read_text(encoding="utf-8"))
     pooled = {r["metric"]: r for r in doc["rows"] if r["judge"] == "mockllm/sim-judge-a" and r["candidate"] == "(all candidates)"}
     verdicts = _doc_table("Verdicts for judge A from")
@@ -60,4 +61,11 @@ def test_worked_example_figures(tmp_path: Path) -> None:
     assert (f"by {mc['judge_difference']:.2f} ({mc['free']['judge_mean']:.2f} to {mc['limited']['judge_mean']:.2f}, "
             f"{mc['free']['mean_chars']:.0f} to {mc['limited']['mean_chars']:.0f} characters per reply) while the "
             f"simulated raters move by {mc['human_difference']:.2f}") in flat
+    prefs = {p["metric"]: p for p in doc["panels"]["self_preference"] if p["judge"] == "mockllm/sim-judge-b"}
+    o, ge_pref = prefs["overall"], prefs["general_empathy"]
+    assert f"are {o['vs_humans_difference']:.2f} higher on its own family's dialogues" in flat
+    assert f"and B minus judge A is {o['vs_judges_difference']:.2f} higher" in flat
+    assert f"on general empathy it reads {ge_pref['vs_judges_difference']:.2f} (p {ge_pref['vs_judges_p']:.3f})" in flat
+    assert f"while against the humans it is {ge_pref['vs_humans_difference']:.2f}" in flat
+    assert o["vs_humans_p"] < 0.001
     assert re.search(rf"human reference length \({doc['length']['reference_chars']:.0f} characters\)", flat)

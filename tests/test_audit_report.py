@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from emplifai.audit.analysis import ALL, REQUIRED_KEYS
+from emplifai.audit.simulate import FAMILIES, SELF_PREFERENCE
 from emplifai.cli import main
 from tests.audit_fixture import simulated
 
@@ -28,7 +29,7 @@ def report(tmp_path_factory) -> tuple[dict, Path]:
     assert probe.status == "success"
     assert main(["audit", "report", "--logs", str(sim["logs"]), "--probe-logs", str(out / "probes"), "--ratings",
                  str(sim["ratings"]), "--key", str(sim["key"]), "--out", str(out), "--rater-type", "crowd",
-                 "--leaderboard", "../lb/leaderboard.html"]) == 0
+                 "--leaderboard", "../lb/leaderboard.html", "--family", *FAMILIES]) == 0
     return json.loads((out / "audit.json").read_text(encoding="utf-8")), out
 
 
@@ -108,3 +109,16 @@ def test_reliability_panels_and_outputs(report) -> None:
     assert p["judge"] == A and p["unscored"] > 0 and p["probe_accuracy"] is None
     assert "known-answer probes" in md and 'href="probes/' in page
     assert page.count('data-chart="scatter"') >= 8 and 'data-chart="bland-altman"' in page and 'data-chart="length"' in page
+
+
+def test_self_preference_recovered(report) -> None:
+    doc, _ = report
+    prefs = {(p["judge"], p["metric"]): p for p in doc["panels"]["self_preference"]}
+    assert {j for j, _ in prefs} == {B}  # judge A has no declared family among the candidates
+    for metric in GOOD:
+        p = prefs[(B, metric)]
+        assert p["own_candidates"] == ["mockllm/verbose", "mockllm/verbose [max_chars=120]"]
+        assert p["vs_humans_difference"] > 0.2 and p["vs_humans_p"] < 0.05
+    overall = prefs[(B, "overall")]
+    assert abs(overall["vs_humans_difference"] - SELF_PREFERENCE) < 0.25
+    assert abs(overall["vs_judges_difference"] - SELF_PREFERENCE) < 0.35 and overall["vs_judges_p"] < 0.01

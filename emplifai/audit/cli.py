@@ -79,12 +79,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from emplifai.audit.simulate import simulate
+    from emplifai.audit.simulate import FAMILIES, simulate
 
     paths = simulate(args.out, seed=args.seed, n=args.n, n_raters=args.raters)
     print("SIMULATED data (scripted candidates and judges, simulated raters; not human data):")
     for kind, path in paths.items():
         print(f"{kind:>8}: {path}")
+    print(f"judge B's planted self-preference shows in the report with --family {' '.join(FAMILIES)}")
     return 0
 
 

@@ -12,7 +12,10 @@ quality plus noise (sd 0.7), rounded and clipped to 1..5. What is planted, per m
   that the length controls should recover (slope about 1.5) and that should fail the alt-test;
 - emotion_specific_empathy: the judge answers at random (1..5): it should fail.
 
-Judge B scores every metric like judge A's good metrics (a panel of A and B is formed). Candidates: ``concise``
+Judge B scores every metric like judge A's good metrics, plus 0.5 on the dialogues of
+``mockllm/verbose`` (both of its runs): a planted self-preference, found when B and
+``mockllm/verbose`` are declared one family (``--family mockllm/sim-judge-b=sim mockllm/verbose=sim``).
+A and B on the same logs form a panel. Candidates: ``concise``
 (about 70 characters per reply), ``verbose`` (about 300), ``cold`` (about 120, lower quality), and
 ``verbose`` again with ``-T max_chars=120`` (about 110): the max_chars-vs-free comparison.
 """
@@ -36,6 +39,8 @@ JUDGE_A = "mockllm/sim-judge-a"
 JUDGE_B = "mockllm/sim-judge-b"
 RATER_NOISE = 0.7
 JUDGE_NOISE = 0.4
+SELF_PREFERENCE = 0.5  # judge B's planted bonus for its own "family" (mockllm/verbose)
+FAMILIES = ("mockllm/sim-judge-b=sim", "mockllm/verbose=sim")
 LENGTH_BIAS = 1.5
 LENGTH_REF = 72.0  # about the geometric mean reply length of the bundled sample's own dialogues
 # candidate -> (model, centre chars per reply, quality offset, task args)
@@ -86,7 +91,8 @@ def plant(seed: int, situation_id: str, candidate: str, length_ref: float = LENG
             judge_a[m] = judged(q + LENGTH_BIAS * math.log(mean_len / length_ref))
         else:
             judge_a[m] = judged(q)
-    judge_b = {m: judged(q) for m, q in quality.items()}
+    bonus = SELF_PREFERENCE if CANDIDATES[candidate][0] == "mockllm/verbose" else 0.0
+    judge_b = {m: judged(q + bonus) for m, q in quality.items()}
     return {"quality": quality, "replies": replies, "judge": {JUDGE_A: judge_a, JUDGE_B: judge_b}}
 
 
