@@ -29,7 +29,7 @@ from emplifai.leaderboard.collect import (
     Run,
     Skipped,
 )
-from emplifai.leaderboard.stats import Interval, macro_f1_ci, mean_cis, tie_aware_ranks
+from emplifai.leaderboard.stats import Interval, IntervalCache, macro_f1_ci, mean_cis, tie_aware_ranks
 
 from emplifai.taxonomy import GROUPS, LABELS
 
@@ -120,7 +120,7 @@ def _common(run: Run) -> dict[str, Any]:
     }
 
 
-def generation_row(run: Run) -> dict[str, Any]:
+def generation_row(run: Run, cache: IntervalCache | None = None) -> dict[str, Any]:
     s = run.samples
     overall = _float(s, f"judge_{OVERALL}")
     fmt = _float(s, "judge_format_ok")
@@ -129,7 +129,7 @@ def generation_row(run: Run) -> dict[str, Any]:
     row["format_failures"] = int((fmt == 0).sum())
     row["format_failure_rate"] = float((fmt == 0).sum() / fmt.notna().sum()) if fmt.notna().any() else float("nan")
     cis = mean_cis({**{k: _float(s, f"judge_{k}") for k in (*METRIC_KEYS, OVERALL)},
-                    **{k: _float(s, f"length_{k}") for k in ("chars", "words")}})
+                    **{k: _float(s, f"length_{k}") for k in ("chars", "words")}}, cache)
     for key, iv in cis.items():
         _put(row, key, iv)
     row["judge"] = run.judge
@@ -140,17 +140,17 @@ def generation_row(run: Run) -> dict[str, Any]:
     return row
 
 
-def emotion_row(run: Run) -> dict[str, Any]:
+def emotion_row(run: Run, cache: IntervalCache | None = None) -> dict[str, Any]:
     s = run.samples
     correct = _float(s, "label_correct")
     row: dict[str, Any] = {**_common(run), "n": len(s), "n_scored": int(correct.notna().sum())}
     cis = mean_cis({"accuracy": correct, "fasttext": _float(s, "fasttext"),
-                    **{f"bertscore_{k}": _float(s, f"bertscore_{k}") for k in BERTSCORE_KEYS}})
+                    **{f"bertscore_{k}": _float(s, f"bertscore_{k}") for k in BERTSCORE_KEYS}}, cache)
     _put(row, "accuracy", cis["accuracy"])
     scored = s[correct.notna()]
     golds = scored["label_gold"].astype(str).tolist()
     preds = [None if pd.isna(p) else str(p) for p in scored["label_pred"]]
-    _put(row, "macro_f1", macro_f1_ci(golds, preds))
+    _put(row, "macro_f1", macro_f1_ci(golds, preds, cache))
     row["unparsed"] = int(sum(p is None for p in preds))
     for key in ("fasttext", *[f"bertscore_{k}" for k in BERTSCORE_KEYS]):
         _put(row, key, cis[key])
@@ -214,11 +214,11 @@ def _evidence(rows: pd.DataFrame, pairwise: pd.DataFrame) -> list[dict[str, Any]
     return out
 
 
-def _rows(task: str, runs: list[Run]) -> pd.DataFrame:
-    return pd.DataFrame([(generation_row if task == GENERATION else emotion_row)(r) for r in runs])
+def _rows(task: str, runs: list[Run], cache: IntervalCache | None) -> pd.DataFrame:
+    return pd.DataFrame([(generation_row if task == GENERATION else emotion_row)(r, cache) for r in runs])
 
 
-def build_board(task: str, bid: str, key: dict[str, Any], runs: list[Run]) -> Board:
+def build_board(task: str, bid: str, key: dict[str, Any], runs: list[Run], cache: IntervalCache | None = None) -> Board:
     """One board from the counted runs that share its key (one run per candidate); self-judged
     runs are kept apart, unranked."""
     candidates = [r.candidate for r in runs]
@@ -228,7 +228,7 @@ def build_board(task: str, bid: str, key: dict[str, Any], runs: list[Run]) -> Bo
     apart = [r for r in runs if r.self_judged]
     metric = RANK_METRIC[task]
     if ranked:
-        rows = _rows(task, ranked)
+        rows = _rows(task, ranked, cache)
         ranking = tie_aware_ranks({r.candidate: _rank_scores(r) for r in ranked})
         rows.insert(0, "rank", rows["candidate"].map(ranking.rank))
         rows.insert(2, "tied_with", rows["candidate"].map(lambda c: sorted(ranking.tied_with[c])))
@@ -238,7 +238,7 @@ def build_board(task: str, bid: str, key: dict[str, Any], runs: list[Run]) -> Bo
         pairwise = ranking.pairwise
     else:
         rows, pairwise = pd.DataFrame(columns=["rank", "candidate", "tied_with", "evidence"]), pd.DataFrame()
-    self_rows = _rows(task, apart) if apart else pd.DataFrame()
+    self_rows = _rows(task, apart, cache) if apart else pd.DataFrame()
     order = rows["candidate"].tolist() + (self_rows["candidate"].tolist() if len(self_rows) else [])
     return Board(
         id=bid, task=task, key=key, rows=rows, per_emotion=_per_emotion(runs, task).reindex(order),
@@ -296,8 +296,8 @@ def _newest_checks(checks: list[JudgeCheck]) -> list[JudgeCheck]:
     return sorted(newest.values(), key=lambda c: (c.judge, str(c.rubric)))
 
 
-def build_leaderboard(collection: Collection) -> Leaderboard:
-    """Supersession, then one board per board key."""
+def build_leaderboard(collection: Collection, cache: IntervalCache | None = None) -> Leaderboard:
+    """Supersession, then one board per board key (``cache``: bootstrap intervals by content)."""
     by_entry: dict[tuple[str, str], list[Run]] = defaultdict(list)
     for run in collection.runs:
         by_entry[run.entry_key].append(run)
@@ -310,7 +310,7 @@ def build_leaderboard(collection: Collection) -> Leaderboard:
     checks = _newest_checks(collection.judge_checks)
     boards = []
     for bid, runs in counted.items():
-        board = build_board(runs[0].task, bid, runs[0].board_key, sorted(runs, key=lambda r: r.candidate))
+        board = build_board(runs[0].task, bid, runs[0].board_key, sorted(runs, key=lambda r: r.candidate), cache)
         board.superseded = [s for s in superseded if s["board"] == bid]
         if board.task == GENERATION:
             judges = set(runs[0].panel or [runs[0].judge])

@@ -27,15 +27,17 @@ Choices, stated once here and repeated on every page the leaderboard writes (``M
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 CONFIDENCE = 0.95
 ALPHA = 0.05
@@ -85,6 +87,54 @@ def _rng() -> np.random.Generator:
     return np.random.default_rng(SEED)
 
 
+def _scipy_stats():  # noqa: ANN202 - the scipy.stats module
+    # Imported on first use: about 0.9 s of start-up, not needed when every interval is cached.
+    from scipy import stats
+
+    return stats
+
+
+class IntervalCache:
+    """Bootstrap intervals by content: the key is a hash of the method's constants and the values
+    themselves, so a cached interval is the one ``mean_ci`` / ``macro_f1_ci`` would compute again
+    (same values, same seed, same resamples). Kept as one JSON file beside the log cache."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.entries: dict[str, list[float | int | None]] = {}
+        self.used: set[str] = set()
+        if path is not None and path.exists():
+            try:
+                self.entries = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.entries = {}
+
+    @staticmethod
+    def key(kind: str, *parts: bytes) -> str:
+        digest = hashlib.sha256(f"{kind}|{CONFIDENCE}|{N_RESAMPLES}|{SEED}|percentile".encode())
+        for part in parts:
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
+        return digest.hexdigest()[:32]
+
+    def get(self, key: str) -> Interval | None:
+        hit = self.entries.get(key)
+        if hit is None:
+            return None
+        self.used.add(key)
+        return Interval(*(float("nan") if v is None else v for v in hit[:3]), int(hit[3]))
+
+    def put(self, key: str, iv: Interval) -> None:
+        self.used.add(key)
+        self.entries[key] = [None if math.isnan(v) else v for v in (iv.estimate, iv.low, iv.high)] + [iv.n]
+
+    def save(self) -> None:
+        """Write the intervals used by this build (older ones are dropped)."""
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps({k: self.entries[k] for k in sorted(self.used)}), encoding="utf-8")
+
+
 def mean_ci(values: Sequence[float] | np.ndarray | pd.Series) -> Interval:
     """Mean of the non-NaN values with its percentile bootstrap CI."""
     x = np.asarray(values, dtype=float)
@@ -98,14 +148,16 @@ def mean_ci(values: Sequence[float] | np.ndarray | pd.Series) -> Interval:
     if np.all(x == x[0]):
         # Every resample has the same mean: the interval is that point (scipy warns and gives NaN).
         return Interval(est, est, est, n)
-    res = stats.bootstrap(
+    res = _scipy_stats().bootstrap(
         (x,), np.mean, n_resamples=N_RESAMPLES, confidence_level=CONFIDENCE, method="percentile",
         vectorized=True, batch=_batch(n), rng=_rng(),
     )
     return Interval(est, float(res.confidence_interval.low), float(res.confidence_interval.high), n)
 
 
-def mean_cis(columns: Mapping[str, Sequence[float] | np.ndarray | pd.Series]) -> dict[str, Interval]:
+def mean_cis(
+    columns: Mapping[str, Sequence[float] | np.ndarray | pd.Series], cache: IntervalCache | None = None
+) -> dict[str, Interval]:
     """``mean_ci`` of several columns of one run, with one bootstrap per group of columns that
     have the same missing values: scipy resamples the rows of a (columns x samples) array
     together, with the same indices a separate ``mean_ci`` call draws (same seed), so the
@@ -119,18 +171,26 @@ def mean_cis(columns: Mapping[str, Sequence[float] | np.ndarray | pd.Series]) ->
         present = ~np.isnan(arrays[keys[0]])
         data = np.stack([arrays[k][present] for k in keys])
         n = data.shape[1]
+        if cache is not None:
+            cached = {k: cache.get(cache.key("mean", data[i].tobytes())) for i, k in enumerate(keys)}
+            if all(v is not None for v in cached.values()):
+                out.update(cached)  # type: ignore[arg-type]
+                continue
         varying = [i for i, k in enumerate(keys) if n >= 2 and not np.all(data[i] == data[i][0])]
         for i, k in enumerate(keys):
             if i not in varying:
                 out[k] = mean_ci(data[i])  # empty, a single value or a constant: no resampling
         if varying:
-            res = stats.bootstrap(
+            res = _scipy_stats().bootstrap(
                 (data[varying],), np.mean, n_resamples=N_RESAMPLES, confidence_level=CONFIDENCE, method="percentile",
                 vectorized=True, batch=_batch(n), rng=_rng(), axis=-1,
             )
             lows, highs = np.atleast_1d(res.confidence_interval.low), np.atleast_1d(res.confidence_interval.high)
             for j, i in enumerate(varying):
                 out[keys[i]] = Interval(float(np.mean(data[i])), float(lows[j]), float(highs[j]), n)
+        if cache is not None:
+            for i, k in enumerate(keys):
+                cache.put(cache.key("mean", data[i].tobytes()), out[k])
     return out
 
 
@@ -165,11 +225,19 @@ def macro_f1_from_codes(gold: np.ndarray, pred: np.ndarray, n_labels: int) -> np
     return out.reshape(lead)
 
 
-def macro_f1_ci(golds: Sequence[str], preds: Sequence[str | None]) -> Interval:
+def macro_f1_ci(golds: Sequence[str], preds: Sequence[str | None], cache: IntervalCache | None = None) -> Interval:
     """Macro-F1 of predicted vs gold labels with a paired percentile bootstrap CI."""
     n = len(golds)
     if n != len(preds):
         raise ValueError(f"golds and preds differ in length: {n} vs {len(preds)}")
+    if cache is not None:
+        key = cache.key("macro_f1", json.dumps([list(golds), list(preds)]).encode("utf-8"))
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        iv = macro_f1_ci(golds, preds)
+        cache.put(key, iv)
+        return iv
     if n == 0:
         return Interval(float("nan"), float("nan"), float("nan"), 0)
     labels = sorted(set(golds) | {p for p in preds if p is not None})
@@ -183,7 +251,7 @@ def macro_f1_ci(golds: Sequence[str], preds: Sequence[str | None]) -> Interval:
     def statistic(gi: np.ndarray, pi: np.ndarray, axis: int = -1) -> np.ndarray:
         return macro_f1_from_codes(np.moveaxis(gi, axis, -1), np.moveaxis(pi, axis, -1), len(labels))
 
-    res = stats.bootstrap(
+    res = _scipy_stats().bootstrap(
         (g, p), statistic, paired=True, vectorized=True, n_resamples=N_RESAMPLES, batch=_batch(n),
         confidence_level=CONFIDENCE, method="percentile", rng=_rng(),
     )
@@ -230,8 +298,15 @@ def integer_scores(scores: Mapping[str, pd.Series], max_denominator: int = 10_00
 
 @functools.lru_cache(maxsize=4096)
 def _half_binomial(c: int) -> np.ndarray:
-    """P(K = k), k = 0..c, for K ~ Binomial(c, 1/2)."""
-    return stats.binom.pmf(np.arange(c + 1), c, 0.5)
+    """P(K = k), k = 0..c, for K ~ Binomial(c, 1/2): C(c, k) / 2^c from exact integers (Python's
+    int / int is correctly rounded at any size), no scipy needed."""
+    total = 2**c
+    out = np.empty(c + 1)
+    comb = 1
+    for k in range(c + 1):
+        out[k] = comb / total
+        comb = comb * (c - k) // (k + 1)
+    return out
 
 
 def sign_flip_p_value(differences: Sequence[int] | np.ndarray) -> float:
@@ -281,7 +356,7 @@ def paired_p_value(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndar
     d = d[d != 0]
     if len(d) == 0:
         return 1.0
-    res = stats.permutation_test(
+    res = _scipy_stats().permutation_test(
         (d,), lambda x, axis=-1: np.sum(x, axis=axis), permutation_type="samples", vectorized=True,
         n_resamples=20_000, alternative="two-sided", rng=_rng(),
     )

@@ -12,6 +12,7 @@ from emplifai.leaderboard.export import csv_frame, json_document
 from emplifai.leaderboard.paper_rows import load_paper_figures
 from emplifai.leaderboard.render_html import render_html
 from emplifai.leaderboard.render_markdown import render_markdown
+from emplifai.leaderboard.stats import IntervalCache
 
 FILE_NAMES = {
     "markdown": "leaderboard.md",
@@ -26,8 +27,12 @@ CACHE_DIR = ".log-cache"
 
 
 def build(log_dir: str | Path, cache_dir: str | Path | None = None) -> Leaderboard:
-    """The boards of every log under ``log_dir`` (read through ``inspect_ai.log``)."""
-    return build_leaderboard(read_runs(log_dir, cache_dir))
+    """The boards of every log under ``log_dir`` (read through ``inspect_ai.log``). With
+    ``cache_dir``, what was read from each log and the bootstrap intervals are kept there."""
+    intervals = IntervalCache(Path(cache_dir) / "intervals.json" if cache_dir else None)
+    lb = build_leaderboard(read_runs(log_dir, cache_dir), intervals)
+    intervals.save()
+    return lb
 
 
 def write_leaderboard(
