@@ -1,5 +1,7 @@
 """Judge-vs-human agreement statistics: pure functions, each checked against a direct computation
-in tests/test_agreement_*.py. Composed into the cross-log report by ``emplifai audit``."""
+in tests/test_agreement_*.py. Composed into the cross-log report by ``emplifai audit``; the
+per-log ones are also Inspect metrics (``inspect_metrics``: ``human_pearson``, ``human_alpha``,
+``human_mad``) for samples that carry human ratings."""
 
 from emplifai.scorers.agreement.alt_test import (
     EPSILON_BY_RATER_TYPE,

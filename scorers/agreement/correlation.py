@@ -78,6 +78,8 @@ def pearson_ci(
         return Correlation(None, None, None, None, n)
     res = stats.pearsonr(a, b)
     r, p = float(res.statistic), float(res.pvalue)
+    if n_resamples == 0:  # no interval wanted (the Inspect metrics report r alone)
+        return Correlation(r, p, None, None, n)
     rng = np.random.default_rng(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a degenerate BCa is handled below
