@@ -16,6 +16,7 @@ server process are both counted). Measured per engine:
   rubric prefix it has just computed; transformers computes everything again).
 
     .venv/bin/python bench/local_engine.py --language ja --judge-tokens 300 --gen-tokens 128
+    .venv/bin/python bench/local_engine.py --engines gguf --threads 1,2   # llama.cpp threads compared
 
 The model load is timed apart (``load_s``) and never counted in the per-call figures. Nothing here
 uses the network.
@@ -52,11 +53,11 @@ def _judge_inputs(language: str, index: int) -> list[Any]:
     )
 
 
-def _model(engine: str) -> Any:
+def _model(engine: str, threads: int | None) -> Any:
     from inspect_ai.model import get_model
 
     if engine == "gguf":
-        return get_model("gguf/smollm2-135m", slots=1)
+        return get_model("gguf/smollm2-135m", slots=1, **({"threads": threads} if threads else {}))
     from emplifai.local_model import inspect_model_args, prepare_local_model
 
     name, args = inspect_model_args(prepare_local_model())
@@ -74,12 +75,13 @@ async def _call(model: Any, messages: Any, max_tokens: int, schema: Any = None) 
     return {"s": s, "in": usage.input_tokens if usage else 0, "out": usage.output_tokens if usage else 0}
 
 
-async def _measure(engine: str, language: str, judge_tokens: int, gen_tokens: int) -> dict[str, Any]:
+async def _measure(engine: str, language: str, judge_tokens: int, gen_tokens: int,
+                   threads: int | None) -> dict[str, Any]:
     from emplifai.scorers.judge_prompt import response_schema
     from inspect_ai.model import ChatMessageUser
 
     t = time.monotonic()
-    model = _model(engine)
+    model = _model(engine, threads)
     # The first request loads the model (gguf/: starts the server); timed apart.
     await _call(model, [ChatMessageUser(content="Hi")], 1)
     load_s = time.monotonic() - t
@@ -91,7 +93,7 @@ async def _measure(engine: str, language: str, judge_tokens: int, gen_tokens: in
     first = await _call(model, _judge_inputs(language, 1), judge_tokens, schema)
     cached = await _call(model, _judge_inputs(language, 2), judge_tokens, schema)
     return {
-        "engine": engine,
+        "engine": engine if engine == "hf" else f"gguf threads={model.api.key.threads}",
         "model": str(model),
         "load_s": round(load_s, 1),
         "prompt_tokens": pp["in"],
@@ -105,9 +107,9 @@ async def _measure(engine: str, language: str, judge_tokens: int, gen_tokens: in
     }
 
 
-def _child(engine: str, language: str, judge_tokens: int, gen_tokens: int) -> None:
+def _child(engine: str, language: str, judge_tokens: int, gen_tokens: int, threads: int | None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    result = asyncio.run(_measure(engine, language, judge_tokens, gen_tokens))
+    result = asyncio.run(_measure(engine, language, judge_tokens, gen_tokens, threads))
     if engine == "gguf":
         from emplifai.providers.gguf_server import stop_all_servers
 
@@ -124,14 +126,16 @@ def main() -> int:
     ap.add_argument("--judge-tokens", type=int, default=300)
     ap.add_argument("--gen-tokens", type=int, default=128)
     ap.add_argument("--engines", default=",".join(ENGINES))
+    ap.add_argument("--threads", default="", help="gguf/ thread counts to run, comma-separated (default: its default)")
     ap.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        _child(args.child, args.language, args.judge_tokens, args.gen_tokens)
+        _child(args.child, args.language, args.judge_tokens, args.gen_tokens, int(args.threads or 0) or None)
         return 0
     rows = []
-    for engine in args.engines.split(","):
-        cmd = [sys.executable, __file__, "--child", engine, "--language", args.language,
+    runs = [(e, t) for e in args.engines.split(",") for t in (args.threads.split(",") if e == "gguf" else [""])]
+    for engine, threads in runs:
+        cmd = [sys.executable, __file__, "--child", engine, "--language", args.language, "--threads", threads,
                "--judge-tokens", str(args.judge_tokens), "--gen-tokens", str(args.gen_tokens)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if out.returncode != 0:
@@ -144,10 +148,11 @@ def main() -> int:
     print("|---|" + "---|" * len(rows))
     for k in keys:
         print(f"| {k} | " + " | ".join(str(r[k]) for r in rows) + " |")
-    if len(rows) == 2:
-        hf, gg = rows
-        print(f"\njudge call speed-up (hf / gguf): first {hf['judge_first_s'] / gg['judge_first_s']:.1f}x, "
-              f"cached {hf['judge_cached_s'] / gg['judge_cached_s']:.1f}x")
+    hf = next((r for r in rows if r["engine"] == "hf"), None)
+    for gg in (r for r in rows if r["engine"] != "hf"):
+        if hf is not None:
+            print(f"judge call speed-up (hf / {gg['engine']}): first {hf['judge_first_s'] / gg['judge_first_s']:.1f}x, "
+                  f"cached {hf['judge_cached_s'] / gg['judge_cached_s']:.1f}x")
     return 0
 
 
