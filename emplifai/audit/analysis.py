@@ -158,33 +158,37 @@ def _length_section(jt: pd.DataFrame, hs: pd.DataFrame, items: pd.DataFrame) -> 
 
 
 def _max_chars_section(jt: pd.DataFrame, hs: pd.DataFrame, items: pd.DataFrame, logs: AuditLogs) -> list[dict[str, Any]]:
-    """Free vs max_chars-limited runs of the same model under the same judge."""
-    out = []
-    info = pd.DataFrame([{"log": k, "model": v["model"], "max_chars": v["task_args"].get("max_chars")}
-                         for k, v in logs.logs.items()])
-    if info.empty:
-        return out
-    human_mean = hs.groupby(["log", "sample_id", "metric"])["score"].mean()
-    for model, part in info.groupby("model"):
-        free = part[part["max_chars"].isna()]["log"].tolist()
-        limited = part[part["max_chars"].notna()]
-        for _, lim in limited.iterrows():
-            for free_log in free:
-                for judge in sorted(set(jt[jt["log"] == free_log]["judge"]) & set(jt[jt["log"] == lim["log"]]["judge"])):
-                    for metric in METRICS:
-                        side = {}
-                        for label, log in (("free", free_log), ("limited", lim["log"])):
-                            js = jt[(jt["log"] == log) & (jt["judge"] == judge) & (jt["metric"] == metric)]
-                            hm = human_mean.xs((log, metric), level=("log", "metric"), drop_level=True) \
-                                if (log, metric) in {(a, c) for a, _, c in human_mean.index} else pd.Series(dtype=float)
-                            side[label] = {"log": log, "judge_mean": js["judge_score"].mean(),
-                                           "human_mean": hm.mean() if len(hm) else None,
-                                           "mean_chars": items[items["log"] == log]["chars"].mean(), "n": len(js)}
-                        out.append({"model": model, "judge": judge, "metric": metric, "max_chars": lim["max_chars"],
-                                    **side, "judge_difference": side["limited"]["judge_mean"] - side["free"]["judge_mean"],
-                                    "human_difference": (side["limited"]["human_mean"] - side["free"]["human_mean"])
-                                    if side["limited"]["human_mean"] is not None and side["free"]["human_mean"] is not None
-                                    else None})
+    """Free vs max_chars-limited runs of the same model (other task arguments equal) under the same judge.
+
+    Means are over each log's own dialogues (judge: every judged one; humans: the rated ones).
+    """
+    out: list[dict[str, Any]] = []
+    judge_mean = jt.groupby(["log", "judge", "metric"])["judge_score"].mean()
+    judge_n = jt.dropna(subset=["judge_score"]).groupby(["log", "judge", "metric"]).size()
+    human_mean = hs.groupby(["log", "sample_id", "metric"])["score"].mean().groupby(["log", "metric"]).mean()
+    chars = items.groupby("log")["chars"].mean()
+
+    def rest_of(args: dict[str, Any]) -> str:
+        return repr(sorted((k, str(v)) for k, v in args.items() if k != "max_chars"))
+
+    runs = [(name, info["model"], info["task_args"].get("max_chars"), rest_of(info["task_args"]))
+            for name, info in sorted(logs.logs.items())]
+    for lim_log, model, limit, rest in runs:
+        if limit is None:
+            continue
+        for free_log in [n for n, m, lim, r in runs if m == model and lim is None and r == rest]:
+            judges = set(jt.loc[jt["log"] == free_log, "judge"]) & set(jt.loc[jt["log"] == lim_log, "judge"])
+            for judge in sorted(judges):
+                for metric in METRICS:
+                    side = {label: {"log": log, "judge_mean": judge_mean.get((log, judge, metric)),
+                                    "human_mean": human_mean.get((log, metric)), "mean_chars": chars.get(log),
+                                    "n": int(judge_n.get((log, judge, metric), 0))}
+                            for label, log in (("free", free_log), ("limited", lim_log))}
+                    f_, l_ = side["free"], side["limited"]
+                    out.append({"model": model, "judge": judge, "metric": metric, "max_chars": limit, **side,
+                                "judge_difference": l_["judge_mean"] - f_["judge_mean"],
+                                "human_difference": None if f_["human_mean"] is None or l_["human_mean"] is None
+                                else l_["human_mean"] - f_["human_mean"]})
     return out
 
 
