@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import plotly.io as pio
+
 from emplifai.leaderboard.boards import KEY_FIELDS, Board, Leaderboard
 from emplifai.leaderboard.charts import board_figures
 from emplifai.leaderboard.collect import JudgeCheck
@@ -166,9 +168,9 @@ def _chart_divs(board: Board, paper: PaperFigures | None) -> str:
     divs = []
     for kind, (fig, wide) in board_figures(board, paper).items():
         # Width follows the grid cell; a fixed plotly width would overflow it and clip categories.
-        inner = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"{board.id}-{kind}",
-                            default_width="100%", default_height=f"{fig.layout.height}px",
-                            config={"displaylogo": False, "responsive": True})
+        inner = pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=f"{board.id}-{kind}",
+                            default_width="100%", default_height=f"{fig['layout']['height']}px",
+                            config={"displaylogo": False, "responsive": True}, validate=False)
         cls = "lb-chart wide" if wide else "lb-chart"
         divs.append(f'<div class="{cls}" data-chart="{kind}" data-board="{_e(board.id)}">{inner}</div>')
     return f'<div class="charts">{"".join(divs)}</div>'
