@@ -187,6 +187,7 @@ def synth_dialogue(
     language: str = "ja",
     judge_mode: str = "all",
     structured: str = "auto",
+    judge_max_tokens: int | None = None,
     rubric: str = "default",
     temperature: float = 0.8,
     max_tokens: int = 700,
@@ -202,6 +203,7 @@ def synth_dialogue(
         language: Language of the brief and the judge's rubric ("ja"; "en" for English runs).
         judge_mode: "all" (one judge call for the seven metrics) or "per_metric".
         structured: The judge's schema-constrained output: "auto" (by provider), "on" or "off".
+        judge_max_tokens: Output limit of each judge call (None = the provider's).
         rubric: Rubric set of the judge: "default" (the filter's thresholds are for its seven
             metrics), "neutral" or "epitome" (its three metrics have no thresholds in the filter).
         temperature: Generator temperature (the M dialogues of a situation differ through it).
@@ -216,6 +218,7 @@ def synth_dialogue(
     if isinstance(structured, bool):  # -T values are YAML: a bare on/off is a boolean
         structured = "on" if structured else "off"
     structured = choice_param("structured", structured, STRUCTURED)
+    judge_max_tokens = int_param("judge_max_tokens", judge_max_tokens, min=1, optional=True)
     rubric = choice_param("rubric", rubric, RUBRIC_NAMES)
     temperature = float_param("temperature", temperature, min=0.0, max=2.0)
     max_tokens = int_param("max_tokens", max_tokens, min=16)
@@ -233,7 +236,7 @@ def synth_dialogue(
         for j in range(1, dialogues + 1)
     ]
     judge_kwargs: dict[str, Any] = {"mode": judge_mode, "language": language, "structured": structured,
-                                    "rubric": rubric}
+                                    "max_tokens": judge_max_tokens, "rubric": rubric}
     return Task(
         dataset=MemoryDataset(samples, name="emplifai-synth-dialogue", location=str(Path(items).name)),
         setup=check_grader(),
