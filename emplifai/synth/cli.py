@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.per_emotion < 1 or args.dialogues < 1:
         raise UserError("--per-emotion and --dialogues must be at least 1")
+    if not 0.0 < args.dup_threshold <= 1.0:
+        raise UserError(f"--dup-threshold must be in (0, 1], got {args.dup_threshold}")
     emotions = parse_emotions(args.emotions)
     cfg = SynthConfig(
         emotions=emotions, per_emotion=args.per_emotion, out=args.out, dialogues=args.dialogues, seed=args.seed,
