@@ -19,7 +19,7 @@ Activations of one micro-batch of T tokens (padding-free, so T is real tokens): 
 checkpointing, every layer's 16-bit input (L x T x hidden x 2 bytes) plus one layer recomputed in
 the backward; a layer's activations are ~34 x T x hidden bytes (Korthikanti et al. 2022, 16-bit,
 without the attention-score term that sdpa/flash attention never materialise); and the logits
-(T x vocab x (2 + 4 + 4) bytes: 16-bit logits, their fp32 copy for the loss, its gradient).
+(T x vocab x (2 + 4 + 4) bytes: 16-bit logits, their fp32 copy for the loss, its gradient; 4 + 4 + 4 for fp32).
 Not counted: the CUDA context and NCCL buffers (~1-2 GiB), allocator fragmentation, DeepSpeed's
 prefetch buckets beyond the largest layer. It is an estimate, not a measurement.
 """
@@ -33,7 +33,7 @@ from typing import Any
 
 GIB = 1024**3
 ACT_BYTES_PER_TOKEN_HIDDEN = 34
-LOGIT_BYTES = 2 + 4 + 4
+LOGIT_FP32_BYTES = 4 + 4  # the fp32 copy the loss is computed on, and its gradient
 GPU_MEMORY_GIB = {"A100 40 GB": 40.0}
 
 # Published architectures of the paper's models, used when neither a local folder nor the HF cache has
@@ -137,6 +137,7 @@ class Strategy:
     mixed_precision: str = "no"
     num_machines: int = 1
     label: str = ""
+    cpu: bool = False  # a CPU run (accelerate's use_cpu): no GPU comparison
 
 
 def deepspeed_config_file(accelerate_yaml: Path, cfg: dict[str, Any] | None = None) -> Path | None:
@@ -187,7 +188,9 @@ def strategy_of(accelerate_yaml: Path | None) -> Strategy:
         off = bool(fs.get("fsdp_offload_params", False))
         return Strategy("fsdp", 0, off, off, mp, machines,
                         "FSDP full sharding" + (", parameters and optimizer offloaded to CPU" if off else ""))
-    return Strategy("single", 0, False, False, mp, machines, f"{dist}: no sharding")
+    cpu = bool(cfg.get("use_cpu", False))
+    return Strategy("single", 0, False, False, mp, machines, "one CPU process" if cpu else f"{dist}: no sharding",
+                    cpu=cpu)
 
 
 @dataclass(frozen=True)
@@ -205,8 +208,9 @@ class MemoryEstimate:
 
     def render(self, shape: ModelShape) -> str:
         lines = [
-            (f"memory per GPU (ESTIMATE from formulas, see training/memory.py): {self.strategy.label}, "
-             f"{self.world_size} GPUs, mixed precision {self.strategy.mixed_precision}"),
+            (f"memory per {'process' if self.strategy.cpu else 'GPU'} (ESTIMATE from formulas, see "
+             f"training/memory.py): {self.strategy.label}, {self.world_size} process(es), mixed precision "
+             f"{self.strategy.mixed_precision}"),
             (f"  model: {shape.name}, {shape.params / 1e9:.2f} B parameters "
              f"({shape.layers} layers, hidden {shape.hidden}, vocab {shape.vocab}; from {shape.source})"),
         ]
@@ -214,7 +218,7 @@ class MemoryEstimate:
         for what, b, how in self.rows:
             lines.append(f"  {what.ljust(width)}  {b / GIB:7.2f} GiB  {how}")
         lines.append(f"  {'total'.ljust(width)}  {self.total / GIB:7.2f} GiB")
-        for gpu, cap in GPU_MEMORY_GIB.items():
+        for gpu, cap in GPU_MEMORY_GIB.items() if not self.strategy.cpu else ():
             verdict = "fits" if self.total / GIB <= cap - 2 else "does NOT fit"
             lines.append(f"  on an {gpu}: {verdict} ({cap - self.total / GIB:+.1f} GiB left before the CUDA "
                          "context, NCCL buffers and fragmentation, ~1-2 GiB)")
@@ -274,5 +278,7 @@ def estimate_memory(
         act = shape.layers * layer_act
         how = f"no checkpointing: 34 B x {t} tokens x {h} x {shape.layers} layers"
     rows.append(("activations", act, how))
-    rows.append(("logits", t * shape.vocab * LOGIT_BYTES, f"{t} tokens x {shape.vocab} x 10 B (16-bit, fp32, grad)"))
+    logit_bytes = (2 if strategy.kind != "single" else dtype_bytes) + LOGIT_FP32_BYTES
+    rows.append(("logits", t * shape.vocab * logit_bytes,
+                 f"{t} tokens x {shape.vocab} x {logit_bytes} B (logits, fp32 copy, its gradient)"))
     return MemoryEstimate(strategy, world_size, micro_tokens, activation_checkpointing, tuple(rows), cpu)
