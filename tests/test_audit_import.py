@@ -126,3 +126,14 @@ def test_cli_import_prints_one_error_block(tmp_path: Path, sim, capsys) -> None:
                  "--out", str(out)]) == 0
     assert "ratings from 4 raters" in capsys.readouterr().out
     assert len(pd.read_csv(out)) > 0
+
+
+def test_tab_separated_and_non_utf8(tmp_path: Path, logs) -> None:  # noqa: ANN001
+    (log, sid, _), *_ = _first_samples(logs)
+    tsv = tmp_path / "r.csv"
+    tsv.write_text(f"sample_id\tlog\trater_id\tmetric\tscore\n{sid}\t{log}\tA\tfluency\t4\n", encoding="utf-8")
+    assert read_ratings([str(tsv)], logs, min_items=1).frame["score"].tolist() == [4]
+    cp932 = tmp_path / "sjis.csv"
+    cp932.write_bytes(f"sample_id,log,rater_id,metric,score\n{sid},{log},評価者A,fluency,4\n".encode("cp932"))
+    with pytest.raises(UserError, match="sjis.csv: not UTF-8 text .* save the ratings as UTF-8 CSV"):
+        read_ratings([str(cp932)], logs)

@@ -72,8 +72,13 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         return rows
     if path.suffix.lower() in (".csv", ".tsv", ".txt"):
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python", encoding="utf-8-sig")
-        except (UnicodeDecodeError, pd.errors.ParserError) as e:
+            header = path.read_text(encoding="utf-8-sig").split("\n", 1)[0]
+            # Tab-separated when the header is (spreadsheets export .csv with tabs too); else commas.
+            sep = "\t" if "\t" in header and "," not in header else ","
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise UserError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save the ratings as UTF-8 CSV") from e
+        except pd.errors.ParserError as e:
             raise UserError(f"{path}: cannot read as CSV ({e})") from e
         # A quoted cell may span lines (the sheet's dialogue column), so rows are numbered by record:
         # header = row 1, first record = row 2 (as a spreadsheet shows them).
