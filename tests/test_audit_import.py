@@ -128,7 +128,7 @@ def test_cli_import_prints_one_error_block(tmp_path: Path, sim, capsys) -> None:
     assert len(pd.read_csv(out)) > 0
 
 
-def test_tab_separated_and_non_utf8(tmp_path: Path, logs) -> None:  # noqa: ANN001
+def test_tab_separated_and_non_utf8(tmp_path: Path, logs) -> None:
     (log, sid, _), *_ = _first_samples(logs)
     tsv = tmp_path / "r.csv"
     tsv.write_text(f"sample_id\tlog\trater_id\tmetric\tscore\n{sid}\t{log}\tA\tfluency\t4\n", encoding="utf-8")
