@@ -152,8 +152,11 @@ def _cache_path(cache_dir: Path, path: Path) -> Path:
 def read_logs(log_dir: Path, cache_dir: Path | None = None) -> list[LogRecord]:
     """Every log under ``log_dir``; with ``cache_dir``, unchanged files come from the cache."""
     records = []
+    used: set[Path] = set()
     for path in log_files(log_dir):
         cached = _cache_path(cache_dir, path) if cache_dir is not None else None
+        if cached is not None:
+            used.add(cached)
         if cached is not None and cached.exists():
             try:
                 records.append(LogRecord(**json.loads(cached.read_text(encoding="utf-8"))))
@@ -165,4 +168,9 @@ def read_logs(log_dir: Path, cache_dir: Path | None = None) -> list[LogRecord]:
         if cached is not None and record.error is None:
             cached.parent.mkdir(parents=True, exist_ok=True)
             cached.write_text(json.dumps(asdict(record), ensure_ascii=False), encoding="utf-8")
+    if cache_dir is not None and cache_dir.is_dir():
+        # Entries of logs that changed or went away: never read again, so removed.
+        for stale in cache_dir.glob("*.json"):
+            if stale not in used and len(stale.stem) == 32:
+                stale.unlink(missing_ok=True)
     return records

@@ -13,7 +13,6 @@ import html
 from typing import Any
 
 import plotly.io as pio
-
 from emplifai.leaderboard.boards import KEY_FIELDS, Board, Leaderboard
 from emplifai.leaderboard.charts import board_figures
 from emplifai.leaderboard.collect import JudgeCheck

@@ -7,6 +7,7 @@ import argparse
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -142,3 +143,20 @@ def test_cli_writes_and_prints_the_page(logs, tmp_path, capsys):
     assert (tmp_path / "lb" / "leaderboard.html").is_file()
     assert "Open the page: file://" in out and "leaderboard.html" in out
     assert "judge mockllm/judge-b" in out  # one line per board
+
+
+def test_the_cache_gives_the_same_boards_and_follows_the_logs(logs, tmp_path):
+    log_dir = tmp_path / "logs"
+    shutil.copytree(logs.log_dir, log_dir)
+    fresh = json.loads(write_leaderboard(log_dir, tmp_path / "fresh", cache=False)["json"].read_text(encoding="utf-8"))
+    out = tmp_path / "cached"
+    first = json.loads(write_leaderboard(log_dir, out)["json"].read_text(encoding="utf-8"))
+    again = json.loads(write_leaderboard(log_dir, out)["json"].read_text(encoding="utf-8"))
+    assert fresh["boards"] == first["boards"] == again["boards"]
+    cache = out / ".log-cache"
+    assert len([p for p in cache.glob("*.json") if p.name != "intervals.json"]) == len(list(log_dir.glob("*.eval")))
+    # a log removed: its row goes, and so does its cache entry
+    (log_dir / Path(logs.logs["gamma"].location).name).unlink()
+    after = json.loads(write_leaderboard(log_dir, out)["json"].read_text(encoding="utf-8"))
+    assert all("mockllm/gamma" not in [r["candidate"] for r in b["rows"]] for b in after["boards"] if b["task"] == "generation")
+    assert len([p for p in cache.glob("*.json") if p.name != "intervals.json"]) == len(list(log_dir.glob("*.eval")))
