@@ -7,14 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from emplifai.scorers.agreement import krippendorff_alpha
-from emplifai.scorers.agreement.inspect_metrics import human_alpha, human_mad, human_pearson
 from inspect_ai import Task, eval
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
 from inspect_ai.scorer import SampleScore, Score, Target, scorer
 from inspect_ai.solver import TaskState, generate
 from scipy import stats
+
+from emplifai.scorers.agreement import krippendorff_alpha
+from emplifai.scorers.agreement.inspect_metrics import human_alpha, human_mad, human_pearson
 
 JUDGE = [5, 4, 4, 2, 1, 3, 5, 2]
 HUMAN = [4.33, 4.0, 3.67, 2.33, 1.67, 3.0, 4.67, 1.0]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from emplifai.scorers.agreement import RULES, pair_agreement, verdict
 
 from emplifai.audit.report import table6_cell
+from emplifai.scorers.agreement import RULES, pair_agreement, verdict
 
 
 def test_each_branch_and_its_rule() -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from inspect_ai.scorer import Metric, SampleScore, metric
+
 from emplifai.scorers.agreement.correlation import pair_agreement
 from emplifai.scorers.agreement.reliability import pair_alpha
-from inspect_ai.scorer import Metric, SampleScore, metric
 
 HUMAN_FIELD = "human_scores"
 

@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from emplifai.scorers.agreement.correlation import is_constant, paired
 from scipy import stats
+
+from emplifai.scorers.agreement.correlation import is_constant, paired
 
 
 def _sm() -> Any:

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from emplifai.scorers.agreement.reliability import krippendorff_alpha
 from scipy import stats
+
+from emplifai.scorers.agreement.reliability import krippendorff_alpha
 
 # Lineage first: Swallow and MedLlama3 are Llama 3 fine-tunes, DeepSeek-R1-distill-Qwen is a Qwen.
 _FAMILIES: tuple[tuple[str, str], ...] = (

@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from emplifai.scorers.agreement.correlation import is_constant, paired
 from sklearn.metrics import cohen_kappa_score
+
+from emplifai.scorers.agreement.correlation import is_constant, paired
 
 LEVELS = (1, 2, 3, 4, 5)
 
