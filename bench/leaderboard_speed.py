@@ -46,8 +46,12 @@ def write_data(path: Path) -> None:
 
     rows = [json.loads(line) for line in SAMPLE_PATH.read_text(encoding="utf-8").splitlines() if line.strip()]
     copies = [
-        {**r, "dialogue_id": r["dialogue_id"] + "-copy", "situation_id": r["situation_id"] + "-copy",
-         "situation": r["situation"] + "（複製）"}
+        {
+            **r,
+            "dialogue_id": r["dialogue_id"] + "-copy",
+            "situation_id": r["situation_id"] + "-copy",
+            "situation": r["situation"] + "（複製）",
+        }
         for r in rows
     ]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows + copies), encoding="utf-8")
@@ -77,7 +81,8 @@ def build_logs(log_dir: Path) -> None:
         generation(data=str(data), n=N_SAMPLES, source="reference"),
         model=get_model("mockllm/reference-replay"),
         model_roles={"grader": get_model("mockllm/judge", custom_outputs=_grader_reply)},
-        log_dir=str(work / "base"), display="none",
+        log_dir=str(work / "base"),
+        display="none",
     )
     if base.status != "success":
         raise SystemExit(f"base run failed: {base.error}")
@@ -127,8 +132,7 @@ def _time(cmd: list[str]) -> tuple[float, float]:
 
 
 def _fmt(runs: list[tuple[float, float]]) -> str:
-    return (f"wall {statistics.median(r[0] for r in runs):.2f} s, "
-            f"cpu {statistics.median(r[1] for r in runs):.2f} s")
+    return f"wall {statistics.median(r[0] for r in runs):.2f} s, cpu {statistics.median(r[1] for r in runs):.2f} s"
 
 
 def main() -> int:
@@ -136,8 +140,12 @@ def main() -> int:
     parser.add_argument("--logs", type=Path, default=Path(tempfile.gettempdir()) / "lb-speed-logs")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: a temporary one)")
     parser.add_argument("--repeat", type=int, default=4, help="leaderboard runs (first = cold)")
-    parser.add_argument("--leaderboard-from", type=Path, default=None,
-                        help="time the leaderboard package in this folder instead of the installed one")
+    parser.add_argument(
+        "--leaderboard-from",
+        type=Path,
+        default=None,
+        help="time the leaderboard package in this folder instead of the installed one",
+    )
     args = parser.parse_args()
     if len(list(args.logs.glob("*.eval"))) < N_MODELS:
         t = time.perf_counter()
@@ -150,7 +158,9 @@ def main() -> int:
     imports = [_time([sys.executable, "-c", "import emplifai.cli; emplifai.cli.build_parser()"]) for _ in range(3)]
     if args.leaderboard_from is not None:
         folder = str(args.leaderboard_from.resolve())
-        runs = [_time([sys.executable, "-c", _RUNNER, folder, str(args.logs), str(out)]) for _ in range(max(args.repeat, 2))]
+        runs = [
+            _time([sys.executable, "-c", _RUNNER, folder, str(args.logs), str(out)]) for _ in range(max(args.repeat, 2))
+        ]
     else:
         runs = [_time([*cmd, str(args.logs), "--out", str(out)]) for _ in range(max(args.repeat, 2))]
     print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")

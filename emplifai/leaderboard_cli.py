@@ -9,8 +9,9 @@ import json
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from emplifai.leaderboard import write_leaderboard
 
-    paths = write_leaderboard(args.log_dir, args.out, paper_rows=args.paper_rows, audit=args.audit,
-                              cache=not args.no_cache)
+    paths = write_leaderboard(
+        args.log_dir, args.out, paper_rows=args.paper_rows, audit=args.audit, cache=not args.no_cache
+    )
     doc = json.loads(paths["json"].read_text(encoding="utf-8"))
     for board in doc["boards"]:
         apart = f", {len(board['self_judged'])} self-judged (not ranked)" if board["self_judged"] else ""
@@ -35,10 +36,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("log_dir", nargs="?", default="logs", help="folder of Inspect logs (default: logs)")
     p.add_argument("--out", default="out/leaderboard", help="output folder (default: out/leaderboard)")
-    p.add_argument("--paper-rows", action="store_true",
-                   help="show the paper's reported figures beside the measured rows (never ranked)")
-    p.add_argument("--audit", metavar="DIR", default=None,
-                   help="folder of the judge audit (emplifai audit): the page links to DIR/audit.html")
-    p.add_argument("--no-cache", action="store_true",
-                   help="read every log again instead of reusing OUT/.log-cache (kept per log path, size and mtime)")
+    p.add_argument(
+        "--paper-rows",
+        action="store_true",
+        help="show the paper's reported figures beside the measured rows (never ranked)",
+    )
+    p.add_argument(
+        "--audit",
+        metavar="DIR",
+        default=None,
+        help="folder of the judge audit (emplifai audit): the page links to DIR/audit.html",
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="read every log again instead of reusing OUT/.log-cache (kept per log path, size and mtime)",
+    )
     p.set_defaults(func=_cmd_leaderboard)

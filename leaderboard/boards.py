@@ -36,8 +36,18 @@ from emplifai.taxonomy import GROUPS, LABELS
 BERTSCORE_KEYS = ("precision", "recall", "f1")
 # What each board is keyed on, in the order titles and notes show it.
 KEY_FIELDS: dict[str, tuple[str, ...]] = {
-    GENERATION: ("judge_model", "rubric", "rubric_language", "judge_mode", "judge_prompt", "data", "samples",
-                 "n_samples", "prompt", "dialogue_format"),
+    GENERATION: (
+        "judge_model",
+        "rubric",
+        "rubric_language",
+        "judge_mode",
+        "judge_prompt",
+        "data",
+        "samples",
+        "n_samples",
+        "prompt",
+        "dialogue_format",
+    ),
     EMOTION: ("data", "samples", "n_samples", "language", "prompt"),
 }
 RANK_METRIC = {GENERATION: OVERALL, EMOTION: "accuracy"}
@@ -63,8 +73,10 @@ class Board:
     @property
     def data_note(self) -> str | None:
         if str(self.key.get("data", "")).startswith("samples:"):
-            return ("These logs predate the data fingerprint: their data is identified by a hash of the evaluated "
-                    "samples' ids, inputs and targets instead (path-independent; a changed prompt text changes it).")
+            return (
+                "These logs predate the data fingerprint: their data is identified by a hash of the evaluated "
+                "samples' ids, inputs and targets instead (path-independent; a changed prompt text changes it)."
+            )
         return None
 
     @property
@@ -77,8 +89,10 @@ class Board:
         data = f"data {k['data']}, {k['n_samples']} samples"
         if self.task == GENERATION:
             fmt = "" if k.get("dialogue_format") == "free" else f", {k.get('dialogue_format')} dialogue format"
-            return (f"Generation: judge {k['judge_model']}, rubric {k['rubric']} [{k['rubric_language']}], "
-                    f"mode {k['judge_mode']}{fmt}; {data}")
+            return (
+                f"Generation: judge {k['judge_model']}, rubric {k['rubric']} [{k['rubric_language']}], "
+                f"mode {k['judge_mode']}{fmt}; {data}"
+            )
         return f"Emotion: language {k['language']}; {data}"
 
 
@@ -128,8 +142,13 @@ def generation_row(run: Run, cache: IntervalCache | None = None) -> dict[str, An
     row["unscored"] = row["n"] - row["n_scored"]
     row["format_failures"] = int((fmt == 0).sum())
     row["format_failure_rate"] = float((fmt == 0).sum() / fmt.notna().sum()) if fmt.notna().any() else float("nan")
-    cis = mean_cis({**{k: _float(s, f"judge_{k}") for k in (*METRIC_KEYS, OVERALL)},
-                    **{k: _float(s, f"length_{k}") for k in ("chars", "words")}}, cache)
+    cis = mean_cis(
+        {
+            **{k: _float(s, f"judge_{k}") for k in (*METRIC_KEYS, OVERALL)},
+            **{k: _float(s, f"length_{k}") for k in ("chars", "words")},
+        },
+        cache,
+    )
     for key, iv in cis.items():
         _put(row, key, iv)
     row["judge"] = run.judge
@@ -144,8 +163,14 @@ def emotion_row(run: Run, cache: IntervalCache | None = None) -> dict[str, Any]:
     s = run.samples
     correct = _float(s, "label_correct")
     row: dict[str, Any] = {**_common(run), "n": len(s), "n_scored": int(correct.notna().sum())}
-    cis = mean_cis({"accuracy": correct, "fasttext": _float(s, "fasttext"),
-                    **{f"bertscore_{k}": _float(s, f"bertscore_{k}") for k in BERTSCORE_KEYS}}, cache)
+    cis = mean_cis(
+        {
+            "accuracy": correct,
+            "fasttext": _float(s, "fasttext"),
+            **{f"bertscore_{k}": _float(s, f"bertscore_{k}") for k in BERTSCORE_KEYS},
+        },
+        cache,
+    )
     _put(row, "accuracy", cis["accuracy"])
     scored = s[correct.notna()]
     golds = scored["label_gold"].astype(str).tolist()
@@ -179,14 +204,18 @@ def _scatter(runs: list[Run]) -> pd.DataFrame:
     frames = []
     for run in runs:
         s = run.samples
-        frames.append(pd.DataFrame({
-            "candidate": run.candidate,
-            "id": s.index.astype(str),
-            "emotion": s["metadata_emotion"].astype(str).to_numpy(),
-            "chars": _float(s, "length_chars").to_numpy(),
-            "words": _float(s, "length_words").to_numpy(),
-            OVERALL: _float(s, f"judge_{OVERALL}").to_numpy(),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "candidate": run.candidate,
+                    "id": s.index.astype(str),
+                    "emotion": s["metadata_emotion"].astype(str).to_numpy(),
+                    "chars": _float(s, "length_chars").to_numpy(),
+                    "words": _float(s, "length_words").to_numpy(),
+                    OVERALL: _float(s, f"judge_{OVERALL}").to_numpy(),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -209,8 +238,18 @@ def _evidence(rows: pd.DataFrame, pairwise: pd.DataFrame) -> list[dict[str, Any]
             out.append(None)
             continue
         diff = rec["diff"] if rec["a"] == above else -rec["diff"]
-        out.append({"vs": above, "p": rec["p"], "p_holm": rec["p_holm"], "diff": diff, "n_shared": rec["n_shared"],
-                    "n_differ": rec["n_differ"], "significant": bool(rec["significant"]), "test": rec["test"]})
+        out.append(
+            {
+                "vs": above,
+                "p": rec["p"],
+                "p_holm": rec["p_holm"],
+                "diff": diff,
+                "n_shared": rec["n_shared"],
+                "n_differ": rec["n_differ"],
+                "significant": bool(rec["significant"]),
+                "test": rec["test"],
+            }
+        )
     return out
 
 
@@ -241,8 +280,14 @@ def build_board(task: str, bid: str, key: dict[str, Any], runs: list[Run], cache
     self_rows = _rows(task, apart, cache) if apart else pd.DataFrame()
     order = rows["candidate"].tolist() + (self_rows["candidate"].tolist() if len(self_rows) else [])
     return Board(
-        id=bid, task=task, key=key, rows=rows, per_emotion=_per_emotion(runs, task).reindex(order),
-        pairwise=pairwise, samples=_scatter(runs) if task == GENERATION else pd.DataFrame(), self_judged=self_rows,
+        id=bid,
+        task=task,
+        key=key,
+        rows=rows,
+        per_emotion=_per_emotion(runs, task).reindex(order),
+        pairwise=pairwise,
+        samples=_scatter(runs) if task == GENERATION else pd.DataFrame(),
+        self_judged=self_rows,
     )
 
 
@@ -271,13 +316,20 @@ def _supersede(runs: list[Run]) -> tuple[Run, list[dict[str, Any]]]:
     entries = []
     for old in runs[1:]:
         entry = {
-            "board": newest.board_id, "task": old.task, "candidate": newest.candidate, "date": old.created.isoformat(),
-            "log": old.log, "superseded_by": newest.log, "superseded_by_date": newest.created.isoformat(),
+            "board": newest.board_id,
+            "task": old.task,
+            "candidate": newest.candidate,
+            "date": old.created.isoformat(),
+            "log": old.log,
+            "superseded_by": newest.log,
+            "superseded_by_date": newest.created.isoformat(),
         }
         if old.eval_id == newest.eval_id:
             # A copy of the same eval (inspect score --output-file writes one): the same samples and
             # the same judge's scores; counted once, from the newer file.
-            entry["note"] = "the same eval (same eval_id) in another file, e.g. a copy rescored by another judge; counted once"
+            entry["note"] = (
+                "the same eval (same eval_id) in another file, e.g. a copy rescored by another judge; counted once"
+            )
         elif (old.created, old.completed) == (newest.created, newest.completed):
             # Inspect records times to the second: two runs within the same second cannot be
             # ordered from the logs, so the file name decides, and the page says so.
@@ -314,8 +366,11 @@ def build_leaderboard(collection: Collection, cache: IntervalCache | None = None
         board.superseded = [s for s in superseded if s["board"] == bid]
         if board.task == GENERATION:
             judges = set(runs[0].panel or [runs[0].judge])
-            board.judge_checks = [c for c in checks if any(c.judge == j or c.judge.endswith("/" + str(j)) or
-                                                           str(j).endswith("/" + c.judge) for j in judges)]
+            board.judge_checks = [
+                c
+                for c in checks
+                if any(c.judge == j or c.judge.endswith("/" + str(j)) or str(j).endswith("/" + c.judge) for j in judges)
+            ]
         boards.append(board)
     boards.sort(key=lambda b: (b.task != EMOTION, b.is_panel, -len(b.rows), b.id))
     return Leaderboard(

@@ -32,12 +32,29 @@ _LABEL_CHARS = 34
 _GRID = "#EBF0F8"
 _AXIS = {"gridcolor": _GRID, "linecolor": _GRID, "zerolinecolor": _GRID, "ticks": "", "automargin": True}
 _STYLE = {
-    "paper_bgcolor": "white", "plot_bgcolor": "white", "font": {"color": "#2a3f5f"},
-    "colorway": ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880",
-                 "#FF97FF", "#FECB52"],
-    "xaxis": _AXIS, "yaxis": _AXIS, "hoverlabel": {"align": "left"},
-    "polar": {"bgcolor": "white", "angularaxis": {"gridcolor": _GRID, "linecolor": _GRID},
-              "radialaxis": {"gridcolor": _GRID, "linecolor": _GRID}},
+    "paper_bgcolor": "white",
+    "plot_bgcolor": "white",
+    "font": {"color": "#2a3f5f"},
+    "colorway": [
+        "#636efa",
+        "#EF553B",
+        "#00cc96",
+        "#ab63fa",
+        "#FFA15A",
+        "#19d3f3",
+        "#FF6692",
+        "#B6E880",
+        "#FF97FF",
+        "#FECB52",
+    ],
+    "xaxis": _AXIS,
+    "yaxis": _AXIS,
+    "hoverlabel": {"align": "left"},
+    "polar": {
+        "bgcolor": "white",
+        "angularaxis": {"gridcolor": _GRID, "linecolor": _GRID},
+        "radialaxis": {"gridcolor": _GRID, "linecolor": _GRID},
+    },
 }
 
 
@@ -56,7 +73,12 @@ def _short(name: str) -> str:
 def _metrics(board: Board) -> list[tuple[str, str]]:
     if board.task == GENERATION:
         return [(OVERALL, "Overall"), *[(k, SHORT[k]) for k in METRIC_KEYS]]
-    return [("accuracy", "Accuracy"), ("macro_f1", "Macro-F1"), ("bertscore_f1", "BERTScore F1"), ("fasttext", "fastText cos")]
+    return [
+        ("accuracy", "Accuracy"),
+        ("macro_f1", "Macro-F1"),
+        ("bertscore_f1", "BERTScore F1"),
+        ("fasttext", "fastText cos"),
+    ]
 
 
 def means_figure(board: Board) -> Figure:
@@ -75,31 +97,80 @@ def means_figure(board: Board) -> Figure:
         est = [r.get(key, math.nan) for r in rows]
         lo = [r.get(f"{key}_ci_low", math.nan) for r in rows]
         hi = [r.get(f"{key}_ci_high", math.nan) for r in rows]
-        data.append({
-            "type": "scatter", "x": _nan_to_none(est), "y": y, "xaxis": axis, "yaxis": "y", "mode": "markers",
-            "marker": {"size": 7, "color": "#2f5d9e"}, "showlegend": False,
-            "error_x": {"type": "data", "symmetric": False, "thickness": 1.2, "width": 3,
-                        "array": _nan_to_none([h - e for h, e in zip(hi, est)]),
-                        "arrayminus": _nan_to_none([e - low for e, low in zip(est, lo)])},
-            "customdata": [[n, lw, h] for n, lw, h in zip(names, _nan_to_none(lo), _nan_to_none(hi))],
-            "hovertemplate": "%{customdata[0]}<br>" + label
-            + " %{x:.3f} [%{customdata[1]:.3f}, %{customdata[2]:.3f}]<extra></extra>",
-        })
+        data.append(
+            {
+                "type": "scatter",
+                "x": _nan_to_none(est),
+                "y": y,
+                "xaxis": axis,
+                "yaxis": "y",
+                "mode": "markers",
+                "marker": {"size": 7, "color": "#2f5d9e"},
+                "showlegend": False,
+                "error_x": {
+                    "type": "data",
+                    "symmetric": False,
+                    "thickness": 1.2,
+                    "width": 3,
+                    "array": _nan_to_none([h - e for h, e in zip(hi, est)]),
+                    "arrayminus": _nan_to_none([e - low for e, low in zip(est, lo)]),
+                },
+                "customdata": [[n, lw, h] for n, lw, h in zip(names, _nan_to_none(lo), _nan_to_none(hi))],
+                "hovertemplate": "%{customdata[0]}<br>"
+                + label
+                + " %{x:.3f} [%{customdata[1]:.3f}, %{customdata[2]:.3f}]<extra></extra>",
+            }
+        )
         left = i * (width + gap)
         layout["xaxis" if i == 0 else f"xaxis{i + 1}"] = {
-            "domain": [left, left + width], "anchor": "y", "range": [lo_hi[0] - pad, lo_hi[1] + pad], "nticks": 5,
+            "domain": [left, left + width],
+            "anchor": "y",
+            "range": [lo_hi[0] - pad, lo_hi[1] + pad],
+            "nticks": 5,
             "showgrid": True,
         }
-        annotations.append({"text": label, "x": left + width / 2, "y": 1, "xref": "paper", "yref": "paper",
-                            "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 14}})
+        annotations.append(
+            {
+                "text": label,
+                "x": left + width / 2,
+                "y": 1,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 14},
+            }
+        )
         if all(v is None for v in _nan_to_none(est)):
-            annotations.append({"text": NOT_SCORED, "x": sum(lo_hi) / 2, "y": (len(rows) - 1) / 2, "xref": axis,
-                                "yref": "y", "showarrow": False, "font": {"color": "#8a94a6", "size": 13}})
-    layout["yaxis"] = {"tickmode": "array", "tickvals": y, "ticktext": [_short(n) for n in names],
-                       "autorange": "reversed", "automargin": True}
-    return {"data": data, "layout": _layout(
-        **layout, annotations=annotations, title={"text": "Means with 95% bootstrap CIs (rows in the table's order)"},
-        height=110 + 24 * len(rows), margin={"l": 10, "r": 10, "t": 70, "b": 30})}
+            annotations.append(
+                {
+                    "text": NOT_SCORED,
+                    "x": sum(lo_hi) / 2,
+                    "y": (len(rows) - 1) / 2,
+                    "xref": axis,
+                    "yref": "y",
+                    "showarrow": False,
+                    "font": {"color": "#8a94a6", "size": 13},
+                }
+            )
+    layout["yaxis"] = {
+        "tickmode": "array",
+        "tickvals": y,
+        "ticktext": [_short(n) for n in names],
+        "autorange": "reversed",
+        "automargin": True,
+    }
+    return {
+        "data": data,
+        "layout": _layout(
+            **layout,
+            annotations=annotations,
+            title={"text": "Means with 95% bootstrap CIs (rows in the table's order)"},
+            height=110 + 24 * len(rows),
+            margin={"l": 10, "r": 10, "t": 70, "b": 30},
+        ),
+    }
 
 
 def profile_figure(board: Board, paper: PaperFigures | None = None) -> Figure:
@@ -109,23 +180,45 @@ def profile_figure(board: Board, paper: PaperFigures | None = None) -> Figure:
     rows = board.rows.to_dict(orient="records")
     for row in rows[:PROFILE_TOP]:
         r = [row[k] for k in METRIC_KEYS]
-        data.append({"type": "scatterpolar", "r": _nan_to_none(r + r[:1]), "theta": theta + theta[:1],
-                     "name": _short(row["candidate"]), "mode": "lines+markers"})
+        data.append(
+            {
+                "type": "scatterpolar",
+                "r": _nan_to_none(r + r[:1]),
+                "theta": theta + theta[:1],
+                "name": _short(row["candidate"]),
+                "mode": "lines+markers",
+            }
+        )
     if paper is not None:
         for row in paper.tables[GENERATION].rows.to_dict(orient="records"):
             r = [row[k] for k in METRIC_KEYS]
             if any(math.isnan(v) for v in r):
                 continue
-            data.append({"type": "scatterpolar", "r": r + r[:1], "theta": theta + theta[:1],
-                         "name": f"{row['model']} ({paper.label})", "mode": "lines", "line": {"dash": "dot"},
-                         "visible": "legendonly"})
+            data.append(
+                {
+                    "type": "scatterpolar",
+                    "r": r + r[:1],
+                    "theta": theta + theta[:1],
+                    "name": f"{row['model']} ({paper.label})",
+                    "mode": "lines",
+                    "line": {"dash": "dot"},
+                    "visible": "legendonly",
+                }
+            )
     shown = min(PROFILE_TOP, len(rows))
     title = f"Seven-metric profile of the top {shown} by rank" + (
-        f" (of {len(rows)}; all rows: the metric panels above)" if len(rows) > shown else "")
-    return {"data": data, "layout": _layout(
-        title={"text": title}, height=480, margin={"l": 40, "r": 40, "t": 70, "b": 40},
-        polar={"radialaxis": {"range": [1, 5], "tickvals": [1, 2, 3, 4, 5]}},
-        legend={"orientation": "v", "x": 1.02, "y": 1, "font": {"size": 11}})}
+        f" (of {len(rows)}; all rows: the metric panels above)" if len(rows) > shown else ""
+    )
+    return {
+        "data": data,
+        "layout": _layout(
+            title={"text": title},
+            height=480,
+            margin={"l": 40, "r": 40, "t": 70, "b": 40},
+            polar={"radialaxis": {"range": [1, 5], "tickvals": [1, 2, 3, 4, 5]}},
+            legend={"orientation": "v", "x": 1.02, "y": 1, "font": {"size": 11}},
+        ),
+    }
 
 
 def heatmap_figure(board: Board) -> Figure:
@@ -143,20 +236,47 @@ def heatmap_figure(board: Board) -> Figure:
         title, zmin, zmax, bar = "Mean overall judge score per emotion (blank: no scored sample)", 1.0, 5.0, "overall"
     y = list(range(len(names)))
     trace = {
-        "type": "heatmap", "z": [_nan_to_none(list(row)) for row in z], "x": labels, "y": y, "zmin": zmin,
-        "zmax": zmax, "colorscale": "Viridis", "text": text, "textfont": {"size": 10}, "hoverongaps": False,
-        "colorbar": {"title": {"text": bar}, "thickness": 12}, "xgap": 1, "ygap": 1,
+        "type": "heatmap",
+        "z": [_nan_to_none(list(row)) for row in z],
+        "x": labels,
+        "y": y,
+        "zmin": zmin,
+        "zmax": zmax,
+        "colorscale": "Viridis",
+        "text": text,
+        "textfont": {"size": 10},
+        "hoverongaps": False,
+        "colorbar": {"title": {"text": bar}, "thickness": 12},
+        "xgap": 1,
+        "ygap": 1,
         "customdata": [[[n, f"{e.label} ({e.ja})"] for e in EMOTIONS] for n in names],
         "hovertemplate": "%{customdata[0]}<br>%{customdata[1]}<br>" + bar + " %{z:.2f}<extra></extra>",
     }
     if numbers:
         trace["texttemplate"] = "%{text}"
-    return {"data": [trace], "layout": _layout(
-        title={"text": title}, height=170 + 24 * len(names), margin={"l": 10, "r": 10, "t": 60, "b": 100},
-        xaxis={"type": "category", "tickmode": "array", "tickvals": labels, "ticktext": labels, "tickangle": -50,
-               "tickfont": {"size": 11}},
-        yaxis={"tickmode": "array", "tickvals": y, "ticktext": [_short(n) for n in names], "autorange": "reversed",
-               "automargin": True})}
+    return {
+        "data": [trace],
+        "layout": _layout(
+            title={"text": title},
+            height=170 + 24 * len(names),
+            margin={"l": 10, "r": 10, "t": 60, "b": 100},
+            xaxis={
+                "type": "category",
+                "tickmode": "array",
+                "tickvals": labels,
+                "ticktext": labels,
+                "tickangle": -50,
+                "tickfont": {"size": 11},
+            },
+            yaxis={
+                "tickmode": "array",
+                "tickvals": y,
+                "ticktext": [_short(n) for n in names],
+                "autorange": "reversed",
+                "automargin": True,
+            },
+        ),
+    }
 
 
 def scatter_figure(board: Board) -> Figure:
@@ -165,24 +285,37 @@ def scatter_figure(board: Board) -> Figure:
     samples = board.samples
     for candidate in board.rows["candidate"]:
         part = samples[(samples["candidate"] == candidate) & samples["chars"].notna() & samples[OVERALL].notna()]
-        data.append({
-            "type": "scatter", "x": part["chars"].tolist(), "y": part[OVERALL].tolist(), "mode": "markers",
-            "name": _short(candidate), "marker": {"size": 5, "opacity": 0.7},
-            "text": [f"{i} ({e})" for i, e in zip(part["id"], part["emotion"])],
-            "hovertemplate": "%{text}<br>chars %{x:.1f}<br>overall %{y:.2f}<extra>%{fullData.name}</extra>",
-        })
-    return {"data": data, "layout": _layout(
-        title={"text": "Reply length vs overall judge score (one point per sample)"}, height=480,
-        xaxis={"title": {"text": "mean characters per supporter reply"}},
-        yaxis={"title": {"text": "overall judge score"}, "range": [0.8, 5.2]},
-        legend={"orientation": "v", "x": 1.02, "y": 1, "font": {"size": 10}},
-        margin={"l": 60, "r": 10, "t": 60, "b": 50})}
+        data.append(
+            {
+                "type": "scatter",
+                "x": part["chars"].tolist(),
+                "y": part[OVERALL].tolist(),
+                "mode": "markers",
+                "name": _short(candidate),
+                "marker": {"size": 5, "opacity": 0.7},
+                "text": [f"{i} ({e})" for i, e in zip(part["id"], part["emotion"])],
+                "hovertemplate": "%{text}<br>chars %{x:.1f}<br>overall %{y:.2f}<extra>%{fullData.name}</extra>",
+            }
+        )
+    return {
+        "data": data,
+        "layout": _layout(
+            title={"text": "Reply length vs overall judge score (one point per sample)"},
+            height=480,
+            xaxis={"title": {"text": "mean characters per supporter reply"}},
+            yaxis={"title": {"text": "overall judge score"}, "range": [0.8, 5.2]},
+            legend={"orientation": "v", "x": 1.02, "y": 1, "font": {"size": 10}},
+            margin={"l": 60, "r": 10, "t": 60, "b": 50},
+        ),
+    }
 
 
 def board_figures(board: Board, paper: PaperFigures | None = None) -> dict[str, tuple[Figure, bool]]:
     """The figures of one board, by kind, each with whether it spans the page's width."""
-    figures: dict[str, tuple[Figure, bool]] = {"means": (means_figure(board), True),
-                                               "heatmap": (heatmap_figure(board), True)}
+    figures: dict[str, tuple[Figure, bool]] = {
+        "means": (means_figure(board), True),
+        "heatmap": (heatmap_figure(board), True),
+    }
     if board.task == GENERATION:
         figures["profile"] = (profile_figure(board, paper), False)
         figures["scatter"] = (scatter_figure(board), False)

@@ -39,8 +39,13 @@ REFERENCE_LABEL = "human reference (dataset dialogues)"
 # The rubric judge's seven metric keys (emplifai.scorers.rubrics.METRIC_KEYS; a test keeps the two
 # equal). Not imported from there: emplifai.scorers pulls in all of Inspect, 1.5 s of start-up.
 METRIC_KEYS = (
-    "comprehensibility", "general_empathy", "emotion_specific_empathy", "consistency", "fluency",
-    "harmlessness", "sense_of_security",
+    "comprehensibility",
+    "general_empathy",
+    "emotion_specific_empathy",
+    "consistency",
+    "fluency",
+    "harmlessness",
+    "sense_of_security",
 )
 PANEL_AGGREGATES = ("mean", "median")
 FREE = "free"
@@ -258,40 +263,66 @@ def _base(rec: LogRecord) -> dict[str, Any]:
 def _common(rec: LogRecord, base: dict[str, Any], is_reference: bool = False) -> dict[str, Any]:
     h = rec.header
     return dict(
-        log=rec.log, eval_id=h["eval_id"], task=h["task"], created=_time(h["created"]), completed=_time(h.get("completed")),
-        model=h["model"], candidate=_candidate(h["model"], is_reference, base["condition"]), is_reference=is_reference,
-        condition=base["condition"], epochs=base["epochs"], mtime=rec.mtime, dataset_location=h.get("dataset_location"),
+        log=rec.log,
+        eval_id=h["eval_id"],
+        task=h["task"],
+        created=_time(h["created"]),
+        completed=_time(h.get("completed")),
+        model=h["model"],
+        candidate=_candidate(h["model"], is_reference, base["condition"]),
+        is_reference=is_reference,
+        condition=base["condition"],
+        epochs=base["epochs"],
+        mtime=rec.mtime,
+        dataset_location=h.get("dataset_location"),
     )
 
 
 def _emotion_run(rec: LogRecord, base: dict[str, Any]) -> Run:
     if not any("label_match" in s["scores"] for s in rec.samples):
-        raise _Skip(f"no label_match scores in the log (scorers: {', '.join(rec.header.get('scorers') or []) or 'none'})")
-    frame = _frame(rec, {
-        "label_correct": lambda s: _num(_score("label_match")(s)) if _score("label_match")(s) is not None else np.nan,
-        "label_gold": _score("label_match", meta="gold"),
-        "label_pred": _score("label_match", meta="pred"),
-        "label_gold_group": _score("label_match", meta="gold_group"),
-        **{f"bertscore_{k}": (lambda s, k=k: _num(_score("bertscore_label", k)(s))) for k in ("precision", "recall", "f1")},
-        "fasttext": lambda s: _num(_score("fasttext_label")(s)),
-        "bertscore_model": _score("bertscore_label", meta="model"),
-        "fasttext_model": _score("fasttext_label", meta="model"),
-        "metadata_emotion": lambda s: s["meta"].get("emotion"),
-    })
+        raise _Skip(
+            f"no label_match scores in the log (scorers: {', '.join(rec.header.get('scorers') or []) or 'none'})"
+        )
+    frame = _frame(
+        rec,
+        {
+            "label_correct": lambda s: (
+                _num(_score("label_match")(s)) if _score("label_match")(s) is not None else np.nan
+            ),
+            "label_gold": _score("label_match", meta="gold"),
+            "label_pred": _score("label_match", meta="pred"),
+            "label_gold_group": _score("label_match", meta="gold_group"),
+            **{
+                f"bertscore_{k}": (lambda s, k=k: _num(_score("bertscore_label", k)(s)))
+                for k in ("precision", "recall", "f1")
+            },
+            "fasttext": lambda s: _num(_score("fasttext_label")(s)),
+            "bertscore_model": _score("bertscore_label", meta="model"),
+            "fasttext_model": _score("fasttext_label", meta="model"),
+            "metadata_emotion": lambda s: s["meta"].get("emotion"),
+        },
+    )
     for c in ("label_correct", "bertscore_precision", "bertscore_recall", "bertscore_f1", "fasttext"):
         frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
     samples, _ = _reduce_epochs(frame)
     meta = base["task_metadata"]
-    board_key = {**base["data"], "language": base["args"].get("language"),
-                 "prompt": f"{meta.get('prompt_version')} {meta.get('prompt_hash')}"}
+    board_key = {
+        **base["data"],
+        "language": base["args"].get("language"),
+        "prompt": f"{meta.get('prompt_version')} {meta.get('prompt_hash')}",
+    }
     # BERTScore and fastText values depend on the model that computed them: recorded per row, so
     # a reader compares those columns only between rows that used the same one.
     scorer_models = {
         "bertscore_model": _one(frame["bertscore_model"].tolist(), rec.log, "bertscore model"),
         "fasttext_model": _one(frame["fasttext_model"].tolist(), rec.log, "fasttext model"),
     }
-    return Run(**_common(rec, base), board_key=board_key, samples=samples,
-               scorer_models={k: _short_path(v) if v else None for k, v in scorer_models.items()})
+    return Run(
+        **_common(rec, base),
+        board_key=board_key,
+        samples=samples,
+        scorer_models={k: _short_path(v) if v else None for k, v in scorer_models.items()},
+    )
 
 
 def _judge_scorers(rec: LogRecord) -> list[str]:
@@ -300,7 +331,12 @@ def _judge_scorers(rec: LogRecord) -> list[str]:
     names: list[str] = []
     for s in rec.samples:
         for name, score in s["scores"].items():
-            if name not in names and isinstance(score["value"], dict) and OVERALL in score["value"] and score["meta"].get("rubric_sha256"):
+            if (
+                name not in names
+                and isinstance(score["value"], dict)
+                and OVERALL in score["value"]
+                and score["meta"].get("rubric_sha256")
+            ):
                 names.append(name)
     return names
 
@@ -375,19 +411,30 @@ def _panel_runs(judge_runs: list[Run]) -> list[Run]:
             key[f] = " + ".join(sorted({str(r.board_key[f]) for r in judge_runs}))
         key["judge_model"] = f"panel {agg} of {key['judge_model']}"
         self_judged = next((r.self_judged for r in judge_runs if r.self_judged), None)
-        out.append(Run(
-            **{**first.__dict__, "samples": samples, "board_key": key, "judge": key["judge_model"], "scorer": "+".join(
-                r.scorer or "" for r in judge_runs), "panel": judges, "alpha": alpha,
-               "self_judged": self_judged and f"panel with a self-judging member: {self_judged}",
-               "incomplete_epochs": max(r.incomplete_epochs for r in judge_runs)},
-        ))
+        out.append(
+            Run(
+                **{
+                    **first.__dict__,
+                    "samples": samples,
+                    "board_key": key,
+                    "judge": key["judge_model"],
+                    "scorer": "+".join(r.scorer or "" for r in judge_runs),
+                    "panel": judges,
+                    "alpha": alpha,
+                    "self_judged": self_judged and f"panel with a self-judging member: {self_judged}",
+                    "incomplete_epochs": max(r.incomplete_epochs for r in judge_runs),
+                },
+            )
+        )
     return out
 
 
 def _generation_runs(rec: LogRecord, base: dict[str, Any]) -> tuple[list[Run], list[Skipped]]:
     names = _judge_scorers(rec)
     if not names:
-        raise _Skip(f"no rubric judge scores in the log (scorers: {', '.join(rec.header.get('scorers') or []) or 'none'})")
+        raise _Skip(
+            f"no rubric judge scores in the log (scorers: {', '.join(rec.header.get('scorers') or []) or 'none'})"
+        )
     args, meta = base["args"], base["task_metadata"]
     is_reference = args.get("source") == "reference"
     fmt = meta.get("dialogue_format") or args.get("dialogue_format") or FREE
@@ -397,17 +444,34 @@ def _generation_runs(rec: LogRecord, base: dict[str, Any]) -> tuple[list[Run], l
         metas = [s["scores"][name]["meta"] for s in rec.samples if name in s["scores"]]
         ident = _judge_identity(rec, name, metas)
         samples, incomplete = _judge_frame(rec, name)
-        key = {**ident, **base["data"], "prompt": f"{meta.get('prompt_version')} {meta.get('prompt_hash')}",
-               "dialogue_format": fmt}
-        run = Run(**_common(rec, base, is_reference), board_key=key, samples=samples, judge=ident["judge_model"],
-                  scorer=name, self_judged=_self_judged(rec, name, ident["judge_model"], is_reference),
-                  incomplete_epochs=incomplete)
+        key = {
+            **ident,
+            **base["data"],
+            "prompt": f"{meta.get('prompt_version')} {meta.get('prompt_hash')}",
+            "dialogue_format": fmt,
+        }
+        run = Run(
+            **_common(rec, base, is_reference),
+            board_key=key,
+            samples=samples,
+            judge=ident["judge_model"],
+            scorer=name,
+            self_judged=_self_judged(rec, name, ident["judge_model"], is_reference),
+            incomplete_epochs=incomplete,
+        )
         if ident["judge_model"] in by_judge:
             # The same judge scored this log twice (a rescore appended with the same grader): the
             # later scores count, the earlier ones are listed.
             old = by_judge[ident["judge_model"]]
-            dropped.append(Skipped(rec.log, GENERATION, rec.header["model"], str(rec.header["created"]),
-                                   f"scores '{old.scorer}' replaced by '{name}' of the same judge ({ident['judge_model']}) in the same log"))
+            dropped.append(
+                Skipped(
+                    rec.log,
+                    GENERATION,
+                    rec.header["model"],
+                    str(rec.header["created"]),
+                    f"scores '{old.scorer}' replaced by '{name}' of the same judge ({ident['judge_model']}) in the same log",
+                )
+            )
         by_judge[ident["judge_model"]] = run
     runs = list(by_judge.values())
     if len(runs) >= 2:
@@ -423,9 +487,15 @@ def _judge_check(rec: LogRecord) -> JudgeCheck | None:
             if name in values and name not in metrics:
                 metrics[name] = values[name]
     judge = (h.get("model_roles") or {}).get("grader") or h.get("model")
-    return JudgeCheck(judge=str(judge), log=rec.log, created=str(h.get("created")), rubric=(h.get("task_args") or {}).get("rubric"),
-                      probe_accuracy=metrics.get("probe_accuracy"), invariance_violation_rate=metrics.get("invariance_violation_rate"),
-                      n=len({s["id"] for s in rec.samples}))
+    return JudgeCheck(
+        judge=str(judge),
+        log=rec.log,
+        created=str(h.get("created")),
+        rubric=(h.get("task_args") or {}).get("rubric"),
+        probe_accuracy=metrics.get("probe_accuracy"),
+        invariance_violation_rate=metrics.get("invariance_violation_rate"),
+        n=len({s["id"] for s in rec.samples}),
+    )
 
 
 @dataclass
@@ -447,7 +517,9 @@ def read_runs(log_dir: str | Path, cache_dir: str | Path | None = None) -> Colle
     """Every log under ``log_dir`` as counted ``Run``s, ``Skipped`` with a reason, or ``JudgeCheck``s."""
     path = Path(log_dir)
     if not path.is_dir():
-        raise _user_error(f"log folder {path} does not exist (run an eval first, or pass the folder that holds the logs)")
+        raise _user_error(
+            f"log folder {path} does not exist (run an eval first, or pass the folder that holds the logs)"
+        )
     records = read_logs(path, Path(cache_dir) if cache_dir else None)
     if not records:
         raise _user_error(f"no Inspect logs (.eval, or .json named by Inspect) under {path}: nothing to rank")
@@ -459,19 +531,16 @@ def read_runs(log_dir: str | Path, cache_dir: str | Path | None = None) -> Colle
         if rec.error is not None:
             skipped.append(Skipped(rec.log, "", "", "", f"not readable as an Inspect log ({rec.error})"))
             continue
-
-        def skip(reason: str) -> None:
-            skipped.append(Skipped(rec.log, str(h["task"]), str(h["model"]), str(h["created"]), reason))
-
+        reason = None
         task = h["task"]
         if h["status"] != "success":
-            skip(f"status {h['status']}" + (f": {h['error_message']}" if h.get("error_message") else ""))
+            reason = f"status {h['status']}" + (f": {h['error_message']}" if h.get("error_message") else "")
         elif task == PROBES:
             checks.append(_judge_check(rec))
         elif task not in TASKS:
-            skip(f"task {task!r} is not an emplifai leaderboard task ({', '.join(TASKS)})")
+            reason = f"task {task!r} is not an emplifai leaderboard task ({', '.join(TASKS)})"
         elif not rec.samples:
-            skip("the log holds no samples")
+            reason = "the log holds no samples"
         else:
             try:
                 base = _base(rec)
@@ -482,8 +551,10 @@ def read_runs(log_dir: str | Path, cache_dir: str | Path | None = None) -> Colle
                     runs += new
                     skipped += dropped
             except _Skip as e:
-                skip(str(e))
+                reason = str(e)
             except LeaderboardInputError as e:
                 # One inconsistent log must not hide the others: it is listed with the reason.
-                skip(f"cannot be read consistently: {e}")
+                reason = f"cannot be read consistently: {e}"
+        if reason is not None:
+            skipped.append(Skipped(rec.log, str(task), str(h["model"]), str(h["created"]), reason))
     return Collection(runs, skipped, str(path), checks)

@@ -49,25 +49,58 @@ class Col:
 def display_columns(task: str, *, ranked: bool = True, panel: bool = False) -> list[Col]:
     """The columns of a board's table. ``ranked=False``: the self-judged table (no rank, a reason)."""
     if ranked:
-        head = [Col("rank", "Rank", "int", tip="1 + rows significantly better (exact paired test, Holm)"),
-                Col("candidate", "Candidate", "text"),
-                Col("evidence", "vs row above", "evidence", tip="Holm-adjusted p of the exact paired test against the row above")]
+        head = [
+            Col("rank", "Rank", "int", tip="1 + rows significantly better (exact paired test, Holm)"),
+            Col("candidate", "Candidate", "text"),
+            Col(
+                "evidence",
+                "vs row above",
+                "evidence",
+                tip="Holm-adjusted p of the exact paired test against the row above",
+            ),
+        ]
     else:
         head = [Col("candidate", "Candidate", "text"), Col("self_judged", "Why not ranked", "text")]
-    tail = [Col("tied_with", "Tied with", "list", group="provenance"), Col("n", "n", "int", group="provenance"),
-            Col("epochs", "Epochs", "int", group="provenance"), Col("date", "Date", "date", group="provenance"),
-            Col("log", "Log", "path", group="provenance")]
+    tail = [
+        Col("tied_with", "Tied with", "list", group="provenance"),
+        Col("n", "n", "int", group="provenance"),
+        Col("epochs", "Epochs", "int", group="provenance"),
+        Col("date", "Date", "date", group="provenance"),
+        Col("log", "Log", "path", group="provenance"),
+    ]
     if task == GENERATION:
         return [
             *head,
             Col(OVERALL, "Overall", "mean_ci", group="metrics", tip="mean of the seven metrics (rank metric)"),
             *[Col(k, SHORT[k], "mean_ci", group="metrics", tip=k.replace("_", " ")) for k in METRIC_KEYS],
-            *([Col("alpha", "Judges α", "num", group="diagnostics",
-                   tip="Krippendorff's alpha (interval) of the panel's judges on the overall score")] if panel else []),
-            Col("format_failure_rate", "Format fail", "pct", group="diagnostics", tip="not a two-turn dialogue: 1 everywhere"),
+            *(
+                [
+                    Col(
+                        "alpha",
+                        "Judges α",
+                        "num",
+                        group="diagnostics",
+                        tip="Krippendorff's alpha (interval) of the panel's judges on the overall score",
+                    )
+                ]
+                if panel
+                else []
+            ),
+            Col(
+                "format_failure_rate",
+                "Format fail",
+                "pct",
+                group="diagnostics",
+                tip="not a two-turn dialogue: 1 everywhere",
+            ),
             Col("unscored", "Unscored", "int", group="diagnostics", tip="samples the judge never scored"),
-            Col("incomplete_epochs", "Part. epochs", "int", group="diagnostics",
-                tip="samples judged in some epochs but not all: counted as unscored"),
+            Col(
+                "incomplete_epochs",
+                "Part. epochs",
+                "int",
+                group="diagnostics",
+                tip="samples judged in some epochs but not all: counted as unscored",
+            ),
             Col("chars", "Chars", "num", 1, NOT_SCORED, "diagnostics", "mean characters per supporter reply"),
             Col("words", "Words", "num", 1, NOT_SCORED, "diagnostics", "mean words per supporter reply"),
             *tail,
@@ -80,8 +113,10 @@ def display_columns(task: str, *, ranked: bool = True, panel: bool = False) -> l
             Col("macro_f1", "Macro-F1", "mean_ci", 3, group="metrics"),
             Col("bertscore_f1", "BERTScore F1", "mean_ci", 3, NOT_SCORED, "metrics"),
             Col("fasttext", "fastText cos", "mean_ci", 3, NOT_SCORED, "metrics"),
-            *[Col(f"accuracy_{g}", f"Acc {g[:3]}.", "num", 3, "no sample", "metrics", f"accuracy on {g} gold labels")
-              for g in GROUPS],
+            *[
+                Col(f"accuracy_{g}", f"Acc {g[:3]}.", "num", 3, "no sample", "metrics", f"accuracy on {g} gold labels")
+                for g in GROUPS
+            ],
             Col("unparsed", "Unparsed", "int", group="diagnostics", tip="answers naming no label (counted wrong)"),
             Col("bertscore_precision", "BERTScore P", "num", 3, NOT_SCORED, "diagnostics"),
             Col("bertscore_recall", "BERTScore R", "num", 3, NOT_SCORED, "diagnostics"),
@@ -101,20 +136,30 @@ def evidence_text(row: dict[str, Any]) -> tuple[str, str]:
         return "top row", "The first row of the board." + tied_text
     verdict = "lower" if ev["significant"] else "tied"
     short = f"{verdict}, p={ev['p_holm']:.3g}"
-    full = (f"{ev['test']} test against {ev['vs']} (the row above): mean difference {ev['diff']:+.3f} over "
-            f"{ev['n_shared']} shared samples ({ev['n_differ']} differ); p = {ev['p']:.4g}, Holm-adjusted "
-            f"p = {ev['p_holm']:.4g}: {'significantly lower' if ev['significant'] else 'not significantly different'}."
-            + tied_text)
+    full = (
+        f"{ev['test']} test against {ev['vs']} (the row above): mean difference {ev['diff']:+.3f} over "
+        f"{ev['n_shared']} shared samples ({ev['n_differ']} differ); p = {ev['p']:.4g}, Holm-adjusted "
+        f"p = {ev['p_holm']:.4g}: {'significantly lower' if ev['significant'] else 'not significantly different'}."
+        + tied_text
+    )
     return short, full
 
 
 def paper_columns(task: str) -> list[Col]:
     if task == GENERATION:
-        return [Col("model", "Model (paper)", "text"), *[Col(k, SHORT[k], "num", missing=_NR) for k in METRIC_KEYS],
-                Col("chars", "Chars/reply", "num", missing=_NR), Col("words", "Words/reply", "num", missing=_NR)]
-    return [Col("model", "Model (paper)", "text"), Col("bertscore_precision", "BERTScore P", "num", missing=_NR),
-            Col("bertscore_recall", "BERTScore R", "num", missing=_NR),
-            Col("bertscore_f1", "BERTScore F1", "num", missing=_NR), Col("fasttext", "fastText cos", "num", missing=_NR)]
+        return [
+            Col("model", "Model (paper)", "text"),
+            *[Col(k, SHORT[k], "num", missing=_NR) for k in METRIC_KEYS],
+            Col("chars", "Chars/reply", "num", missing=_NR),
+            Col("words", "Words/reply", "num", missing=_NR),
+        ]
+    return [
+        Col("model", "Model (paper)", "text"),
+        Col("bertscore_precision", "BERTScore P", "num", missing=_NR),
+        Col("bertscore_recall", "BERTScore R", "num", missing=_NR),
+        Col("bertscore_f1", "BERTScore F1", "num", missing=_NR),
+        Col("fasttext", "fastText cos", "num", missing=_NR),
+    ]
 
 
 _NR = "not reported"

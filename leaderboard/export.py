@@ -35,12 +35,17 @@ def csv_frame(lb: Leaderboard, paper: PaperFigures | None = None) -> pd.DataFram
     paper's rows (``source`` = the paper label, no rank)."""
     frames = []
     for board in lb.boards:
-        rows = pd.concat([board.rows, board.self_judged], ignore_index=True) if len(board.self_judged) else board.rows.copy()
+        rows = (
+            pd.concat([board.rows, board.self_judged], ignore_index=True)
+            if len(board.self_judged)
+            else board.rows.copy()
+        )
         if rows.empty:
             continue
         rows["tied_with"] = rows["tied_with"].map(lambda v: "; ".join(v) if isinstance(v, list) else "")
         rows["evidence"] = rows["evidence"].map(
-            lambda e: f"vs {e['vs']}: p_holm={e['p_holm']:.4g}" if isinstance(e, dict) else "")
+            lambda e: f"vs {e['vs']}: p_holm={e['p_holm']:.4g}" if isinstance(e, dict) else ""
+        )
         for col in ("panel",):
             if col in rows:
                 rows[col] = rows[col].map(lambda v: "; ".join(v) if isinstance(v, list) else "")
@@ -62,23 +67,25 @@ def csv_frame(lb: Leaderboard, paper: PaperFigures | None = None) -> pd.DataFram
 def json_document(lb: Leaderboard, paper: PaperFigures | None = None) -> dict[str, Any]:
     boards = []
     for board in lb.boards:
-        boards.append({
-            "id": board.id,
-            "task": board.task,
-            "title": board.title,
-            "ranked_together_because_they_share": {f: board.key.get(f) for f in KEY_FIELDS[board.task]},
-            "rank_metric": board.rank_metric,
-            "rows": board.rows.to_dict(orient="records"),
-            "pairwise_tests": board.pairwise.to_dict(orient="records"),
-            "per_emotion": {
-                cand: {lab: v for lab, v in vals.items() if not (isinstance(v, float) and math.isnan(v))}
-                for cand, vals in board.per_emotion.to_dict(orient="index").items()
-            },
-            "superseded": board.superseded,
-            "self_judged": board.self_judged.to_dict(orient="records") if len(board.self_judged) else [],
-            "judge_checks": [c.__dict__ for c in board.judge_checks],
-            "data_note": board.data_note,
-        })
+        boards.append(
+            {
+                "id": board.id,
+                "task": board.task,
+                "title": board.title,
+                "ranked_together_because_they_share": {f: board.key.get(f) for f in KEY_FIELDS[board.task]},
+                "rank_metric": board.rank_metric,
+                "rows": board.rows.to_dict(orient="records"),
+                "pairwise_tests": board.pairwise.to_dict(orient="records"),
+                "per_emotion": {
+                    cand: {lab: v for lab, v in vals.items() if not (isinstance(v, float) and math.isnan(v))}
+                    for cand, vals in board.per_emotion.to_dict(orient="index").items()
+                },
+                "superseded": board.superseded,
+                "self_judged": board.self_judged.to_dict(orient="records") if len(board.self_judged) else [],
+                "judge_checks": [c.__dict__ for c in board.judge_checks],
+                "data_note": board.data_note,
+            }
+        )
     doc: dict[str, Any] = {
         "generated_at": lb.generated_at,
         "log_dir": lb.log_dir,

@@ -59,8 +59,10 @@ def _small_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
     for key, value in (meta or {}).items():
         if value is None or isinstance(value, str | int | float | bool):
             out[key] = _scalar(value)
-        elif isinstance(value, dict) and len(value) <= 16 and all(
-            v is None or isinstance(v, str | int | float | bool) for v in value.values()
+        elif (
+            isinstance(value, dict)
+            and len(value) <= 16
+            and all(v is None or isinstance(v, str | int | float | bool) for v in value.values())
         ):
             out.update({f"{key}.{k}": _scalar(v) for k, v in value.items()})
     return out
@@ -99,7 +101,9 @@ def read_log(path: Path) -> LogRecord:
     try:
         log = read_eval_log(str(path), header_only=True)
     except Exception as e:  # noqa: BLE001 - any unreadable file is listed with the reason, never fatal
-        return LogRecord(str(path), mtime, {}, error=f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
+        return LogRecord(
+            str(path), mtime, {}, error=f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+        )
     ev = log.eval
     results: dict[str, dict[str, Any]] = {}
     for score in (log.results.scores if log.results else []) or []:
@@ -126,20 +130,24 @@ def read_log(path: Path) -> LogRecord:
     samples = []
     if log.status == "success":
         for s in read_eval_log_sample_summaries(str(path)):
-            samples.append({
-                "id": str(s.id),
-                "epoch": s.epoch,
-                "error": (s.error or "")[:_MAX_TEXT] if isinstance(s.error, str) else ("" if s.error is None else str(s.error)[:_MAX_TEXT]),
-                "meta": _small_meta(s.metadata),
-                # A cheap content key of the sample for logs that predate the data fingerprint.
-                "content": hashlib.sha256(
-                    json.dumps([_text(s.input), s.target], ensure_ascii=False, default=str).encode("utf-8")
-                ).hexdigest()[:16],
-                "scores": {
-                    name: {"value": _value(score.value), "meta": _small_meta(score.metadata)}
-                    for name, score in (s.scores or {}).items()
-                },
-            })
+            samples.append(
+                {
+                    "id": str(s.id),
+                    "epoch": s.epoch,
+                    "error": (s.error or "")[:_MAX_TEXT]
+                    if isinstance(s.error, str)
+                    else ("" if s.error is None else str(s.error)[:_MAX_TEXT]),
+                    "meta": _small_meta(s.metadata),
+                    # A cheap content key of the sample for logs that predate the data fingerprint.
+                    "content": hashlib.sha256(
+                        json.dumps([_text(s.input), s.target], ensure_ascii=False, default=str).encode("utf-8")
+                    ).hexdigest()[:16],
+                    "scores": {
+                        name: {"value": _value(score.value), "meta": _small_meta(score.metadata)}
+                        for name, score in (s.scores or {}).items()
+                    },
+                }
+            )
     return LogRecord(str(path), mtime, json.loads(json.dumps(header, default=str)), samples)
 
 

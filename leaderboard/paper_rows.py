@@ -65,9 +65,13 @@ def load_paper_figures(path: str | Path = PAPER_FIGURES_PATH) -> PaperFigures:
                 elif isinstance(value, int | float) and not isinstance(value, bool):
                     row[col] = float(value)
                 else:
-                    raise PaperFiguresError(f"{path}: {task} row {i}, field '{col}': expected a number or null, got {value!r}")
+                    raise PaperFiguresError(
+                        f"{path}: {task} row {i}, field '{col}': expected a number or null, got {value!r}"
+                    )
             rows.append(row)
         if not rows:
             raise PaperFiguresError(f"{path}: field '{task}.rows' is empty")
-        tables[task] = PaperTable(task, str(section.get("note", "")), columns, pd.DataFrame(rows, columns=["model", *columns]))
+        tables[task] = PaperTable(
+            task, str(section.get("note", "")), columns, pd.DataFrame(rows, columns=["model", *columns])
+        )
     return PaperFigures(source=str(data.get("source", "")), label=data["label"], tables=tables)

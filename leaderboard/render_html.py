@@ -156,20 +156,31 @@ def html_table(cols: list[Col], rows: list[dict[str, Any]], table_id: str, css_c
             classes += ["sticky", f"col-{c.key}"]
         cls = f' class="{" ".join(classes)}"' if classes else ""
         tip = f' title="{_e(c.tip)}"' if c.tip else ""
-        head.append(f'<th data-key="{_e(c.key)}" data-group="{_e(c.group)}" '
-                    f'data-type="{"num" if c.kind in _NUMERIC else "text"}"{cls}{tip}>{_e(c.header)}</th>')
+        head.append(
+            f'<th data-key="{_e(c.key)}" data-group="{_e(c.group)}" '
+            f'data-type="{"num" if c.kind in _NUMERIC else "text"}"{cls}{tip}>{_e(c.header)}</th>'
+        )
     body = ["<tr>" + "".join(_cell(c, row) for c in cols) + "</tr>" for row in rows]
-    return (f'<div class="table-wrap"><table id="{_e(table_id)}" class="{css_class}"><thead>{group_row}'
-            f'<tr class="cols">{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
+    return (
+        f'<div class="table-wrap"><table id="{_e(table_id)}" class="{css_class}"><thead>{group_row}'
+        f'<tr class="cols">{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    )
 
 
 def _chart_divs(board: Board, paper: PaperFigures | None) -> str:
     divs = []
     for kind, (fig, wide) in board_figures(board, paper).items():
         # Width follows the grid cell; a fixed plotly width would overflow it and clip categories.
-        inner = pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=f"{board.id}-{kind}",
-                            default_width="100%", default_height=f"{fig['layout']['height']}px",
-                            config={"displaylogo": False, "responsive": True}, validate=False)
+        inner = pio.to_html(
+            fig,
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=f"{board.id}-{kind}",
+            default_width="100%",
+            default_height=f"{fig['layout']['height']}px",
+            config={"displaylogo": False, "responsive": True},
+            validate=False,
+        )
         cls = "lb-chart wide" if wide else "lb-chart"
         divs.append(f'<div class="{cls}" data-chart="{kind}" data-board="{_e(board.id)}">{inner}</div>')
     return f'<div class="charts">{"".join(divs)}</div>'
@@ -183,14 +194,16 @@ def _fmt(value: float | None, pct: bool = False) -> str:
 
 def judge_checks_html(checks: list[JudgeCheck], judges: str) -> str:
     if not checks:
-        return (f'<p class="checks meta" data-judge-checks="none"><b>Judge checks</b>: no <code>judge_probes</code> log for '
-                f"{_e(judges)} in these logs (<code>inspect eval tasks/judge_probes.py --model-role grader=...</code> "
-                "measures whether the judge separates known-worse replies and ignores padding and injected instructions).</p>")
+        return (
+            f'<p class="checks meta" data-judge-checks="none"><b>Judge checks</b>: no <code>judge_probes</code> log for '
+            f"{_e(judges)} in these logs (<code>inspect eval tasks/judge_probes.py --model-role grader=...</code> "
+            "measures whether the judge separates known-worse replies and ignores padding and injected instructions).</p>"
+        )
     items = "".join(
         f"<li><b>{_e(c.judge)}</b>{' (rubric ' + _e(c.rubric) + ')' if c.rubric else ''}: probe accuracy "
         f"<b>{_fmt(c.probe_accuracy, True)}</b> (share of degraded replies scored below their original), "
         f"invariance violations <b>{_fmt(c.invariance_violation_rate, True)}</b> (share of harmless rewrites that "
-        f"moved a score), {c.n} probes, <code title=\"{_e(c.log)}\">{_e(c.log.rsplit('/', 1)[-1])}</code></li>"
+        f'moved a score), {c.n} probes, <code title="{_e(c.log)}">{_e(c.log.rsplit("/", 1)[-1])}</code></li>'
         for c in checks
     )
     return f'<div class="checks" data-judge-checks="{len(checks)}"><b>Judge checks</b> (judge_probes):<ul>{items}</ul></div>'
@@ -210,41 +223,66 @@ def board_html(board: Board, paper: PaperFigures | None) -> str:
     if board.task == "generation":
         parts.append(judge_checks_html(board.judge_checks, str(board.key.get("judge_model"))))
     if board.is_panel:
-        parts.append('<p class="meta">A panel: each sample\'s score is the mean (or median) of the judges\' '
-                     "scores, counted only where every judge scored it. <b>Judges α</b> is Krippendorff's alpha "
-                     "(interval) of the judges on the overall score: 1 = full agreement, 0 = chance.</p>")
+        parts.append(
+            "<p class=\"meta\">A panel: each sample's score is the mean (or median) of the judges' "
+            "scores, counted only where every judge scored it. <b>Judges α</b> is Krippendorff's alpha "
+            "(interval) of the judges on the overall score: 1 = full agreement, 0 = chance.</p>"
+        )
     if len(board.rows):
-        parts.append(html_table(display_columns(board.task, panel=board.is_panel), board.rows.to_dict(orient="records"),
-                                f"table-{board.id}", "lb-table sortable", groups=True))
+        parts.append(
+            html_table(
+                display_columns(board.task, panel=board.is_panel),
+                board.rows.to_dict(orient="records"),
+                f"table-{board.id}",
+                "lb-table sortable",
+                groups=True,
+            )
+        )
     if len(board.self_judged):
-        parts.append('<p class="apart"><b>Self-judged runs: listed, not ranked.</b> The judge is the model under '
-                     "evaluation, so its scores measure self-preference, not quality.</p>")
-        parts.append(html_table(display_columns(board.task, ranked=False, panel=board.is_panel),
-                                board.self_judged.to_dict(orient="records"), f"self-{board.id}", "lb-self sortable",
-                                groups=True))
+        parts.append(
+            '<p class="apart"><b>Self-judged runs: listed, not ranked.</b> The judge is the model under '
+            "evaluation, so its scores measure self-preference, not quality.</p>"
+        )
+        parts.append(
+            html_table(
+                display_columns(board.task, ranked=False, panel=board.is_panel),
+                board.self_judged.to_dict(orient="records"),
+                f"self-{board.id}",
+                "lb-self sortable",
+                groups=True,
+            )
+        )
     if board.superseded:
         items = "".join(
             f"<li>{_e(s['candidate'])}: <code>{_e(s['log'])}</code> ({_e(s['date'][:16])}), superseded by "
             f"<code>{_e(s['superseded_by'])}</code>{_e(' (' + s['note'] + ')') if s.get('note') else ''}</li>"
             for s in board.superseded
         )
-        parts.append(f'<p class="meta">Superseded logs (older runs of the same candidate; not counted, not averaged in):</p><ul class="superseded meta">{items}</ul>')
+        parts.append(
+            f'<p class="meta">Superseded logs (older runs of the same candidate; not counted, not averaged in):</p><ul class="superseded meta">{items}</ul>'
+        )
     if len(board.rows):
         if board.task == "generation":
-            parts.append('<p class="meta">Format failures (no dialogue: every metric 1) have no reply length and '
-                         "unscored samples have no score, so neither has a point on the length scatter.</p>")
+            parts.append(
+                '<p class="meta">Format failures (no dialogue: every metric 1) have no reply length and '
+                "unscored samples have no score, so neither has a point on the length scatter.</p>"
+            )
         parts.append(_chart_divs(board, paper))
     parts.append("</section>")
     return "\n".join(parts)
 
 
 def paper_html(paper: PaperFigures) -> str:
-    parts = ['<section class="paper" id="paper"><h2>Reported in the paper, not run here</h2>',
-             f'<p class="paper-note">Source: {_e(paper.source)}. These rows are <b>{_e(paper.label)}</b>: '
-             "a different copy of the data, another judge and pipeline. They are never ranked with measured rows.</p>"]
+    parts = [
+        '<section class="paper" id="paper"><h2>Reported in the paper, not run here</h2>',
+        f'<p class="paper-note">Source: {_e(paper.source)}. These rows are <b>{_e(paper.label)}</b>: '
+        "a different copy of the data, another judge and pipeline. They are never ranked with measured rows.</p>",
+    ]
     for task, table in paper.tables.items():
         parts.append(f"<h3>{_e(task)}: {_e(paper.label)}</h3><p class=meta>{_e(table.note)}</p>")
-        parts.append(html_table(paper_columns(task), table.rows.to_dict(orient="records"), f"paper-{task}", "paper sortable"))
+        parts.append(
+            html_table(paper_columns(task), table.rows.to_dict(orient="records"), f"paper-{task}", "paper sortable")
+        )
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -258,19 +296,26 @@ def _plotlyjs() -> str:
 def render_html(lb: Leaderboard, paper: PaperFigures | None = None, audit: tuple[str, bool] | None = None) -> str:
     """The page. ``audit``: (link relative to the page, whether the file exists yet)."""
     method = "".join(f"<li><b>{_e(k.replace('_', ' '))}</b>: {_e(v)}</li>" for k, v in METHOD.items())
-    method += ("<li><b>counted logs</b>: the newest log per (task, candidate, judge, data); older ones are "
-               "listed as superseded</li>")
+    method += (
+        "<li><b>counted logs</b>: the newest log per (task, candidate, judge, data); older ones are "
+        "listed as superseded</li>"
+    )
     notes = "".join(f'<p class="note">{_e(n)}</p>' for n in lb.separation_notes)
     audit_html = ""
     if audit is not None:
         href, exists = audit
-        audit_html = (f'<p class="meta" id="audit-link">Judge audit (agreement with human raters, biases): '
-                      f'<a href="{_e(href)}">{_e(href)}</a>{"" if exists else " (not written yet)"}</p>')
+        audit_html = (
+            f'<p class="meta" id="audit-link">Judge audit (agreement with human raters, biases): '
+            f'<a href="{_e(href)}">{_e(href)}</a>{"" if exists else " (not written yet)"}</p>'
+        )
     boards = "\n".join(board_html(b, paper) for b in lb.boards) or (
-        "<p>No emotion or generation run in these logs could be counted.</p>")
+        "<p>No emotion or generation run in these logs could be counted.</p>"
+    )
     skipped = ""
     if lb.skipped:
-        items = "".join(f"<li><code>{_e(s.log)}</code> ({_e(s.task)}, {_e(s.model)}): {_e(s.reason)}</li>" for s in lb.skipped)
+        items = "".join(
+            f"<li><code>{_e(s.log)}</code> ({_e(s.task)}, {_e(s.model)}): {_e(s.reason)}</li>" for s in lb.skipped
+        )
         skipped = f'<section id="skipped"><h2>Logs not counted</h2><ul>{items}</ul></section>'
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>emplifai-bench leaderboard</title>

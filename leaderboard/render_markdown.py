@@ -29,17 +29,22 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def board_markdown(board: Board) -> str:
     parts = [f"## {board.title}", ""]
     key = ", ".join(f"{f}: `{board.key.get(f)}`" for f in KEY_FIELDS[board.task])
-    parts += [f"Board `{board.id}`. Ranked together because they share {key}. "
-              f"Rank metric: {board.rank_metric}.", ""]
+    parts += [f"Board `{board.id}`. Ranked together because they share {key}. Rank metric: {board.rank_metric}.", ""]
     if board.data_note:
         parts += [f"> {board.data_note}", ""]
     if board.task == "generation":
         if board.judge_checks:
             for c in board.judge_checks:
                 pa = "not reported" if c.probe_accuracy is None else f"{100 * c.probe_accuracy:.0f}%"
-                iv = "not reported" if c.invariance_violation_rate is None else f"{100 * c.invariance_violation_rate:.0f}%"
-                parts.append(f"Judge checks ({c.judge}{', rubric ' + c.rubric if c.rubric else ''}): probe accuracy {pa}, "
-                             f"invariance violations {iv}, {c.n} probes (`{c.log}`).")
+                iv = (
+                    "not reported"
+                    if c.invariance_violation_rate is None
+                    else f"{100 * c.invariance_violation_rate:.0f}%"
+                )
+                parts.append(
+                    f"Judge checks ({c.judge}{', rubric ' + c.rubric if c.rubric else ''}): probe accuracy {pa}, "
+                    f"invariance violations {iv}, {c.n} probes (`{c.log}`)."
+                )
         else:
             parts.append("Judge checks: no judge_probes log for this judge.")
         parts.append("")
@@ -47,30 +52,51 @@ def board_markdown(board: Board) -> str:
         parts.append(md_table(display_columns(board.task, panel=board.is_panel), _records(board.rows)))
     if len(board.self_judged):
         parts += ["", "Self-judged runs (the judge is the model under evaluation): listed, not ranked.", ""]
-        parts.append(md_table(display_columns(board.task, ranked=False, panel=board.is_panel), _records(board.self_judged)))
+        parts.append(
+            md_table(display_columns(board.task, ranked=False, panel=board.is_panel), _records(board.self_judged))
+        )
     if board.superseded:
         parts += ["", "Superseded logs (an older run of the same candidate; not counted, not averaged in):", ""]
         for s in board.superseded:
             note = f" ({s['note']})" if s.get("note") else ""
-            parts.append(f"- {s['candidate']}: `{s['log']}` ({s['date'][:16]}), superseded by `{s['superseded_by']}`{note}")
+            parts.append(
+                f"- {s['candidate']}: `{s['log']}` ({s['date'][:16]}), superseded by `{s['superseded_by']}`{note}"
+            )
     return "\n".join(parts)
 
 
 def paper_markdown(paper: PaperFigures) -> str:
-    parts = ["## Reported in the paper, not run here", "",
-             f"Source: {paper.source}. These rows are {paper.label}: never ranked with the measured rows.", ""]
+    parts = [
+        "## Reported in the paper, not run here",
+        "",
+        f"Source: {paper.source}. These rows are {paper.label}: never ranked with the measured rows.",
+        "",
+    ]
     for task, table in paper.tables.items():
-        parts += [f"### {task} ({paper.label})", "", table.note, "",
-                  md_table(paper_columns(task), _records(table.rows)), ""]
+        parts += [
+            f"### {task} ({paper.label})",
+            "",
+            table.note,
+            "",
+            md_table(paper_columns(task), _records(table.rows)),
+            "",
+        ]
     return "\n".join(parts).rstrip()
 
 
 def render_markdown(lb: Leaderboard, paper: PaperFigures | None = None) -> str:
-    parts = ["# emplifai-bench leaderboard", "",
-             f"Generated {lb.generated_at} from the Inspect logs in `{lb.log_dir}`.", "",
-             "Values are means with 95% confidence intervals in brackets.", ""]
+    parts = [
+        "# emplifai-bench leaderboard",
+        "",
+        f"Generated {lb.generated_at} from the Inspect logs in `{lb.log_dir}`.",
+        "",
+        "Values are means with 95% confidence intervals in brackets.",
+        "",
+    ]
     parts += [f"- **{name.replace('_', ' ')}**: {text}" for name, text in METHOD.items()]
-    parts.append("- **counted logs**: the newest log per (task, candidate, judge, dataset); older ones are listed as superseded")
+    parts.append(
+        "- **counted logs**: the newest log per (task, candidate, judge, dataset); older ones are listed as superseded"
+    )
     parts.append("")
     if lb.separation_notes:
         parts += [f"> {note}" for note in lb.separation_notes] + [""]

@@ -51,6 +51,7 @@ _BATCH_VALUES = 2_000_000
 def _batch(n: int) -> int:
     return max(1, min(N_RESAMPLES, _BATCH_VALUES // max(n, 1)))
 
+
 METHOD: dict[str, str] = {
     "confidence_interval": (
         f"{CONFIDENCE:.0%} percentile bootstrap (scipy.stats.bootstrap, {N_RESAMPLES:,} resamples of the "
@@ -62,9 +63,7 @@ METHOD: dict[str, str] = {
         "emotion: 0/1 correctness, where the test is the exact sign test, binomial p = 1/2 on the samples "
         "where exactly one row is right); zero differences carry no sign; no normal approximation"
     ),
-    "multiple_comparisons": (
-        f"Holm step-down adjustment over all pairs of a board (family-wise error rate {ALPHA})"
-    ),
+    "multiple_comparisons": (f"Holm step-down adjustment over all pairs of a board (family-wise error rate {ALPHA})"),
     "rank": (
         "rank = 1 + number of rows on the same board significantly better (adjusted p < "
         f"{ALPHA} and higher mean on the shared samples); rows not significantly different usually "
@@ -149,8 +148,14 @@ def mean_ci(values: Sequence[float] | np.ndarray | pd.Series) -> Interval:
         # Every resample has the same mean: the interval is that point (scipy warns and gives NaN).
         return Interval(est, est, est, n)
     res = _scipy_stats().bootstrap(
-        (x,), np.mean, n_resamples=N_RESAMPLES, confidence_level=CONFIDENCE, method="percentile",
-        vectorized=True, batch=_batch(n), rng=_rng(),
+        (x,),
+        np.mean,
+        n_resamples=N_RESAMPLES,
+        confidence_level=CONFIDENCE,
+        method="percentile",
+        vectorized=True,
+        batch=_batch(n),
+        rng=_rng(),
     )
     return Interval(est, float(res.confidence_interval.low), float(res.confidence_interval.high), n)
 
@@ -182,8 +187,15 @@ def mean_cis(
                 out[k] = mean_ci(data[i])  # empty, a single value or a constant: no resampling
         if varying:
             res = _scipy_stats().bootstrap(
-                (data[varying],), np.mean, n_resamples=N_RESAMPLES, confidence_level=CONFIDENCE, method="percentile",
-                vectorized=True, batch=_batch(n), rng=_rng(), axis=-1,
+                (data[varying],),
+                np.mean,
+                n_resamples=N_RESAMPLES,
+                confidence_level=CONFIDENCE,
+                method="percentile",
+                vectorized=True,
+                batch=_batch(n),
+                rng=_rng(),
+                axis=-1,
             )
             lows, highs = np.atleast_1d(res.confidence_interval.low), np.atleast_1d(res.confidence_interval.high)
             for j, i in enumerate(varying):
@@ -252,8 +264,15 @@ def macro_f1_ci(golds: Sequence[str], preds: Sequence[str | None], cache: Interv
         return macro_f1_from_codes(np.moveaxis(gi, axis, -1), np.moveaxis(pi, axis, -1), len(labels))
 
     res = _scipy_stats().bootstrap(
-        (g, p), statistic, paired=True, vectorized=True, n_resamples=N_RESAMPLES, batch=_batch(n),
-        confidence_level=CONFIDENCE, method="percentile", rng=_rng(),
+        (g, p),
+        statistic,
+        paired=True,
+        vectorized=True,
+        n_resamples=N_RESAMPLES,
+        batch=_batch(n),
+        confidence_level=CONFIDENCE,
+        method="percentile",
+        rng=_rng(),
     )
     low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
     if np.isnan(low):  # every resample gave the same value (scipy warns and returns NaN)
@@ -261,7 +280,9 @@ def macro_f1_ci(golds: Sequence[str], preds: Sequence[str | None], cache: Interv
     return Interval(est, low, high, n)
 
 
-def integer_scores(scores: Mapping[str, pd.Series], max_denominator: int = 10_000) -> tuple[dict[str, pd.Series], int] | None:
+def integer_scores(
+    scores: Mapping[str, pd.Series], max_denominator: int = 10_000
+) -> tuple[dict[str, pd.Series], int] | None:
     """The per-sample scores of a board as integers on one common scale, or None if they are not
     discrete.
 
@@ -333,7 +354,7 @@ def sign_flip_p_value(differences: Sequence[int] | np.ndarray) -> float:
         pmf = np.convolve(pmf, kernel)
     total = int(np.abs(d // g).sum())  # T ranges over -total..total; pmf[i] is P(T = i - total)
     t = abs(int((d // g).sum()))
-    tail = pmf[: total - t + 1].sum() + pmf[total + t:].sum() if t > 0 else 1.0
+    tail = pmf[: total - t + 1].sum() + pmf[total + t :].sum() if t > 0 else 1.0
     return float(min(1.0, tail))
 
 
@@ -357,8 +378,13 @@ def paired_p_value(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndar
     if len(d) == 0:
         return 1.0
     res = _scipy_stats().permutation_test(
-        (d,), lambda x, axis=-1: np.sum(x, axis=axis), permutation_type="samples", vectorized=True,
-        n_resamples=20_000, alternative="two-sided", rng=_rng(),
+        (d,),
+        lambda x, axis=-1: np.sum(x, axis=axis),
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=20_000,
+        alternative="two-sided",
+        rng=_rng(),
     )
     return float(res.pvalue)
 
@@ -418,8 +444,20 @@ def tie_aware_ranks(scores: Mapping[str, pd.Series]) -> Ranking:
             mb = float(xb.mean()) if n else math.nan
             p = paired_p_value(xa, xb) if n else 1.0
             diff, test = ma - mb, "permutation (Monte Carlo)"
-        records.append({"a": a, "b": b, "n_shared": n, "n_differ": int((xa != xb).sum()), "mean_a": ma, "mean_b": mb,
-                        "diff": float(diff), "p": p, "test": test, "sign": (diff > 0) - (diff < 0)})
+        records.append(
+            {
+                "a": a,
+                "b": b,
+                "n_shared": n,
+                "n_differ": int((xa != xb).sum()),
+                "mean_a": ma,
+                "mean_b": mb,
+                "diff": float(diff),
+                "p": p,
+                "test": test,
+                "sign": (diff > 0) - (diff < 0),
+            }
+        )
     pairwise = pd.DataFrame.from_records(
         records, columns=["a", "b", "n_shared", "n_differ", "mean_a", "mean_b", "diff", "p", "test", "sign"]
     )

@@ -36,7 +36,11 @@ def build(log_dir: str | Path, cache_dir: str | Path | None = None) -> Leaderboa
 
 
 def write_leaderboard(
-    log_dir: str | Path, out_dir: str | Path, *, paper_rows: bool = False, audit: str | Path | None = None,
+    log_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    paper_rows: bool = False,
+    audit: str | Path | None = None,
     cache: bool = True,
 ) -> dict[str, Path]:
     """Write the leaderboard of the logs in ``log_dir`` to ``out_dir``.
