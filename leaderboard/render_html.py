@@ -56,6 +56,8 @@ th.sticky { z-index: 3; }
 .col-candidate { left: 2.6rem; min-width: 10rem; max-width: 17rem; white-space: normal; overflow-wrap: anywhere;
                  box-shadow: 2px 0 0 #c9d0dc; }
 td.col-evidence { color: #37415a; cursor: help; }
+table.lb-self .col-candidate { left: 0; }
+td.col-self_judged { white-space: normal; min-width: 16rem; max-width: 26rem; text-align: left; }
 td.sig { color: #8a1c1c; }
 table.sortable thead tr.cols th { cursor: pointer; user-select: none; }
 table.sortable thead th[aria-sort="ascending"]::after { content: " \\25B2"; }
@@ -126,6 +128,8 @@ def _cell(c: Col, row: dict[str, Any]) -> str:
         title = f' title="{_e(row.get(c.key))}"'
     elif c.key == "candidate":
         title = f' title="{_e(row.get(c.key))}"'
+    elif c.key == "self_judged":
+        classes.append("col-self_judged")
     cls = f' class="{" ".join(classes)}"' if classes else ""
     return f'<td data-key="{_e(c.key)}" data-value="{_e(sort_value(c, row))}"{cls}{title}>{text}</td>'
 
@@ -221,7 +225,8 @@ def board_html(board: Board, paper: PaperFigures | None) -> str:
     if board.data_note:
         parts.append(f'<p class="note">{_e(board.data_note)}</p>')
     if board.task == "generation":
-        parts.append(judge_checks_html(board.judge_checks, str(board.key.get("judge_model"))))
+        judges = str(board.key.get("judge_model"))
+        parts.append(judge_checks_html(board.judge_checks, judges.split(" of ", 1)[-1] if board.is_panel else judges))
     if board.is_panel:
         parts.append(
             "<p class=\"meta\">A panel: each sample's score is the mean (or median) of the judges' "
