@@ -8,10 +8,10 @@ import pytest
 from emplifai.leaderboard.stats import (
     ALPHA,
     holm,
+    integer_scores,
     macro_f1_ci,
     macro_f1_from_codes,
     mean_ci,
-    integer_scores,
     paired_p_value,
     sign_flip_p_value,
     tie_aware_ranks,
