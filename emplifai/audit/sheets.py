@@ -20,6 +20,7 @@ raters, never the key.
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import math
 from dataclasses import dataclass
@@ -61,6 +62,17 @@ class SheetResult:
     out: Path
     key: Path
     notes: list[str]
+
+
+def _item_ids(items: pd.DataFrame, seed: int) -> list[str]:
+    """Opaque ids from a hash of (seed, log, sample): reproducible, and different for another batch of
+    logs, so a key can never unblind the wrong batch's sheets. Lengthened on the (unlikely) collision."""
+    digests = [hashlib.sha256(f"{seed}|{log}|{sid}".encode()).hexdigest() for log, sid in zip(items["log"], items["sample_id"])]
+    for width in range(7, 65):
+        ids = [f"I{d[:width]}" for d in digests]
+        if len(set(ids)) == len(ids):
+            return ids
+    raise ValueError("duplicate (log, sample_id) among the dialogues")  # pragma: no cover - read_audit_logs prevents it
 
 
 def _assign_paper(items: pd.DataFrame, rng: np.random.Generator, group_size: int, k: int) -> dict[str, list[int]]:
@@ -136,10 +148,7 @@ def write_sheets(
             notes.append(f"the judge used rubric {rubric_name} {version}; the shipped {lang} rubric is {shipped}")
     rubrics = load_rubrics(lang, rubric_name)
     rng = np.random.default_rng(seed)
-    ids = set()
-    while len(ids) < len(items):
-        ids.add(f"I{int(rng.integers(0, 16**6)):06x}")
-    items["item_id"] = rng.permutation(sorted(ids))
+    items["item_id"] = _item_ids(items, seed)
     if design == "paper":
         assignment = _assign_paper(items, rng, group_size, raters_per_item)
     else:
