@@ -236,13 +236,24 @@ def _resolve_log(arg: str, workdir: Path) -> str:
 
 def _write_data_files(args: list[str], workdir: Path) -> None:
     rename = _column_renames(args)
+    encoding = _named_encoding(args)
     for a in args:
         value = a.split("=", 1)[1] if a.startswith("data=") else a
         if not value.endswith(DATA_SUFFIXES) or (ROOT / value).exists() or (workdir / value).exists():
             continue
         if value.startswith("-"):
             continue
-        _write_sample(workdir / value, rename)
+        _write_sample(workdir / value, rename, encoding)
+
+
+def _named_encoding(args: list[str]) -> str:
+    """The encoding the command names (``--encoding X`` / ``-T encoding=X``): the file is written in it."""
+    for i, a in enumerate(args):
+        if a == "--encoding" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith("encoding="):
+            return a.split("=", 1)[1]
+    return "utf-8"
 
 
 def _column_renames(args: list[str]) -> dict[str, str]:
@@ -257,7 +268,7 @@ def _column_renames(args: list[str]) -> dict[str, str]:
     return dict(part.split("=", 1) for part in spec.split(",") if "=" in part)
 
 
-def _write_sample(path: Path, rename: dict[str, str]) -> None:
+def _write_sample(path: Path, rename: dict[str, str], encoding: str = "utf-8") -> None:
     from emplifai.data import CANONICAL_COLUMNS, SAMPLE_PATH
     from emplifai.data.loaders import load_dialogues
 
@@ -274,10 +285,10 @@ def _write_sample(path: Path, rename: dict[str, str]) -> None:
         import json
 
         path.write_text(
-            "".join(json.dumps(dict(zip(columns, row)), ensure_ascii=False) + "\n" for row in rows), encoding="utf-8"
+            "".join(json.dumps(dict(zip(columns, row)), ensure_ascii=False) + "\n" for row in rows), encoding=encoding
         )
     else:
-        with path.open("w", encoding="utf-8", newline="") as fh:
+        with path.open("w", encoding=encoding, newline="") as fh:
             writer = csv.writer(fh, delimiter="\t" if path.suffix == ".tsv" else ",")
             writer.writerow(columns)
             writer.writerows(rows)

@@ -138,7 +138,7 @@ def test_collector_and_transform_on_a_doc_of_our_own(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     cmds = collect([doc])
-    assert [c.line for c in cmds] == [3, 7, 11, 14]
+    assert [c.line for c in cmds] == [3, 6, 10, 14]
     first = transform(cmds[0], tmp_path)
     assert first == [
         "inspect", "eval", "tasks/generation.py", "--model", "mockllm/model", "--model-role",
