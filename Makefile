@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.emplifai-installed
 
-.PHONY: setup demo test test-slow test-all clean
+.PHONY: setup demo test lint test-slow test-all clean
 
 setup: $(STAMP)
 
@@ -23,8 +23,11 @@ $(STAMP): pyproject.toml setup.cfg Makefile
 demo: setup
 	$(VENV)/bin/emplifai demo
 
-test: setup
+test: setup lint
 	$(PY) -m pytest -q -m "not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check .
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow

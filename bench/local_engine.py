@@ -38,12 +38,11 @@ ENGINES = ("hf", "gguf")
 
 
 def _judge_inputs(language: str, index: int) -> list[Any]:
-    from emplifai.scorers.judge_prompt import judge_messages
-    from emplifai.scorers.rubrics import load_rubrics
-
     from emplifai.data import SAMPLE_PATH
     from emplifai.data.loaders import load_dialogues
     from emplifai.dialogue_format import ParsedDialogue
+    from emplifai.scorers.judge_prompt import judge_messages
+    from emplifai.scorers.rubrics import load_rubrics
     from emplifai.taxonomy import BY_LABEL
 
     rec = load_dialogues(SAMPLE_PATH)[index]
@@ -77,8 +76,9 @@ async def _call(model: Any, messages: Any, max_tokens: int, schema: Any = None) 
 
 async def _measure(engine: str, language: str, judge_tokens: int, gen_tokens: int,
                    threads: int | None) -> dict[str, Any]:
-    from emplifai.scorers.judge_prompt import response_schema
     from inspect_ai.model import ChatMessageUser
+
+    from emplifai.scorers.judge_prompt import response_schema
 
     t = time.monotonic()
     model = _model(engine, threads)

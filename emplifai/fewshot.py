@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from emplifai.errors import UserError
-
 import random
 import zlib
 from collections.abc import Sequence
 
 from emplifai.data.schema import DialogueRecord
+from emplifai.errors import UserError
 
 
 def draw_examples(

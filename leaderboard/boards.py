@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from emplifai.leaderboard.collect import (
     EMOTION,
     GENERATION,
@@ -30,7 +31,6 @@ from emplifai.leaderboard.collect import (
     Skipped,
 )
 from emplifai.leaderboard.stats import Interval, IntervalCache, macro_f1_ci, mean_cis, tie_aware_ranks
-
 from emplifai.taxonomy import GROUPS, LABELS
 
 BERTSCORE_KEYS = ("precision", "recall", "f1")

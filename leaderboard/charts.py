@@ -12,11 +12,11 @@ import math
 from typing import Any
 
 import numpy as np
+
 from emplifai.leaderboard.boards import Board
 from emplifai.leaderboard.collect import EMOTION, GENERATION, METRIC_KEYS, OVERALL
 from emplifai.leaderboard.columns import NOT_SCORED, SHORT
 from emplifai.leaderboard.paper_rows import PaperFigures
-
 from emplifai.taxonomy import EMOTIONS
 
 # Figures are plain plotly figure dicts (written with plotly.io.to_html(validate=False)): building

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from emplifai.leaderboard.logread import LogRecord, read_logs
 
 EMOTION = "emotion"

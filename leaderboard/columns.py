@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from emplifai.leaderboard.collect import EMOTION, GENERATION, METRIC_KEYS, OVERALL
-
 from emplifai.taxonomy import GROUPS
 
 # The paper's short names for the seven metrics, in its order.

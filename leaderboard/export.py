@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from emplifai.leaderboard.boards import KEY_FIELDS, Leaderboard
 from emplifai.leaderboard.paper_rows import PaperFigures
 from emplifai.leaderboard.stats import METHOD

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from emplifai.leaderboard.collect import EMOTION, GENERATION
 
 PAPER_FIGURES_PATH = Path(__file__).parent / "paper_figures.json"

@@ -13,6 +13,7 @@ import html
 from typing import Any
 
 import plotly.io as pio
+
 from emplifai.leaderboard.boards import KEY_FIELDS, Board, Leaderboard
 from emplifai.leaderboard.charts import board_figures
 from emplifai.leaderboard.collect import JudgeCheck

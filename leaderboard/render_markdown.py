@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+
 from emplifai.leaderboard.boards import KEY_FIELDS, Board, Leaderboard
 from emplifai.leaderboard.columns import Col, cell_text, display_columns, paper_columns
 from emplifai.leaderboard.paper_rows import PaperFigures

@@ -14,8 +14,6 @@ once per process for each (model, layer, language), in a worker thread.
 
 from __future__ import annotations
 
-from emplifai.errors import UserError
-
 import json
 import threading
 from dataclasses import dataclass
@@ -26,9 +24,9 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
 from emplifai.data.loaders import resolve_user_path
+from emplifai.errors import UserError
 from emplifai.scorers.label_similarity import PairCache, PairTexts, gold_label, pair_texts
-from emplifai.taxonomy import check_language, label_in
-from emplifai.taxonomy import LABELS
+from emplifai.taxonomy import LABELS, check_language, label_in
 
 BERTSCORE_KEYS: tuple[str, ...] = ("precision", "recall", "f1")
 

@@ -15,8 +15,6 @@ direction; its cosine is reported as 0.
 
 from __future__ import annotations
 
-from emplifai.errors import UserError
-
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 
 from emplifai.data.loaders import resolve_user_path
+from emplifai.errors import UserError
 from emplifai.scorers.label_similarity import PairCache, PairTexts, gold_label, pair_texts
 from emplifai.taxonomy import check_language
 

@@ -21,7 +21,6 @@ metadata (``raw_chars``, ``raw_words``) so a length analysis can still look at t
 from __future__ import annotations
 
 import re
-
 from functools import lru_cache
 from typing import Any
 

@@ -18,15 +18,14 @@ from inspect_ai.solver import Solver, generate
 from emplifai.data.fingerprint import data_fingerprint
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.data.schema import DialogueRecord
+from emplifai.dialogue_structured import DIALOGUE_FORMATS
 from emplifai.fewshot import draw_examples
 from emplifai.leak import LEAK_MODES, check_leak
-from emplifai.params import choice_param, int_param, str_param
 from emplifai.pairs import draw_eval_pairs
+from emplifai.params import choice_param, int_param, str_param
 from emplifai.scorers.reply_length import reply_length
 from emplifai.scorers.rubric_judge import STRUCTURED, check_grader, judged_mean, rubric_judge
 from emplifai.scorers.rubrics import RUBRIC_NAMES
-from emplifai.dialogue_structured import DIALOGUE_FORMATS
-from emplifai.solvers.structured_dialogue import structured_dialogue
 from emplifai.solvers.generation_prompt import (
     PROMPT_VERSION,
     generation_messages,
@@ -34,6 +33,7 @@ from emplifai.solvers.generation_prompt import (
     reference_completion,
     reference_replay,
 )
+from emplifai.solvers.structured_dialogue import structured_dialogue
 from emplifai.taxonomy import BY_LABEL, LANGUAGES
 
 logger = logging.getLogger(__name__)

@@ -18,6 +18,12 @@ import random
 from pathlib import Path
 from typing import Any
 
+from inspect_ai import Task, task
+from inspect_ai.dataset import MemoryDataset, Sample
+
+from emplifai.data.loaders import load_dialogues, resolve_user_path
+from emplifai.errors import UserError
+from emplifai.params import bool_param, choice_param, float_param, int_param, str_param
 from emplifai.scorers.rubric_judge import STRUCTURED, check_grader, rubric_judge
 from emplifai.scorers.rubrics import RUBRIC_NAMES
 from emplifai.solvers.generation_prompt import PROMPT_VERSION, generation_messages, prompt_hash
@@ -30,12 +36,6 @@ from emplifai.solvers.synth_prompts import (
     role_generate,
     scene_specs,
 )
-from inspect_ai import Task, task
-from inspect_ai.dataset import MemoryDataset, Sample
-
-from emplifai.data.loaders import load_dialogues, resolve_user_path
-from emplifai.errors import UserError
-from emplifai.params import bool_param, choice_param, float_param, int_param, str_param
 from emplifai.synth.scorers import label_consistency, text_check
 from emplifai.taxonomy import BY_JA, BY_LABEL, EMOTIONS
 

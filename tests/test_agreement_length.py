@@ -26,7 +26,7 @@ def _planted(seed: int = 0) -> tuple[pd.DataFrame, float]:
     rows = []
     ref = np.log(130.0)
     for cand, centre in (("short", 90.0), ("long", 400.0)):
-        for i in range(80):
+        for _ in range(80):
             truth = rng.normal(3.0, 0.6)
             chars = float(np.exp(np.log(centre) + rng.normal(0, 0.35)))
             human = truth + rng.normal(0, 0.3)

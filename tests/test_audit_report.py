@@ -18,8 +18,9 @@ A, B = "mockllm/sim-judge-a", "mockllm/sim-judge-b"
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[dict, Path]:
-    from emplifai.tasks.judge_probes import judge_probes
     from inspect_ai import eval as inspect_eval
+
+    from emplifai.tasks.judge_probes import judge_probes
 
     sim = simulated(tmp_path_factory)
     out = tmp_path_factory.mktemp("audit-report")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from emplifai.scorers.rubrics import METRIC_KEYS, load_rubrics
 
 from emplifai.audit.logs import read_audit_logs
 from emplifai.audit.sheets import write_sheets
 from emplifai.errors import UserError
+from emplifai.scorers.rubrics import METRIC_KEYS, load_rubrics
 from tests.audit_fixture import simulated
 
 

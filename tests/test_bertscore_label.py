@@ -109,7 +109,7 @@ def test_each_distinct_pair_is_computed_once_under_concurrency(minilm):
     assert sorted(calls) == sorted({("sadness", "sadness"), ("sadness", "joy"), ("sadness", "I am not sure")})
     assert sim.cache.computed == 3 and len(sim.cache) == 3
     f1 = {}
-    for answer, score in zip(answers, results):
+    for _answer, score in zip(answers, results):
         f1.setdefault(score.metadata["pred_text"], set()).add(score.value["f1"])
     assert all(len(v) == 1 for v in f1.values())
     assert next(iter(f1["sadness"])) == pytest.approx(1.0, abs=1e-4)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from emplifai.cli import main
-from emplifai.data import SAMPLE_PATH, CANONICAL_COLUMNS
+from emplifai.data import CANONICAL_COLUMNS, SAMPLE_PATH
 from emplifai.data.loaders import DataSourceError, load_dialogues
 from emplifai.errors import UserError
 

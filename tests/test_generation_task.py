@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-import logging
-import random
 import json
+import logging
 import math
+import random
 from pathlib import Path
 from typing import Any
 

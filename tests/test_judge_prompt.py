@@ -9,10 +9,10 @@ import pytest
 
 from emplifai.dialogue_format import ParsedDialogue
 from emplifai.scorers.judge_prompt import (
-    AmbiguousVerdict,
     FENCE_CLOSE,
     FENCE_OPEN,
     JUDGE_PROMPT_SHA256,
+    AmbiguousVerdict,
     VerdictError,
     answer_template,
     correction_message,

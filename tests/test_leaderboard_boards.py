@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
+
 from emplifai.leaderboard import build
 from emplifai.leaderboard.boards import Board, Leaderboard
 from emplifai.leaderboard.collect import REFERENCE_LABEL
 from emplifai.scorers.reply_length import count_chars, count_words
 from emplifai.scorers.rubrics import METRIC_KEYS
-from scipy import stats
-
 from emplifai.taxonomy import LABELS, group_of
 
 from .fixtures.leaderboard.scripted import (
@@ -203,9 +203,10 @@ def test_per_emotion_matrix_covers_the_28_labels(lb):
 
 
 def test_epochs_are_averaged_per_sample_like_inspects_mean_reducer(tmp_path):
-    from emplifai.tasks.emotion import emotion
     from inspect_ai import eval as inspect_eval
     from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+    from emplifai.tasks.emotion import emotion
 
     from .fixtures.leaderboard.scripted import BY_SITUATION_TEXT, DATA, RECORDS
 

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from emplifai.leaderboard import write_leaderboard
 from emplifai.leaderboard.collect import REFERENCE_LABEL
 

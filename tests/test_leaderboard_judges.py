@@ -17,14 +17,15 @@ from pathlib import Path
 import krippendorff
 import numpy as np
 import pytest
-from emplifai.leaderboard import build, write_leaderboard
-from emplifai.leaderboard.collect import METRIC_KEYS
-from emplifai.scorers import rubrics
-from emplifai.scorers.rubric_judge import rubric_judge
 from inspect_ai import eval as inspect_eval
 from inspect_ai import score as inspect_score
 from inspect_ai.log import read_eval_log, write_eval_log
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+from emplifai.leaderboard import build, write_leaderboard
+from emplifai.leaderboard.collect import METRIC_KEYS
+from emplifai.scorers import rubrics
+from emplifai.scorers.rubric_judge import rubric_judge
 
 from .fixtures.leaderboard.scripted import (
     DATA,

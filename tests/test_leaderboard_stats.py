@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
+from sklearn.metrics import f1_score
+
 from emplifai.leaderboard.stats import (
     ALPHA,
     holm,
@@ -17,8 +20,6 @@ from emplifai.leaderboard.stats import (
     tie_aware_ranks,
 )
 from emplifai.scorers.label_match import macro_f1_score
-from scipy import stats
-from sklearn.metrics import f1_score
 
 
 def numpy_percentile_bootstrap(x: np.ndarray, seed: int = 7, resamples: int = 20_000) -> tuple[float, float]:

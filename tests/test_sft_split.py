@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from emplifai.data.loaders import load_dialogues
 from emplifai.data.fingerprint import data_fingerprint as core_fingerprint
+from emplifai.data.loaders import load_dialogues
 from emplifai.leak import situation_key
 from emplifai.tasks.generation import draw_eval_pairs, generation
 from emplifai.training.split import data_fingerprint, split_for_sft

@@ -7,13 +7,13 @@ import json
 from typing import Any
 
 import pytest
-from emplifai.scorers.judge_prompt import FENCE_OPEN, VerdictError, parse_verdict, response_schema, system_prompt
-from emplifai.scorers.rubrics import EPITOME_KEYS, METRIC_KEYS, RubricError, load_rubrics, parse_rubrics, rubric_path
-from emplifai.tasks.generation import generation
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ChatMessage, ModelOutput, get_model
 
 from emplifai.errors import UserError
+from emplifai.scorers.judge_prompt import FENCE_OPEN, VerdictError, parse_verdict, response_schema, system_prompt
+from emplifai.scorers.rubrics import EPITOME_KEYS, METRIC_KEYS, RubricError, load_rubrics, parse_rubrics, rubric_path
+from emplifai.tasks.generation import generation
 
 EPITOME_VERDICT = {"emotional_reactions": 4, "interpretations": 2, "explorations": 5}
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from emplifai.scorers.rubrics import METRIC_KEYS, load_rubrics
 
 from emplifai.dialogue_format import format_dialogue
 from emplifai.errors import UserError
+from emplifai.scorers.rubrics import METRIC_KEYS, load_rubrics
 from emplifai.synth import filters as F
 from emplifai.synth.dedup import NearDupIndex, jaccard, normalise, shingles
 

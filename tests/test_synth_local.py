@@ -62,9 +62,10 @@ line ::= [ぁ-んァ-ヶ一-龯、。]{3,10}'''
 
 
 def test_stage_three_judges_and_labels_on_the_local_engine(tmp_path: Path) -> None:
-    from emplifai.tasks.synth import synth_dialogue
     from inspect_ai import eval as inspect_eval
     from inspect_ai.model import get_model
+
+    from emplifai.tasks.synth import synth_dialogue
 
     items = tmp_path / "items.jsonl"
     items.write_text(json.dumps({"situation_id": "synth-fear-001", "emotion": "fear",

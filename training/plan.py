@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from emplifai.training.batch import derive_batch
-from emplifai.training.memory import ModelShape, MemoryEstimate, estimate_memory, load_shape, strategy_of
+from emplifai.training.memory import MemoryEstimate, ModelShape, estimate_memory, load_shape, strategy_of
 
 logger = logging.getLogger(__name__)
 

@@ -74,7 +74,7 @@ def judge_table(logs: AuditLogs) -> pd.DataFrame:
     """Judge scores (log, sample_id, candidate, judge, metric, judge_score), panels added."""
     scores = logs.scores.merge(logs.items[["log", "sample_id", "candidate"]], on=["log", "sample_id"])
     frames = [scores[["log", "sample_id", "candidate", "judge", "metric", "judge_score"]]]
-    for log, part in scores.groupby("log"):
+    for _log, part in scores.groupby("log"):
         judges = sorted(part["judge"].unique())
         if len(judges) < 2:
             continue
@@ -224,7 +224,10 @@ def run_audit(logs: AuditLogs, ratings: Ratings, *, rater_type: str = "crowd", e
     hs = human_scores(ratings.frame)
     jt = judge_table(logs)
     items = logs.items
-    key = lambda f: f["log"] + "::" + f["sample_id"]
+
+    def key(f):  # noqa: ANN001, ANN202
+        return f["log"] + "::" + f["sample_id"]
+
     cand_of = dict(zip(key(items), items["candidate"]))
     lengths = dict(zip(key(items), zip(items["chars"].astype(float), items["log_chars"].astype(float))))
     hs_items = key(hs)
