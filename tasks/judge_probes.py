@@ -26,7 +26,7 @@ from emplifai.probes.perturber import BRIEF_SHA256, BRIEF_VERSION
 from emplifai.probes.replay import check_perturber, probe_replay
 from emplifai.scorers.probe_metrics import probe_judge, probe_metrics
 from emplifai.scorers.rubric_judge import MODES, check_grader, format_failure_rate, unscored
-from emplifai.scorers.rubrics import RUBRIC_NAMES
+from emplifai.scorers.rubrics import SEVEN_METRIC_RUBRICS
 from emplifai.taxonomy import LANGUAGES
 
 
@@ -70,7 +70,8 @@ def judge_probes(
     if isinstance(probes, (list, tuple)):  # the CLI reads -T probes=a,b,c as a list
         probes = ",".join(str(p) for p in probes)
     probes = str_param("probes", probes, optional=False) or "all"
-    rubric = choice_param("rubric", rubric, RUBRIC_NAMES)
+    # Probes expect the seven metrics (which must drop, which must stay): only rubrics that score them.
+    rubric = choice_param("rubric", rubric, SEVEN_METRIC_RUBRICS)
     language = choice_param("language", language, LANGUAGES)
     n = int_param("n", n, min=1, optional=True)
     seed = int_param("seed", seed) or 0  # not optional: never None

@@ -73,3 +73,17 @@ def test_stats_refuses_bad_data(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["data", "stats", str(FIXTURES / "bad_rows.jsonl")]) == 1
     err = capsys.readouterr().err
     assert "13 problem(s)" in err and "row 14, field 'supporter_1'" in err
+
+
+def test_validate_allow_empty(tmp_path, capsys) -> None:  # noqa: ANN001
+    from emplifai.cli import main
+
+    empty = tmp_path / "synthetic.jsonl"
+    empty.write_text("", encoding="utf-8")
+    assert main(["data", "validate", str(empty)]) == 1
+    capsys.readouterr()
+    assert main(["data", "validate", str(empty), "--allow-empty"]) == 0
+    assert "0 dialogues (an empty file, accepted with --allow-empty)" in capsys.readouterr().out
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"dialogue_id": "x"}\n', encoding="utf-8")
+    assert main(["data", "validate", str(bad), "--allow-empty"]) == 1
