@@ -42,8 +42,13 @@ def test_all_situations_evaluated_leaves_nothing_to_train(records) -> None:
         split_for_sft(records)
 
 
-def test_paper_mode_trains_on_everything_and_records_the_leak(records, caplog) -> None:
-    with caplog.at_level(logging.WARNING):
+def test_paper_mode_trains_on_everything_and_records_the_leak(records, caplog, monkeypatch) -> None:
+    # Libraries imported by earlier tests (transformers, Inspect) may reconfigure logging: make sure
+    # this module's logger still reaches caplog's handler.
+    split_logger = logging.getLogger("emplifai.training.split")
+    monkeypatch.setattr(split_logger, "disabled", False)
+    monkeypatch.setattr(split_logger, "propagate", True)
+    with caplog.at_level(logging.WARNING, logger="emplifai.training.split"):
         split = split_for_sft(records, mode="paper", eval_n=5, eval_seed=42)
     assert [r.dialogue_id for r in split.train] == [r.dialogue_id for r in records]
     assert split.heldout_situation_ids == ()
