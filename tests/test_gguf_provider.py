@@ -244,3 +244,12 @@ def test_startup_failure_is_one_line_with_the_server_log(tmp_path: Path) -> None
         asyncio.run(model.generate("hi", config=GenerateConfig(max_tokens=2)))
     assert "\n" not in str(err.value) and str(bad) in str(err.value)
     assert gguf_server.running(model.api.key) is None
+
+
+@pytest.mark.parametrize(("cores", "load", "threads"), [(2, 0.2, 2), (2, 1.5, 1), (2, 12.0, 1), (16, 3.0, 14)])
+def test_default_threads_leave_busy_cores_alone(
+    monkeypatch: pytest.MonkeyPatch, cores: int, load: float, threads: int
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert gguf_server.default_threads() == threads

@@ -12,7 +12,7 @@ would otherwise enforce.
 
 ``-M`` options: ``n_ctx`` (context per slot; default: sized to the first request, at least
 8192, at most the model's training context), ``threads`` (default: the cores this process may
-use less one), ``slots`` (parallel requests; default: ``--max-connections``, else 1), ``grammar`` (a raw
+use that are not busy when the server starts, at least 1), ``slots`` (parallel requests; default: ``--max-connections``, else 1), ``grammar`` (a raw
 GBNF grammar applied to every request that has no response schema).
 """
 

@@ -34,18 +34,23 @@ DEFAULT_CTX_PER_SLOT = 8192
 
 
 def default_threads() -> int:
-    """The cores this process may use (its affinity mask), less one for the eval itself.
+    """The cores this process may use (its affinity mask) that other processes are not keeping
+    busy when the server starts (one-minute load average), at least 1.
 
-    Why not all of them: llama.cpp's threads wait for each other at every layer, and when another
-    process holds one of the cores they wait a whole scheduler slice. Measured on the 2-core
-    machine while other jobs ran (load ~12): 64 tokens took 4.3-4.7 s with 1 thread and 54-104 s
-    with 2.
+    Why not simply all of them: llama.cpp's threads wait for each other at every layer, and when
+    another process holds one of the cores they wait a whole scheduler slice. Measured on the
+    2-core machine while other jobs ran (load ~12): 64 tokens took 4.3-4.7 s with 1 thread and
+    54-104 s with 2. On an idle machine every core is used.
     """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        busy = 0.0
+    return max(1, min(cores, int(cores - busy) + 1))
 
 
 @dataclass(frozen=True)
