@@ -12,7 +12,12 @@ from inspect_ai import eval
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, get_model
 
 from emplifai.dialogue_format import FormatFailure, format_dialogue, parse_dialogue
-from emplifai.dialogue_structured import TURN_KEYS, dialogue_schema, parse_structured, turns_as_json
+from emplifai.dialogue_structured import (
+    TURN_KEYS,
+    dialogue_schema,
+    parse_structured,
+    turns_as_json,
+)
 from emplifai.errors import UserError
 from emplifai.scorers.judge_prompt import FENCE_CLOSE, FENCE_OPEN
 from emplifai.scorers.rubrics import METRIC_KEYS
