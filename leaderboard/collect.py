@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.leaderboard.logread import LogRecord, read_logs
 
 EMOTION = "emotion"
@@ -37,17 +38,6 @@ PROBES = "judge_probes"
 TASKS = (EMOTION, GENERATION)
 OVERALL = "overall"
 REFERENCE_LABEL = "human reference (dataset dialogues)"
-# The rubric judge's seven metric keys (emplifai.scorers.rubrics.METRIC_KEYS; a test keeps the two
-# equal). Not imported from there: emplifai.scorers pulls in all of Inspect, 1.5 s of start-up.
-METRIC_KEYS = (
-    "comprehensibility",
-    "general_empathy",
-    "emotion_specific_empathy",
-    "consistency",
-    "fluency",
-    "harmlessness",
-    "sense_of_security",
-)
 PANEL_AGGREGATES = ("mean", "median")
 FREE = "free"
 

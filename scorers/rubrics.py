@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.taxonomy import LANGUAGES
 
 RUBRIC_DIR = Path(__file__).parent / "rubrics"
@@ -26,17 +27,6 @@ RUBRIC_DIR = Path(__file__).parent / "rubrics"
 RUBRIC_NAMES: tuple[str, ...] = ("default", "neutral", "epitome")
 DEFAULT_RUBRIC = "default"
 
-# The seven metrics, in the paper's order. These keys are the Score value keys, the JSON keys
-# the judge answers with and the names metrics appear under in the log.
-METRIC_KEYS: tuple[str, ...] = (
-    "comprehensibility",
-    "general_empathy",
-    "emotion_specific_empathy",
-    "consistency",
-    "fluency",
-    "harmlessness",
-    "sense_of_security",
-)
 EPITOME_KEYS: tuple[str, ...] = ("emotional_reactions", "interpretations", "explorations")
 # The metric keys of each named rubric, in order, and every key any rubric can score.
 RUBRIC_METRICS: dict[str, tuple[str, ...]] = {"default": METRIC_KEYS, "neutral": METRIC_KEYS, "epitome": EPITOME_KEYS}
