@@ -147,8 +147,15 @@ def mean_ci(values: Sequence[float] | np.ndarray | pd.Series) -> Interval:
     if np.all(x == x[0]):
         # Every resample has the same mean: the interval is that point (scipy warns and gives NaN).
         return Interval(est, est, est, n)
+    low, high = _bootstrap_mean(x, n)
+    return Interval(est, float(low[0]), float(high[0]), n)
+
+
+def _bootstrap_mean(data: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap CI of the mean along the last axis (rows resampled together, same
+    seed for every call): the low and high bounds, one per row (one for a 1-D array)."""
     res = _scipy_stats().bootstrap(
-        (x,),
+        (data,),
         np.mean,
         n_resamples=N_RESAMPLES,
         confidence_level=CONFIDENCE,
@@ -156,8 +163,9 @@ def mean_ci(values: Sequence[float] | np.ndarray | pd.Series) -> Interval:
         vectorized=True,
         batch=_batch(n),
         rng=_rng(),
+        axis=-1,
     )
-    return Interval(est, float(res.confidence_interval.low), float(res.confidence_interval.high), n)
+    return np.atleast_1d(res.confidence_interval.low), np.atleast_1d(res.confidence_interval.high)
 
 
 def mean_cis(
@@ -186,18 +194,7 @@ def mean_cis(
             if i not in varying:
                 out[k] = mean_ci(data[i])  # empty, a single value or a constant: no resampling
         if varying:
-            res = _scipy_stats().bootstrap(
-                (data[varying],),
-                np.mean,
-                n_resamples=N_RESAMPLES,
-                confidence_level=CONFIDENCE,
-                method="percentile",
-                vectorized=True,
-                batch=_batch(n),
-                rng=_rng(),
-                axis=-1,
-            )
-            lows, highs = np.atleast_1d(res.confidence_interval.low), np.atleast_1d(res.confidence_interval.high)
+            lows, highs = _bootstrap_mean(data[varying], n)
             for j, i in enumerate(varying):
                 out[keys[i]] = Interval(float(np.mean(data[i])), float(lows[j]), float(highs[j]), n)
         if cache is not None:
