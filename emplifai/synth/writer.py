@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from emplifai.solvers.generation_prompt import PROMPT_VERSION, prompt_hash
@@ -137,24 +138,16 @@ def summary_markdown(summary: dict[str, Any]) -> str:
          f"not generated because their situation was dropped). Every item counted once: "
          f"{'yes' if acc['ok'] else 'NO'}."),
         "",
-        "## Situations (stages 1-2): passed, or dropped at the first failing filter",
-        "",
-        "| emotion | scenes | passed | " + " | ".join(SITUATION_FILTERS) + " |",
-        "|---|---|---|" + "---|" * len(SITUATION_FILTERS),
     ]
-    for e, v in summary["per_emotion"].items():
-        lines.append(f"| {e} | {v['scenes_generated']} | {v['situations_passed']} | "
-                     + " | ".join(str(v["situations_dropped"][k]) for k in SITUATION_FILTERS) + " |")
-    lines += [
-        "",
-        "## Dialogues (stage 3): kept, or dropped at the first failing filter",
-        "",
-        "| emotion | generated | kept | " + " | ".join(DIALOGUE_FILTERS) + " |",
-        "|---|---|---|" + "---|" * len(DIALOGUE_FILTERS),
-    ]
-    for e, v in summary["per_emotion"].items():
-        lines.append(f"| {e} | {v['dialogues_generated']} | {v['dialogues_kept']} | "
-                     + " | ".join(str(v["dialogues_dropped"][k]) for k in DIALOGUE_FILTERS) + " |")
+    lines += _drop_table(
+        summary, "## Situations (stages 1-2): passed, or dropped at the first failing filter",
+        ("scenes", "scenes_generated"), ("passed", "situations_passed"), "situations_dropped", SITUATION_FILTERS,
+    )
+    lines += [""]
+    lines += _drop_table(
+        summary, "## Dialogues (stage 3): kept, or dropped at the first failing filter",
+        ("generated", "dialogues_generated"), ("kept", "dialogues_kept"), "dialogues_dropped", DIALOGUE_FILTERS,
+    )
     lines += ["", "## Each filter on its own (pass / fail / not run)", "", "| filter | pass | fail | not run |",
               "|---|---|---|---|"]
     for kind in ("situations", "dialogues"):
@@ -192,3 +185,15 @@ def write_outputs(cfg: SynthConfig, result: SynthResult) -> dict[str, Any]:
     (cfg.out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (cfg.out / "summary.md").write_text(summary_markdown(summary), encoding="utf-8")
     return summary
+
+
+def _drop_table(summary: dict[str, Any], title: str, total: tuple[str, str], passed: tuple[str, str],
+                dropped_key: str, filters: Sequence[str]) -> list[str]:
+    """One Markdown table per stage: per emotion, the items in, those that passed, and the drops
+    at each filter; ``total`` and ``passed`` are (column header, summary key)."""
+    lines = [title, "", f"| emotion | {total[0]} | {passed[0]} | " + " | ".join(filters) + " |",
+             "|---|---|---|" + "---|" * len(filters)]
+    for e, v in summary["per_emotion"].items():
+        lines.append(f"| {e} | {v[total[1]]} | {v[passed[1]]} | "
+                     + " | ".join(str(v[dropped_key][k]) for k in filters) + " |")
+    return lines
