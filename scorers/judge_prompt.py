@@ -32,13 +32,23 @@ from emplifai.dialogue_format import SPEAKER_LABELS, ParsedDialogue, loose_form,
 from emplifai.scorers.rubrics import METRIC_KEYS, RubricSet
 
 # 1.1.0: scores sent as enum 1..5; one verdict object; no extra keys; placeholder rationales refused.
-JUDGE_PROMPT_VERSION = "1.1.0"
+# 1.2.0: a length for each rationale is asked (RATIONALE_MAX_CHARS); with a response schema the
+# answer format is described in words, without the placeholder skeleton (small models copied it).
+JUDGE_PROMPT_VERSION = "1.2.0"
 FENCE_OPEN = "<<<DIALOGUE"
 FENCE_CLOSE = "DIALOGUE>>>"
 
 # Three or more opening / closing angle brackets (ASCII or full-width, spaces between allowed).
 _OPEN_RUN = re.compile(r"[<＜](?:[ \t\u3000]*[<＜]){2,}")
 _CLOSE_RUN = re.compile(r"[>＞](?:[ \t\u3000]*[>＞]){2,}")
+
+# The length each rationale is asked to keep to ("one or two short sentences"), per language: a
+# Japanese character carries more than an English one. Asked of every judge; enforced in decoding
+# only by engines that apply a schema's maxLength (the gguf/ provider), where it stops a small
+# model that loops inside a rationale: seven looping rationales of 100 Japanese characters did
+# not fit SmolLM2's 8,192-token context after the 6,950-token Japanese prompt; of 60 they do.
+# A longer reason does not make a verdict unusable, so parse_verdict does not refuse it.
+RATIONALE_MAX_CHARS: dict[str, int] = {"ja": 60, "en": 150}
 
 
 class MetricVerdict(BaseModel):
@@ -100,8 +110,23 @@ _TEXT: dict[str, dict[str, str]] = {
         "format_title": "# 回答形式",
         "format_rule": (
             "次の形のJSONオブジェクトを1つだけ出力してください。前後に説明文やコードブロックを付けないでください。"
-            "rationale は日本語で1〜2文の短い根拠、score は1〜5の整数です。rationale を先に考え、そのあとで score を決めてください。"
+            "rationale は日本語で1〜2文（{max_chars}字以内）の短い根拠、score は1〜5の整数です。"
+            "rationale を先に考え、そのあとで score を決めてください。"
         ),
+        "format_words_all": (
+            "JSONオブジェクトを1つだけ出力してください。前後に説明文やコードブロックを付けないでください。"
+            "キーは次の項目名です：{keys}。"
+        ),
+        "format_words_one": (
+            "JSONオブジェクトを1つだけ出力してください。前後に説明文やコードブロックを付けないでください。"
+        ),
+        "format_words_verdict": (
+            "{where}キー rationale と score を持ちます。rationale には、その点数にした理由を、"
+            "採点する対話の具体的な発言に触れて、日本語で1〜2文（{max_chars}字以内）で書きます。"
+            "score は1〜5の整数です。rationale を先に書き、そのあとで score を決めてください。"
+        ),
+        "format_words_where_all": "各項目の値はオブジェクトで、",
+        "format_words_where_one": "オブジェクトは",
         "rationale_ph": "<短い根拠>",
         "score_ph": "<1〜5の整数>",
         "emotion_title": "# 対象の感情",
@@ -130,9 +155,21 @@ _TEXT: dict[str, dict[str, str]] = {
         "format_title": "# Answer format",
         "format_rule": (
             "Output exactly one JSON object of the form below, with no text or code block around it. "
-            "Each rationale is one or two short sentences; each score is an integer from 1 to 5. "
-            "Think of the rationale first, then decide the score."
+            "Each rationale is one or two short sentences (at most {max_chars} characters); each score "
+            "is an integer from 1 to 5. Think of the rationale first, then decide the score."
         ),
+        "format_words_all": (
+            "Output exactly one JSON object, with no text or code block around it. "
+            "Its keys are the metric keys: {keys}. "
+        ),
+        "format_words_one": "Output exactly one JSON object, with no text or code block around it. ",
+        "format_words_verdict": (
+            "{where}keys rationale and score. The rationale gives the reason for the score in one or two "
+            "sentences (at most {max_chars} characters) that refer to what is said in the dialogue being "
+            "scored; the score is an integer from 1 to 5. Write the rationale first, then decide the score."
+        ),
+        "format_words_where_all": "The value of each is an object with the ",
+        "format_words_where_one": "It has the ",
         "rationale_ph": "<short reason>",
         "score_ph": "<integer 1-5>",
         "emotion_title": "# Target emotion",
@@ -188,8 +225,28 @@ def answer_template(language: str, metric: str | None, keys: tuple[str, ...] = M
     return "{\n" + inner + "\n}"
 
 
-def system_prompt(rubrics: RubricSet, metric: str | None) -> str:
-    """Role, principles, the rubric(s), the fence rule and the answer format."""
+def answer_format(language: str, metric: str | None, keys: tuple[str, ...] = METRIC_KEYS,
+                  structured: bool = False) -> str:
+    """The answer-format section's text.
+
+    Without a response schema: the rule and a JSON skeleton with placeholders, the only statement
+    of the shape the judge gets. With one: the shape in words and no skeleton, since the schema
+    already fixes it and small models copied the skeleton's placeholder reasons verbatim.
+    """
+    t = _TEXT[language]
+    max_chars = RATIONALE_MAX_CHARS[language]
+    if not structured:
+        return t["format_rule"].format(max_chars=max_chars) + "\n" + answer_template(language, metric, keys)
+    if metric is None:
+        lead = t["format_words_all"].format(keys=", ".join(keys))
+        where = t["format_words_where_all"]
+    else:
+        lead, where = t["format_words_one"], t["format_words_where_one"]
+    return lead + t["format_words_verdict"].format(where=where, max_chars=max_chars)
+
+
+def system_prompt(rubrics: RubricSet, metric: str | None, structured: bool = False) -> str:
+    """Role, principles, the rubric(s), the fence rule and the answer format (``answer_format``)."""
     t = _TEXT[rubrics.language]
     task = t["task_all"] if metric is None else t["task_one"].format(name=rubrics.get(metric).name)
     parts = [t["role"], task, "", t["principles"]]
@@ -199,7 +256,7 @@ def system_prompt(rubrics: RubricSet, metric: str | None) -> str:
         parts += ["", f"## {r.name} ({r.key})", f"{t['definition']}: {r.definition}"]
         parts += [f"{level}: {r.level(level)}" for level in range(1, 6)]
     parts += ["", t["fence_title"], t["fence_rule"].format(open=FENCE_OPEN, close=FENCE_CLOSE)]
-    parts += ["", t["format_title"], t["format_rule"], answer_template(rubrics.language, metric, rubrics.keys)]
+    parts += ["", t["format_title"], answer_format(rubrics.language, metric, rubrics.keys, structured)]
     return "\n".join(parts)
 
 
@@ -235,12 +292,16 @@ def judge_messages(
     emotion_ja: str,
     situation: str,
     metric: str | None = None,
+    structured: bool = False,
 ) -> list[ChatMessage]:
-    """System + user message asking for all seven metrics (``metric=None``) or one."""
+    """System + user message asking for all seven metrics (``metric=None``) or one.
+
+    ``structured``: the request carries a response schema (the answer format is then described in
+    words, see ``answer_format``)."""
     if metric is not None and metric not in rubrics.keys:
         raise ValueError(f"unknown metric {metric!r}; expected one of {rubrics.keys}")
     return [
-        ChatMessageSystem(content=system_prompt(rubrics, metric)),
+        ChatMessageSystem(content=system_prompt(rubrics, metric, structured)),
         ChatMessageUser(content=user_prompt(rubrics, dialogue, emotion, emotion_ja, situation)),
     ]
 
@@ -253,8 +314,9 @@ def correction_message(language: str, error: str) -> ChatMessageUser:
 SCORE_VALUES: tuple[int, ...] = (1, 2, 3, 4, 5)
 
 
-def _enum_scores(schema: JSONSchema) -> JSONSchema:
-    """The schema with every ``score`` stated as ``enum: [1..5]`` instead of minimum/maximum.
+def _enum_scores(schema: JSONSchema, rationale_max_chars: int | None = None) -> JSONSchema:
+    """The schema with every ``score`` stated as ``enum: [1..5]`` instead of minimum/maximum, and
+    every ``rationale`` bounded by ``maxLength`` when ``rationale_max_chars`` is given.
 
     Inspect's openai-api provider (and others built on it) strips minimum/maximum from a response
     schema, so a bounded integer reaches the server unbounded; an enum survives every provider.
@@ -263,8 +325,10 @@ def _enum_scores(schema: JSONSchema) -> JSONSchema:
     for name, sub in props.items():
         if name == "score" and sub.type == "integer":
             props[name] = JSONSchema(type="integer", enum=list(SCORE_VALUES))
+        elif name == "rationale" and sub.type == "string" and rationale_max_chars is not None:
+            props[name] = JSONSchema(type="string", maxLength=rationale_max_chars)
         elif sub.type == "object":
-            props[name] = _enum_scores(sub)
+            props[name] = _enum_scores(sub, rationale_max_chars)
     return schema.model_copy(update={"properties": props})
 
 
@@ -281,16 +345,20 @@ def verdict_model(keys: tuple[str, ...] = METRIC_KEYS) -> type[BaseModel]:
 
 
 @cache
-def response_schema(metric: str | None, keys: tuple[str, ...] = METRIC_KEYS) -> ResponseSchema:
+def response_schema(
+    metric: str | None, keys: tuple[str, ...] = METRIC_KEYS, rationale_max_chars: int | None = None
+) -> ResponseSchema:
     """Structured-output schema for providers that support it; scores are an enum of 1..5.
 
-    The pydantic models stay the authority: every reply is validated whether or not the provider
-    enforced the schema.
+    ``rationale_max_chars`` adds ``maxLength`` to every rationale: only for engines that enforce it
+    in decoding (``gguf/``); hosted APIs differ in which string keywords they accept, so they are
+    not sent one. The pydantic models stay the authority: every reply is validated whether or not
+    the provider enforced the schema.
     """
     model = verdict_model(keys) if metric is None else MetricVerdict
     return ResponseSchema(
         name="rubric_scores" if metric is None else "rubric_score",
-        json_schema=_enum_scores(json_schema(model)),
+        json_schema=_enum_scores(json_schema(model), rationale_max_chars),
         description="Rubric scores (1-5) with a short rationale each.",
     )
 

@@ -63,6 +63,7 @@ from emplifai.scorers import judge_cache
 from emplifai.scorers.judge_prompt import (
     JUDGE_PROMPT_SHA256,
     JUDGE_PROMPT_VERSION,
+    RATIONALE_MAX_CHARS,
     MetricVerdict,
     VerdictError,
     correction_message,
@@ -171,6 +172,12 @@ def unscored() -> Metric:
     return compute
 
 
+def enforces_string_length(grader: Model) -> bool:
+    """Whether the grader's provider says it enforces a response schema's ``maxLength`` while
+    decoding (the ``gguf/`` provider does; hosted APIs are not assumed to accept the keyword)."""
+    return bool(getattr(grader.api, "enforces_string_length", False))
+
+
 def structured_for(grader: str, structured: str) -> bool:
     """Whether the judge asks the grader named ``grader`` ("provider/model") for JSON-schema output:
     "on", "off", or for "auto" whether the provider (the name before the first "/") is in
@@ -251,6 +258,8 @@ def rubric_judge(
     async def score(state: TaskState, target: Target) -> Score:
         grader = require_grader()
         schema_on = structured_for(str(grader), structured)
+        # A rationale bound in the schema only where the engine enforces maxLength in decoding.
+        bound = RATIONALE_MAX_CHARS[language] if schema_on and enforces_string_length(grader) else None
         meta: dict[str, Any] = {
             "judge_model": str(grader),
             "grader_is_candidate": grader_is_candidate(grader),
@@ -260,6 +269,7 @@ def rubric_judge(
             "judge_prompt_version": JUDGE_PROMPT_VERSION,
             "judge_prompt_sha256": JUDGE_PROMPT_SHA256,
             "structured": schema_on,
+            "rationale_max_chars_enforced": bound,
             "judge_max_tokens": max_tokens,
         }
         # parse_dialogue removes reasoning blocks itself and hands back what it removed.
@@ -284,12 +294,13 @@ def rubric_judge(
                 _judge(
                     grader,
                     judge_messages(
-                        rubrics, dialogue, emotion=emotion, emotion_ja=emotion_ja, situation=situation, metric=q
+                        rubrics, dialogue, emotion=emotion, emotion_ja=emotion_ja, situation=situation, metric=q,
+                        structured=schema_on,
                     ),
                     q,
                     language,
                     max_retries,
-                    config.merge(GenerateConfig(response_schema=response_schema(q, keys))) if schema_on else config,
+                    config.merge(GenerateConfig(response_schema=response_schema(q, keys, bound))) if schema_on else config,
                     cache,
                     keys,
                 )
@@ -369,10 +380,16 @@ async def _judge(
         output = await grader.generate(conversation, config=config, cache=False)
         record = _record(out.question, attempt, "model", output)
         out.calls.append(record)
+        if output.stop_reason == "model_length" and not output.completion.lstrip().startswith("{"):
+            # The judge's context window is full: a retry would only make the conversation longer.
+            record["error"], record["error_kind"] = f"the judge's context window is full ({output.completion[:200]})", "context"
+            break
         try:
             out.verdicts = parse_verdict(output.completion, metric_key, keys)
         except VerdictError as e:
             record["error"], record["error_kind"] = str(e), e.kind
+            if output.stop_reason == "model_length":
+                break  # the reply filled the context window: a retry would not fit either
             conversation += [_echo(output), correction_message(language, str(e))]
             continue
         judge_cache.store(path, output)

@@ -251,5 +251,19 @@ def test_default_threads_leave_busy_cores_alone(
     monkeypatch: pytest.MonkeyPatch, cores: int, load: float, threads: int
 ) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
-    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(gguf_server, "busy_cores", lambda: load)
     assert gguf_server.default_threads() == threads
+
+
+def test_busy_cores_reads_proc_stat_and_falls_back_to_the_load_average(monkeypatch: pytest.MonkeyPatch) -> None:
+    samples = iter([[100, 0, 100, 800, 0, 0, 0, 0], [150, 0, 150, 900, 0, 0, 0, 0]])  # half busy
+    monkeypatch.setattr(gguf_server, "_cpu_times", lambda: next(samples))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert gguf_server.busy_cores(window_s=0) == pytest.approx(1.0)
+
+    def unreadable() -> list[int]:
+        raise OSError("no /proc")
+
+    monkeypatch.setattr(gguf_server, "_cpu_times", unreadable)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 1.0, 1.0))
+    assert gguf_server.busy_cores(window_s=0) == 1.5

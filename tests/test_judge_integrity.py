@@ -491,3 +491,57 @@ def test_openai_api_provider_sends_the_score_enum(tmp_path: Path, monkeypatch: p
     sent = body["response_format"]["json_schema"]["schema"]
     assert body["response_format"]["type"] == "json_schema"
     assert sent["properties"]["fluency"]["properties"]["score"] == {"type": "integer", "enum": [1, 2, 3, 4, 5]}
+
+
+# --- rationale bound and a full context window ---------------------------------------------------
+
+
+def test_prompt_under_a_schema_has_no_placeholder_and_no_bound_for_hosted_apis(tmp_path: Path) -> None:
+    # mockllm stands for any provider that does not declare it enforces maxLength (hosted APIs).
+    grader = Grader()
+    log = run([_sample("warm", WARM)], grader, tmp_path)
+    messages, config = grader.calls[0]
+    system = messages[0].text
+    assert "<短い根拠>" not in system and "<1〜5の整数>" not in system and "60字以内" in system
+    rationale = config.response_schema.json_schema.properties["fluency"].properties["rationale"]
+    assert rationale.maxLength is None
+    assert sample_score(log, "warm").metadata["rationale_max_chars_enforced"] is None
+
+
+def test_without_a_schema_the_prompt_keeps_its_skeleton(tmp_path: Path) -> None:
+    grader = Grader()
+    run([_sample("warm", WARM)], grader, tmp_path, structured="off")
+    messages, config = grader.calls[0]
+    assert '"rationale": "<短い根拠>"' in messages[0].text and config.response_schema is None
+
+
+def test_an_engine_that_enforces_max_length_gets_the_rationale_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inspect_ai.model._providers.mockllm import MockLLM
+
+    from emplifai.providers.gguf import GGUFAPI
+
+    assert GGUFAPI.enforces_string_length is True
+    monkeypatch.setattr(MockLLM, "enforces_string_length", True, raising=False)
+    grader = Grader()
+    log = run([_sample("warm", WARM)], grader, tmp_path, language="en")
+    schema = grader.calls[0][1].response_schema.json_schema
+    assert {schema.properties[k].properties["rationale"].maxLength for k in METRIC_KEYS} == {150}
+    assert sample_score(log, "warm").metadata["rationale_max_chars_enforced"] == 150
+
+
+def test_a_full_context_window_is_unscored_without_retries(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def full(messages: list[ChatMessage], tools: Any, tool_choice: Any, config: Any) -> ModelOutput:
+        calls.append(1)
+        return ModelOutput.from_content("judge", "request (8275 tokens) exceeds the context", stop_reason="model_length")
+
+    task = Task(dataset=MemoryDataset([_sample("warm", WARM)]), scorer=rubric_judge(max_retries=2))
+    [log] = eval(task, model=get_model("mockllm/candidate", custom_outputs=Candidate()),
+                 model_roles={"grader": get_model("mockllm/judge", custom_outputs=full)},
+                 log_dir=str(tmp_path), display="none")
+    s = sample_score(log, "warm")
+    assert len(calls) == 1 and _nan_scores(s)
+    assert "context window is full" in s.explanation and "8275 tokens" in s.explanation

@@ -232,3 +232,28 @@ def test_the_answer_template_itself_is_refused(language: str) -> None:
     )
     with pytest.raises(VerdictError, match="placeholder"):
         parse_verdict(one, "fluency")
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+@pytest.mark.parametrize("metric", [None, "fluency"])
+def test_under_a_schema_the_format_is_words_without_placeholders(language: str, metric: str | None) -> None:
+    from emplifai.scorers.judge_prompt import RATIONALE_MAX_CHARS, answer_format
+
+    words = answer_format(language, metric, structured=True)
+    skeleton = answer_format(language, metric, structured=False)
+    placeholders = ("<短い根拠>", "<1〜5の整数>", "<short reason>", "<integer 1-5>")
+    assert not any(p in words for p in placeholders)
+    assert any(p in skeleton for p in placeholders)
+    assert str(RATIONALE_MAX_CHARS[language]) in words and str(RATIONALE_MAX_CHARS[language]) in skeleton
+    # all seven keys are named when all seven are asked; none when one metric is
+    assert all(k in words for k in METRIC_KEYS) == (metric is None)
+
+
+def test_rationale_bound_is_only_in_the_schema_when_asked() -> None:
+    plain = response_schema(None).json_schema.properties["fluency"].properties["rationale"]
+    bounded = response_schema(None, METRIC_KEYS, 60).json_schema.properties["fluency"].properties["rationale"]
+    assert plain.maxLength is None and bounded.maxLength == 60 and bounded.type == "string"
+    assert response_schema("fluency", METRIC_KEYS, 60).json_schema.properties["rationale"].maxLength == 60
+    # a longer reason than asked is still a usable verdict
+    long = json.dumps({"rationale": "理由" * 100, "score": 3}, ensure_ascii=False)
+    assert parse_verdict(long, "fluency")["fluency"].score == 3

@@ -73,6 +73,11 @@ def estimate_tokens(text: str) -> int:
 class GGUFAPI(ModelAPI):
     """Inspect ModelAPI for a GGUF file served by a shared xllamacpp server."""
 
+    # llama.cpp (llguidance) enforces a response schema's maxLength while decoding (measured:
+    # a 5-character bound cut "Hello, World!" to "Hello"); the rubric judge then bounds each
+    # rationale, so a small model looping inside one ends it instead of running into max_tokens.
+    enforces_string_length = True
+
     def __init__(
         self,
         model_name: str,
@@ -150,12 +155,18 @@ class GGUFAPI(ModelAPI):
             completion = await client.chat.completions.create(**request)
         except openai.BadRequestError as exc:
             text = str(exc)
-            if "context" in text.lower():
-                raise UserError(
-                    f"gguf/{self.model_name}: the request does not fit the server's context of "
-                    f"{server.ctx_per_slot} tokens per slot; pass -M n_ctx=<larger> ({text})"
-                ) from None
-            raise
+            if "context" not in text.lower():
+                raise
+            # As Inspect's own providers do for an over-long prompt: an output that stopped for
+            # the model's length, so the sample records why (a judge stops retrying) and the
+            # rest of the eval goes on.
+            message = (
+                f"gguf/{self.model_name}: the request does not fit the server's context of "
+                f"{server.ctx_per_slot} tokens per slot (pass -M n_ctx=<larger>, at most the model's "
+                f"{self.info.context_length or 'training'} context): {text}"
+            )
+            output = ModelOutput.from_content(self.model_name, message, stop_reason="model_length")
+            return output, ModelCall.create(request=request, response={"error": text}, time=time.monotonic() - start)
         except openai.APIConnectionError:
             if not server.alive():
                 raise UserError(

@@ -35,7 +35,7 @@ DEFAULT_CTX_PER_SLOT = 8192
 
 def default_threads() -> int:
     """The cores this process may use (its affinity mask) that other processes are not keeping
-    busy when the server starts (one-minute load average), at least 1.
+    busy when the server starts (``busy_cores``), at least 1.
 
     Why not simply all of them: llama.cpp's threads wait for each other at every layer, and when
     another process holds one of the cores they wait a whole scheduler slice. Measured on the
@@ -46,11 +46,37 @@ def default_threads() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
+    return max(1, min(cores, int(cores - busy_cores()) + 1))
+
+
+def busy_cores(window_s: float = 0.25) -> float:
+    """Cores kept busy right now: from /proc/stat over ``window_s``, else the one-minute load average.
+
+    Not the load average first: it still counts, for a minute, a run that has just ended (two
+    evals in a row then got one thread where two were free, and ran at half speed).
+    """
     try:
-        busy = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        busy = 0.0
-    return max(1, min(cores, int(cores - busy) + 1))
+        first = _cpu_times()
+        time.sleep(window_s)
+        second = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        try:
+            return os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return 0.0
+    total = sum(second) - sum(first)
+    idle = (second[3] + second[4]) - (first[3] + first[4])  # idle + iowait
+    if total <= 0:
+        return 0.0
+    return (os.cpu_count() or 1) * (1.0 - idle / total)
+
+
+def _cpu_times() -> list[int]:
+    with open("/proc/stat", encoding="ascii") as f:
+        fields = f.readline().split()
+    if fields[0] != "cpu":
+        raise ValueError("unexpected /proc/stat")
+    return [int(x) for x in fields[1:9]]
 
 
 @dataclass(frozen=True)
