@@ -157,6 +157,26 @@ def _run_probes(inspect_eval: Any, model: str, probe_n: int, language: str, judg
         model="none/none", model_roles={"grader": get_grader(model, judge_max_tokens)}, **common,
     )
     _print_results(log, started)
+    _print_probe_verdict(log)
+
+
+def _print_probe_verdict(log: Any) -> None:  # an inspect_ai EvalLog of judge_probes
+    """The local judge's probe accuracy and invariance violations, and what they mean for trusting it."""
+    from emplifai.probes.trust import TRUST_RULE, trust_verdict
+
+    scores = [s for s in (log.results.scores if log.results else []) if s.name == "probe_judge"]
+    metrics = {k: m.value for k, m in scores[0].metrics.items()} if scores else {}
+
+    def shown(name: str, count: str) -> str:
+        value = metrics.get(name, math.nan)
+        n = int(metrics.get(count) or 0) if not math.isnan(metrics.get(count, math.nan)) else 0
+        return f"{value:.2f} over {n} pair(s)" if n and not math.isnan(value) else f"none (no usable pair of {count.split('_')[0]} probes)"
+
+    verdict, sentence = trust_verdict(metrics)
+    print(f"  judge probe accuracy: {shown('probe_accuracy', 'degrading_probes')}; "
+          f"invariance violations: {shown('invariance_violation_rate', 'invariance_probes')}")
+    print(f"  trust verdict: {verdict}. {sentence}")
+    print(f"  ({TRUST_RULE})")
 
 
 def get_grader(model: str, max_tokens: int) -> Any:

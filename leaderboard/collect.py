@@ -31,6 +31,7 @@ import pandas as pd
 
 from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.leaderboard.logread import LogRecord, read_logs
+from emplifai.probes.trust import TRUST_METRICS, trust_verdict
 
 EMOTION = "emotion"
 GENERATION = "generation"
@@ -75,6 +76,9 @@ class JudgeCheck:
     invariance_violation_rate: float | None
     n: int
     superseded: list[str] = field(default_factory=list)
+    # emplifai.probes.trust: the verdict on trusting this judge, and its one-sentence reading.
+    verdict: str = ""
+    verdict_sentence: str = ""
 
 
 @dataclass
@@ -474,10 +478,11 @@ def _judge_check(rec: LogRecord) -> JudgeCheck | None:
     h = rec.header
     metrics: dict[str, Any] = {}
     for values in (h.get("results") or {}).values():
-        for name in ("probe_accuracy", "invariance_violation_rate"):
+        for name in TRUST_METRICS:
             if name in values and name not in metrics:
                 metrics[name] = values[name]
     judge = (h.get("model_roles") or {}).get("grader") or h.get("model")
+    verdict, sentence = trust_verdict(metrics)
     return JudgeCheck(
         judge=str(judge),
         log=rec.log,
@@ -486,6 +491,8 @@ def _judge_check(rec: LogRecord) -> JudgeCheck | None:
         probe_accuracy=metrics.get("probe_accuracy"),
         invariance_violation_rate=metrics.get("invariance_violation_rate"),
         n=len({s["id"] for s in rec.samples}),
+        verdict=verdict,
+        verdict_sentence=sentence,
     )
 
 

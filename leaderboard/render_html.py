@@ -28,6 +28,7 @@ from emplifai.leaderboard.columns import (
 )
 from emplifai.leaderboard.paper_rows import PaperFigures
 from emplifai.leaderboard.stats import METHOD
+from emplifai.probes.trust import TRUST_RULE
 
 _NUMERIC = {"mean_ci", "num", "pct", "int", "list", "evidence"}
 
@@ -208,10 +209,12 @@ def judge_checks_html(checks: list[JudgeCheck], judges: str) -> str:
         f"<li><b>{_e(c.judge)}</b>{' (rubric ' + _e(c.rubric) + ')' if c.rubric else ''}: probe accuracy "
         f"<b>{_fmt(c.probe_accuracy, True)}</b> (share of degraded replies scored below their original), "
         f"invariance violations <b>{_fmt(c.invariance_violation_rate, True)}</b> (share of harmless rewrites that "
-        f'moved a score), {c.n} probes, <code title="{_e(c.log)}">{_e(c.log.rsplit("/", 1)[-1])}</code></li>'
+        f'moved a score), {c.n} probes, <code title="{_e(c.log)}">{_e(c.log.rsplit("/", 1)[-1])}</code>. '
+        f'Trust verdict: <b data-verdict="{_e(c.verdict)}">{_e(c.verdict)}</b>. {_e(c.verdict_sentence)}</li>'
         for c in checks
     )
-    return f'<div class="checks" data-judge-checks="{len(checks)}"><b>Judge checks</b> (judge_probes):<ul>{items}</ul></div>'
+    rule = f'<p class="meta">{_e(TRUST_RULE[0].upper() + TRUST_RULE[1:])}.</p>'
+    return f'<div class="checks" data-judge-checks="{len(checks)}"><b>Judge checks</b> (judge_probes):<ul>{items}</ul>{rule}</div>'
 
 
 def board_html(board: Board, paper: PaperFigures | None) -> str:

@@ -10,6 +10,7 @@ from emplifai.leaderboard.boards import KEY_FIELDS, Board, Leaderboard
 from emplifai.leaderboard.columns import Col, cell_text, display_columns, paper_columns
 from emplifai.leaderboard.paper_rows import PaperFigures
 from emplifai.leaderboard.stats import METHOD
+from emplifai.probes.trust import TRUST_RULE
 
 
 def _cell(text: str) -> str:
@@ -44,8 +45,10 @@ def board_markdown(board: Board) -> str:
                 )
                 parts.append(
                     f"Judge checks ({c.judge}{', rubric ' + c.rubric if c.rubric else ''}): probe accuracy {pa}, "
-                    f"invariance violations {iv}, {c.n} probes (`{c.log}`)."
+                    f"invariance violations {iv}, {c.n} probes (`{c.log}`). "
+                    f"Trust verdict: **{c.verdict}**. {c.verdict_sentence}"
                 )
+            parts.append(f"({TRUST_RULE[0].upper() + TRUST_RULE[1:]}.)")
         else:
             parts.append("Judge checks: no judge_probes log for this judge.")
         parts.append("")
