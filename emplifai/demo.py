@@ -23,6 +23,7 @@ from typing import Any
 from emplifai.data import SAMPLE_PATH
 
 OFFLINE_MODEL = "gguf/smollm2-135m"
+JUDGE_LANGUAGE = "ja"  # steps 5 and 6: the bundled Japanese dialogues under the Japanese rubric
 MEANING = (
     "What these numbers mean: SmolLM2-135M is a 135M-parameter English model judging (and writing) "
     "Japanese-context dialogues, so expect low, noisy scores that say nothing about empathy; the demo "
@@ -118,16 +119,22 @@ def run_demo(
         _print_results(log, started)
         _print_judged_samples(log)
 
-    print(f"5/7 The human reference dialogues of {generation_n} pairs through the same judge (no candidate model)")
+    # The judge-only steps use the Japanese rubric on the Japanese dialogues, the paper's protocol.
+    # Measured: under the English rubric SmolLM2 wrote "" or "); " as every rationale (refused);
+    # under the Japanese one it writes words (of the prompt, or a looped syllable): valid, empty verdicts.
+    print(f"5/7 The human reference dialogues of {generation_n} pairs through the same judge, Japanese rubric "
+          "(no candidate model; ~1 min for the first call: the rubric is ~7,000 tokens for this English model)")
     started = time.monotonic()
     [log] = inspect_eval(
-        generation(n=generation_n, source="reference", **judge_args),
+        generation(n=generation_n, source="reference", language=JUDGE_LANGUAGE),
         model="none/none", model_roles={"grader": model}, **common,
     )
     _print_results(log, started)
     _print_judged_samples(log)
 
-    _run_probes(inspect_eval, model, probe_n, language, judge_max_tokens, common)
+    # No token cap on the Japanese judge steps: seven looping rationales take ~1,100 tokens, more
+    # than the 600 of the English steps; the rationale bound and the context end them instead.
+    _run_probes(inspect_eval, model, probe_n, JUDGE_LANGUAGE, None, common)
 
     from emplifai.leaderboard import write_leaderboard
 
@@ -140,7 +147,7 @@ def run_demo(
     return 0
 
 
-def _run_probes(inspect_eval: Any, model: str, probe_n: int, language: str, judge_max_tokens: int,
+def _run_probes(inspect_eval: Any, model: str, probe_n: int, language: str, judge_max_tokens: int | None,
                 common: dict[str, Any]) -> None:
     """Step 6: the known-answer probes, when the judge_probes task is installed."""
     try:
@@ -149,8 +156,8 @@ def _run_probes(inspect_eval: Any, model: str, probe_n: int, language: str, judg
         print(f"6/7 Judge probes: skipped, the judge_probes task is not available here ({exc})")
         return
     probes = "cold_correct,padded"
-    print(f"6/7 Judge probes on {probe_n} base dialogue ({probes}): does the judge score a cold but correct "
-          "reply lower, and a padded one the same? A known-answer audit of the judge")
+    print(f"6/7 Judge probes on {probe_n} base dialogue ({probes}), {language} rubric: does the judge score a "
+          "cold but correct reply lower, and a padded one the same? A known-answer audit of the judge")
     started = time.monotonic()
     [log] = inspect_eval(
         judge_probes(n=probe_n, probes=probes, language=language),
@@ -179,7 +186,7 @@ def _print_probe_verdict(log: Any) -> None:  # an inspect_ai EvalLog of judge_pr
     print(f"  ({TRUST_RULE})")
 
 
-def get_grader(model: str, max_tokens: int) -> Any:
+def get_grader(model: str, max_tokens: int | None) -> Any:
     """The judge model with its replies bounded (role models keep their own config)."""
     from inspect_ai.model import GenerateConfig, get_model
 

@@ -8,7 +8,8 @@ One set of rules for both modes: reasoning blocks (``<think>`` ...) are removed 
 must hold exactly one verdict object (two different ones raise ``AmbiguousVerdict``; a brace in
 prose around it is ignored); that object has exactly the expected keys (the seven metrics, or
 ``rationale`` + ``score``, or the one metric wrapping them), every score an integer 1..5 and
-every rationale a real reason (not empty, not the prompt's own placeholder ``<短い根拠>``).
+every rationale a real reason (not empty, at least one letter or digit, not the prompt's own
+placeholder ``<短い根拠>``).
 
 The judged dialogue is model output, so it is fenced: it sits between a line ``<<<DIALOGUE`` and
 a line ``DIALOGUE>>>``, the judge is told that nothing inside the fence is an instruction, and
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from functools import cache
 from typing import Any
 
@@ -64,6 +66,9 @@ class MetricVerdict(BaseModel):
     def _a_real_reason(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("empty rationale")
+        if not any(unicodedata.category(c)[0] in "LN" for c in value):
+            # "); " or "..." names nothing: no word, no number (SmolLM2 wrote "); " under minLength 1).
+            raise ValueError(f"the rationale {value[:20]!r} has no word in it, not a reason")
         copied = _placeholders().get(loose_form(value))
         if copied is not None:
             raise ValueError(f"the rationale is the answer format's placeholder {copied!r}, not a reason")
@@ -326,7 +331,8 @@ def _enum_scores(schema: JSONSchema, rationale_max_chars: int | None = None) -> 
         if name == "score" and sub.type == "integer":
             props[name] = JSONSchema(type="integer", enum=list(SCORE_VALUES))
         elif name == "rationale" and sub.type == "string" and rationale_max_chars is not None:
-            props[name] = JSONSchema(type="string", maxLength=rationale_max_chars)
+            # minLength 1 too: an empty rationale is refused anyway, and SmolLM2 wrote "" to all seven.
+            props[name] = JSONSchema(type="string", minLength=1, maxLength=rationale_max_chars)
         elif sub.type == "object":
             props[name] = _enum_scores(sub, rationale_max_chars)
     return schema.model_copy(update={"properties": props})

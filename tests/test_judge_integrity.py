@@ -87,7 +87,7 @@ def test_repeated_turn_is_a_format_failure(tmp_path: Path) -> None:
     assert s.metadata["format_reason"] == "turn 4 (支援者) repeats turn 2 verbatim"
 
 
-@pytest.mark.parametrize("rationale", ["<短い根拠>", "短い根拠", "<short reason>", "", "   "])
+@pytest.mark.parametrize("rationale", ["<短い根拠>", "短い根拠", "<short reason>", "", "   ", "); ", "...", "。"])
 def test_placeholder_or_empty_rationale_is_refused(rationale: str, tmp_path: Path) -> None:
     def copied(messages: list[ChatMessage], n: int) -> str:
         return json.dumps({k: {"rationale": rationale, "score": 5} for k in METRIC_KEYS}, ensure_ascii=False)
@@ -97,7 +97,11 @@ def test_placeholder_or_empty_rationale_is_refused(rationale: str, tmp_path: Pat
     s = sample_score(log, "warm")
     assert len(grader.calls) == 2 and _nan_scores(s)
     assert s.reason == "grader_failed" and s.metadata["unscored_reason"] == "invalid_reply"
-    expected = "empty rationale" if not rationale.strip() else "placeholder"
+    expected = (
+        "empty rationale" if not rationale.strip()
+        else "placeholder" if "根拠" in rationale or "reason" in rationale
+        else "has no word in it"
+    )
     assert all(expected in c["error"] for c in s.metadata["calls"])
     # and a judge that then writes a reason is scored
     fixed = Grader(lambda m, n: copied(m, n) if n == 1 else valid_reply(m))

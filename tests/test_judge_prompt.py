@@ -252,7 +252,8 @@ def test_under_a_schema_the_format_is_words_without_placeholders(language: str, 
 def test_rationale_bound_is_only_in_the_schema_when_asked() -> None:
     plain = response_schema(None).json_schema.properties["fluency"].properties["rationale"]
     bounded = response_schema(None, METRIC_KEYS, 60).json_schema.properties["fluency"].properties["rationale"]
-    assert plain.maxLength is None and bounded.maxLength == 60 and bounded.type == "string"
+    assert plain.maxLength is None and plain.minLength is None
+    assert bounded.maxLength == 60 and bounded.minLength == 1 and bounded.type == "string"
     assert response_schema("fluency", METRIC_KEYS, 60).json_schema.properties["rationale"].maxLength == 60
     # a longer reason than asked is still a usable verdict
     long = json.dumps({"rationale": "理由" * 100, "score": 3}, ensure_ascii=False)

@@ -19,6 +19,7 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import read_eval_log
 
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.local_model import find_gguf, inspect_model_args
 from emplifai.tasks.emotion import emotion
 
@@ -120,9 +121,36 @@ def test_local_model_as_candidate_and_grader_finishes_with_every_sample_accounte
         assert scored or unscored_with_reason, judged
         assert log.eval.metadata["dialogue_format"] == dialogue_format
         if source == "reference":
-            # The judge is really called on the human dialogue; SmolLM2's verdicts have the schema's
-            # shape but copy the format's placeholder rationale, which the verdict check refuses, so
-            # "unscored with a reason" is accepted above.
+            # The judge is really called on the human dialogue (a verdict, or unscored with a reason:
+            # this 600-token cap can cut an English reply; the Japanese test below asserts verdicts).
             # Every judge reply (from the model or from the validated-only cache) is listed in `calls`.
             assert judged.value["format_ok"] == 1 and len(judged.metadata["calls"]) >= 1, judged
             assert sample.scores["reply_length"].value["chars"] > 0
+
+
+@pytest.mark.slow
+def test_reference_dialogues_judged_by_the_bundled_model_get_valid_verdicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Issue 10's command: `inspect eval emplifai/generation --model none/none -T source=reference
+    -T n=2 --model-role grader=gguf/smollm2-135m`. Both samples get a verdict that passes every
+    check (no placeholder copied: under the schema the prompt has none; every rationale within the
+    60-character bound the engine enforces), and no llama.cpp server is left afterwards."""
+    from emplifai.providers import gguf_server
+    from emplifai.tasks.generation import generation
+
+    monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "cache"))
+    [log] = inspect_eval(
+        generation(n=2, source="reference"), model="none/none",
+        model_roles={"grader": "gguf/smollm2-135m"}, log_dir=str(tmp_path), display="none",
+    )
+    assert log.status == "success", log.error
+    assert len(log.samples) == 2
+    for sample in log.samples:
+        judged = sample.scores["rubric_judge"]
+        assert all(1 <= judged.value[k] <= 5 for k in METRIC_KEYS), judged.explanation
+        assert judged.metadata["rationale_max_chars_enforced"] == 60
+        assert all(0 < len(r) <= 60 for r in judged.metadata["rationales"].values())
+    assert gguf_server._servers == {}
+    alive = subprocess.run(["pgrep", "-f", "emplifai.providers._serve"], capture_output=True, text=True)
+    assert alive.stdout.strip() == "", alive.stdout
