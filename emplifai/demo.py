@@ -32,20 +32,23 @@ MEANING = (
 )
 
 
-def _metric_line(score: Any) -> str:  # an inspect_ai EvalScore
+def _metric_line(score: Any, only: tuple[str, ...] | None = None) -> str:  # an inspect_ai EvalScore
     parts = []
     for name, metric in score.metrics.items():
+        if only is not None and name not in only:
+            continue
         value = metric.value
         shown = f"{value:.3f}" if isinstance(value, float) and not math.isnan(value) else str(value)
         parts.append(f"{name}={shown}")
     return f"  {score.name}: " + ", ".join(parts)
 
 
-def _print_results(log: Any, started: float) -> None:  # an inspect_ai EvalLog
+def _print_results(log: Any, started: float, only: tuple[str, ...] | None = None) -> None:  # an inspect_ai EvalLog
+    """The run's metrics (``only`` these names when given: the probe run writes ~50) and its log."""
     if log.status != "success":
         raise SystemExit(f"run failed ({log.status}): {log.error.message if log.error else 'no error recorded'}")
     for score in log.results.scores if log.results else []:
-        print(_metric_line(score))
+        print(_metric_line(score, only))
     print(f"  log: {log.location}  ({time.monotonic() - started:.0f} s)")
 
 
@@ -163,7 +166,9 @@ def _run_probes(inspect_eval: Any, model: str, probe_n: int, language: str, judg
         judge_probes(n=probe_n, probes=probes, language=language),
         model="none/none", model_roles={"grader": get_grader(model, judge_max_tokens)}, **common,
     )
-    _print_results(log, started)
+    from emplifai.probes.trust import TRUST_METRICS
+
+    _print_results(log, started, only=(*TRUST_METRICS, "unpaired_probes", "unscored"))
     _print_probe_verdict(log)
 
 
