@@ -275,8 +275,8 @@ def check_turns(turns: Sequence[str], language: str = "ja") -> str | None:
 def parse_dialogue(text: str, language: str = "ja") -> ParsedDialogue | FormatFailure:
     """Read a model's two-turn dialogue; see the module docstring for what is accepted.
 
-    ``language`` only names the speakers in a ``check_turns`` reason; labels of both languages
-    are always read.
+    ``language`` only names the speakers in a failure reason; labels of both languages are
+    always read.
     """
     if text is None or not str(text).strip():
         return FormatFailure("empty output")
@@ -308,8 +308,11 @@ def parse_dialogue(text: str, language: str = "ja") -> ParsedDialogue | FormatFa
             turns[-1][1].append(stripped)
 
     if not turns:
+        patient, supporter = SPEAKER_LABELS.get(language, SPEAKER_LABELS["ja"])
+        sep = "：" if language == "ja" else ": "
         return FormatFailure(
-            "no speaker labels found (expected lines like '患者：…' / '支援者：…')", reasoning=reasoning
+            f"no speaker labels found (expected lines like '{patient}{sep}…' / '{supporter}{sep}…')",
+            reasoning=reasoning,
         )
     roles = [role for role, _ in turns]
     if len(turns) != 4:

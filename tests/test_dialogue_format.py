@@ -234,3 +234,10 @@ def test_note_rule_only_after_the_first_line_of_the_last_turn() -> None:
     parsed = parse_dialogue("患者：a\n支援者：（うなずいて）\n大丈夫\n患者：c\n支援者：(smiles) d\n注意して帰ってね")
     assert isinstance(parsed, ParsedDialogue)
     assert parsed.turns == ("a", "（うなずいて）\n大丈夫", "c", "(smiles) d\n注意して帰ってね")
+
+
+def test_missing_labels_reason_names_the_languages_labels() -> None:
+    ja = parse_dialogue("つらかったね。", "ja")
+    en = parse_dialogue("That sounds hard.", "en")
+    assert isinstance(ja, FormatFailure) and "'患者：…' / '支援者：…'" in ja.reason
+    assert isinstance(en, FormatFailure) and "'Patient: …' / 'Supporter: …'" in en.reason
