@@ -21,10 +21,10 @@ TRUST_METRICS: tuple[str, ...] = (
 MIN_PAIRS = 10
 
 TRUST_RULE = (
-    f"rule: with at least {MIN_PAIRS} degrading and {MIN_PAIRS} invariance probe pairs, the judge is "
-    "'consistent with human expectations on these probes' when the 95% interval of probe accuracy lies "
-    "above 0.5 and that of the invariance violation rate below 0.5; 'not to be trusted' when probe "
-    "accuracy lies wholly below 0.5 or violations wholly above 0.5; otherwise 'inconclusive'"
+    f"rule: with fewer than {MIN_PAIRS} degrading or {MIN_PAIRS} invariance probe pairs, 'too few pairs'; "
+    "else 'not to be trusted' when the 95% interval of probe accuracy lies wholly below 0.5 or that of the "
+    "invariance violation rate wholly above 0.5; 'consistent' (with what humans would see, on these "
+    "probes) when the first lies above 0.5 and the second below 0.5; otherwise 'inconclusive'"
 )
 
 
