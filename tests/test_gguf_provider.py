@@ -267,3 +267,28 @@ def test_busy_cores_reads_proc_stat_and_falls_back_to_the_load_average(monkeypat
     monkeypatch.setattr(gguf_server, "_cpu_times", unreadable)
     monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 1.0, 1.0))
     assert gguf_server.busy_cores(window_s=0) == 1.5
+
+
+def test_clients_are_kept_per_event_loop_and_closed_in_their_own() -> None:
+    import asyncio
+
+    closed: list[int] = []
+
+    class FakeClient:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        async def close(self) -> None:
+            closed.append(self.n)
+
+    server = object()
+    made = iter(range(10))
+
+    async def use_then_close() -> tuple[bool, int]:
+        first = gguf_server.client_for(server, lambda: FakeClient(next(made)))  # type: ignore[arg-type]
+        again = gguf_server.client_for(server, lambda: FakeClient(next(made)))  # type: ignore[arg-type]
+        return first is again, await gguf_server.close_clients()
+
+    assert asyncio.run(use_then_close()) == (True, 1)
+    assert asyncio.run(use_then_close()) == (True, 1)  # a new loop gets its own client
+    assert closed == [0, 1] and not gguf_server._clients

@@ -106,7 +106,6 @@ class GGUFAPI(ModelAPI):
         self.key = gguf_server.ServerKey(path=str(self.path), n_ctx=self.n_ctx, threads=threads)
         self.alias = model_name if "/" not in model_name else self.path.stem
         gguf_server.want_slots(self.key, self.slots)
-        self._clients: dict[tuple[int, int], Any] = {}
 
     # ---- Inspect's ModelAPI ---------------------------------------------------------------
 
@@ -181,17 +180,14 @@ class GGUFAPI(ModelAPI):
     # ---- helpers --------------------------------------------------------------------------
 
     def _client(self, server: gguf_server.GGUFServer) -> Any:
-        """One AsyncOpenAI client per server and event loop (each eval() runs its own loop)."""
-        import asyncio
-
+        """One AsyncOpenAI client per server and event loop (each eval() runs its own loop), kept
+        by ``gguf_server`` so the run-end hook closes it inside its own loop."""
         import openai
 
-        key = (id(server), id(asyncio.get_running_loop()))
-        client = self._clients.get(key)
-        if client is None:
-            client = openai.AsyncOpenAI(base_url=f"{server.address}/v1", api_key="local", max_retries=0, timeout=None)
-            self._clients = {key: client}  # older loops are gone: drop their clients
-        return client
+        return gguf_server.client_for(
+            server,
+            lambda: openai.AsyncOpenAI(base_url=f"{server.address}/v1", api_key="local", max_retries=0, timeout=None),
+        )
 
     def _request(self, messages: list[Any], config: GenerateConfig) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.alias, "messages": messages}

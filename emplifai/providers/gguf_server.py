@@ -10,6 +10,7 @@ A later request after a stop simply starts the server again.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import os
@@ -20,8 +21,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from inspect_ai.hooks import Hooks, RunEnd, hooks
 
@@ -259,8 +262,39 @@ def stop_all_servers() -> list[int]:
 atexit.register(stop_all_servers)
 
 
+# ---- HTTP clients -------------------------------------------------------------------------
+
+# (id(server), id(event loop)) -> AsyncOpenAI. A client belongs to the loop it was used in: one
+# dropped after its loop closed is closed by its __del__ in whatever loop runs next, where its
+# connections are not, which logged "RuntimeError: Event loop is closed" in the next eval. So the
+# run-end hook closes the clients of its own loop.
+_clients: dict[tuple[int, int], Any] = {}
+
+
+def client_for(server: GGUFServer, make: Callable[[], Any]) -> Any:
+    """The client for ``server`` in the running event loop, made by ``make`` on first use."""
+    key = (id(server), id(asyncio.get_running_loop()))
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = make()
+        return client
+
+
+async def close_clients() -> int:
+    """Close the clients of the running event loop; returns how many."""
+    loop_id = id(asyncio.get_running_loop())
+    with _lock:
+        mine = [k for k in _clients if k[1] == loop_id]
+        closing = [_clients.pop(k) for k in mine]
+    for client in closing:
+        await client.close()
+    return len(closing)
+
+
 @hooks(name="gguf_server_lifecycle", description="Stops the xllamacpp servers of gguf/ models when a run ends.")
 class GGUFServerLifecycle(Hooks):
     async def on_run_end(self, data: RunEnd) -> None:
+        await close_clients()
         # Blocking but short (terminate + wait); runs once per eval() call.
         stop_all_servers()
