@@ -118,13 +118,8 @@ _TEXT: dict[str, dict[str, str]] = {
             "rationale は日本語で1〜2文（{max_chars}字以内）の短い根拠、score は1〜5の整数です。"
             "rationale を先に考え、そのあとで score を決めてください。"
         ),
-        "format_words_all": (
-            "JSONオブジェクトを1つだけ出力してください。前後に説明文やコードブロックを付けないでください。"
-            "キーは次の項目名です：{keys}。"
-        ),
-        "format_words_one": (
-            "JSONオブジェクトを1つだけ出力してください。前後に説明文やコードブロックを付けないでください。"
-        ),
+        "format_words_lead": "JSONオブジェクトを1つだけ出力してください。前後に説明文やコードブロックを付けないでください。",
+        "format_words_keys": "キーは次の項目名です：{keys}。",
         "format_words_verdict": (
             "{where}キー rationale と score を持ちます。rationale には、その点数にした理由を、"
             "採点する対話の具体的な発言に触れて、日本語で1〜2文（{max_chars}字以内）で書きます。"
@@ -163,11 +158,8 @@ _TEXT: dict[str, dict[str, str]] = {
             "Each rationale is one or two short sentences (at most {max_chars} characters); each score "
             "is an integer from 1 to 5. Think of the rationale first, then decide the score."
         ),
-        "format_words_all": (
-            "Output exactly one JSON object, with no text or code block around it. "
-            "Its keys are the metric keys: {keys}. "
-        ),
-        "format_words_one": "Output exactly one JSON object, with no text or code block around it. ",
+        "format_words_lead": "Output exactly one JSON object, with no text or code block around it. ",
+        "format_words_keys": "Its keys are the metric keys: {keys}. ",
         "format_words_verdict": (
             "{where}keys rationale and score. The rationale gives the reason for the score in one or two "
             "sentences (at most {max_chars} characters) that refer to what is said in the dialogue being "
@@ -242,11 +234,10 @@ def answer_format(language: str, metric: str | None, keys: tuple[str, ...] = MET
     max_chars = RATIONALE_MAX_CHARS[language]
     if not structured:
         return t["format_rule"].format(max_chars=max_chars) + "\n" + answer_template(language, metric, keys)
+    lead = t["format_words_lead"]
     if metric is None:
-        lead = t["format_words_all"].format(keys=", ".join(keys))
-        where = t["format_words_where_all"]
-    else:
-        lead, where = t["format_words_one"], t["format_words_where_one"]
+        lead += t["format_words_keys"].format(keys=", ".join(keys))
+    where = t["format_words_where_all" if metric is None else "format_words_where_one"]
     return lead + t["format_words_verdict"].format(where=where, max_chars=max_chars)
 
 
