@@ -174,14 +174,13 @@ def _run_probes(inspect_eval: Any, model: str, probe_n: int, language: str, judg
 
 def _print_probe_verdict(log: Any) -> None:  # an inspect_ai EvalLog of judge_probes
     """The local judge's probe accuracy and invariance violations, and what they mean for trusting it."""
-    from emplifai.probes.trust import TRUST_RULE, trust_verdict
+    from emplifai.probes.trust import TRUST_RULE, metric_value, pair_count, trust_verdict
 
     scores = [s for s in (log.results.scores if log.results else []) if s.name == "probe_judge"]
     metrics = {k: m.value for k, m in scores[0].metrics.items()} if scores else {}
 
     def shown(name: str, count: str) -> str:
-        value = metrics.get(name, math.nan)
-        n = int(metrics.get(count) or 0) if not math.isnan(metrics.get(count, math.nan)) else 0
+        value, n = metric_value(metrics, name), pair_count(metrics, count)
         return f"{value:.2f} over {n} pair(s)" if n and not math.isnan(value) else f"none (no usable pair of {count.split('_')[0]} probes)"
 
     verdict, sentence = trust_verdict(metrics)

@@ -213,7 +213,7 @@ def judge_checks_html(checks: list[JudgeCheck], judges: str) -> str:
         f'Trust verdict: <b data-verdict="{_e(c.verdict)}">{_e(c.verdict)}</b>. {_e(c.verdict_sentence)}</li>'
         for c in checks
     )
-    rule = f'<p class="meta">{_e(TRUST_RULE[0].upper() + TRUST_RULE[1:])}.</p>'
+    rule = f'<p class="meta">{_e(TRUST_RULE)}</p>'
     return f'<div class="checks" data-judge-checks="{len(checks)}"><b>Judge checks</b> (judge_probes):<ul>{items}</ul>{rule}</div>'
 
 

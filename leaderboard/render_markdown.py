@@ -48,7 +48,7 @@ def board_markdown(board: Board) -> str:
                     f"invariance violations {iv}, {c.n} probes (`{c.log}`). "
                     f"Trust verdict: **{c.verdict}**. {c.verdict_sentence}"
                 )
-            parts.append(f"({TRUST_RULE[0].upper() + TRUST_RULE[1:]}.)")
+            parts.append(f"({TRUST_RULE})")
         else:
             parts.append("Judge checks: no judge_probes log for this judge.")
         parts.append("")

@@ -21,20 +21,22 @@ TRUST_METRICS: tuple[str, ...] = (
 MIN_PAIRS = 10
 
 TRUST_RULE = (
-    f"rule: with fewer than {MIN_PAIRS} degrading or {MIN_PAIRS} invariance probe pairs, 'too few pairs'; "
+    f"Rule: with fewer than {MIN_PAIRS} degrading or {MIN_PAIRS} invariance probe pairs, 'too few pairs'; "
     "else 'not to be trusted' when the 95% interval of probe accuracy lies wholly below 0.5 or that of the "
     "invariance violation rate wholly above 0.5; 'consistent' (with what humans would see, on these "
-    "probes) when the first lies above 0.5 and the second below 0.5; otherwise 'inconclusive'"
+    "probes) when the first lies above 0.5 and the second below 0.5; otherwise 'inconclusive'."
 )
 
 
-def _num(metrics: Mapping[str, float], name: str) -> float:
+def metric_value(metrics: Mapping[str, float], name: str) -> float:
+    """A metric of the run as a float; NaN when absent or not a number."""
     value = metrics.get(name, math.nan)
     return float(value) if isinstance(value, int | float) else math.nan
 
 
-def _count(metrics: Mapping[str, float], name: str) -> int:
-    value = _num(metrics, name)
+def pair_count(metrics: Mapping[str, float], name: str) -> int:
+    """A count metric (``degrading_probes``, ``invariance_probes``); 0 when absent or NaN."""
+    value = metric_value(metrics, name)
     return 0 if math.isnan(value) else int(value)
 
 
@@ -43,9 +45,9 @@ def trust_verdict(metrics: Mapping[str, float]) -> tuple[str, str]:
 
     Verdicts: "no usable pairs", "too few pairs", "not to be trusted", "consistent", "inconclusive".
     """
-    n_deg, n_inv = _count(metrics, "degrading_probes"), _count(metrics, "invariance_probes")
-    acc, acc_lo, acc_hi = (_num(metrics, f"probe_accuracy{s}") for s in ("", "_ci_low", "_ci_high"))
-    vio, vio_lo, vio_hi = (_num(metrics, f"invariance_violation_rate{s}") for s in ("", "_ci_low", "_ci_high"))
+    n_deg, n_inv = pair_count(metrics, "degrading_probes"), pair_count(metrics, "invariance_probes")
+    acc, acc_lo, acc_hi = (metric_value(metrics, f"probe_accuracy{s}") for s in ("", "_ci_low", "_ci_high"))
+    vio, vio_lo, vio_hi = (metric_value(metrics, f"invariance_violation_rate{s}") for s in ("", "_ci_low", "_ci_high"))
     caught = f"caught {round(acc * n_deg)} of {n_deg} degrading probes" if n_deg else "caught no degrading probe pair"
     moved = f"moved its scores on {round(vio * n_inv)} of {n_inv} invariance probes" if n_inv else "had no invariance pair"
     if n_deg == 0 and n_inv == 0:
