@@ -42,8 +42,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from emplifai.dialogue_format import format_dialogue
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.scorers.judge_prompt import FENCE_OPEN
-from emplifai.scorers.rubrics import METRIC_KEYS
 
 _ASKED_METRIC = re.compile(r"^## .+ \((\w+)\)$", re.MULTILINE)
 

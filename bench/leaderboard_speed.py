@@ -60,7 +60,7 @@ def write_data(path: Path) -> None:
 def _grader_reply(messages, tools, tool_choice, config):  # noqa: ANN001, ANN202 - mockllm callable
     from inspect_ai.model import ModelOutput, ModelUsage
 
-    from emplifai.scorers.rubrics import METRIC_KEYS
+    from emplifai.judge_metrics import METRIC_KEYS
 
     verdict = {k: {"rationale": "気持ちを受け止めてから話を進めている。", "score": 3} for k in METRIC_KEYS}
     out = ModelOutput.from_content("mockllm/judge", json.dumps(verdict, ensure_ascii=False))
@@ -73,7 +73,7 @@ def build_logs(log_dir: Path) -> None:
     from inspect_ai.log import read_eval_log, write_eval_log
     from inspect_ai.model import get_model
 
-    from emplifai.scorers.rubrics import METRIC_KEYS
+    from emplifai.judge_metrics import METRIC_KEYS
     from emplifai.tasks.generation import generation
 
     work = Path(tempfile.mkdtemp(prefix="lb-speed-"))

@@ -9,15 +9,8 @@ import sys
 from emplifai.errors import UserError
 
 # Modules that expose ``register(subparsers)``; each adds one command group.
-_COMMAND_MODULES = (
-    "emplifai.data.cli",
-    "emplifai.local_model",
-    "emplifai.leaderboard_cli",
-    "emplifai.train_cli",
-    "emplifai.demo",
-    "emplifai.synth.cli",
-    "emplifai.audit.cli",
-    "emplifai.probes.cli",
+_COMMAND_MODULES = tuple(
+    f"emplifai.commands.{group}" for group in ("data", "model", "leaderboard", "train", "demo", "synth", "audit", "probes")
 )
 
 

@@ -14,7 +14,6 @@ screen next to the numbers.
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from pathlib import Path
@@ -195,21 +194,3 @@ def get_grader(model: str, max_tokens: int | None) -> Any:
     from inspect_ai.model import GenerateConfig, get_model
 
     return get_model(model, config=GenerateConfig(max_tokens=max_tokens))
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    return run_demo(
-        log_dir=args.log_dir, emotion_limit=args.emotion_limit or None, generation_n=args.generation_n,
-        probe_n=args.probe_n, model=args.model,
-    )
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run every stage offline on the bundled sample set with a local model")
-    p.add_argument("--log-dir", default="logs")
-    p.add_argument("--emotion-limit", type=int, default=20, help="first N dialogues of the emotion task (0 = all)")
-    p.add_argument("--generation-n", type=int, default=2, help="pairs for each generation run")
-    p.add_argument("--probe-n", type=int, default=1, help="base dialogues for the judge probes")
-    p.add_argument("--model", default=OFFLINE_MODEL,
-                   help="candidate and judge (default: the bundled SmolLM2; any gguf/<file.gguf> works)")
-    p.set_defaults(func=_cmd_demo)

@@ -225,16 +225,21 @@ def loose_form(text: str) -> str:
             return s
 
 
+# The placeholder turns the generation brief shows as the answer's shape, per language.
+TEMPLATE_TURNS = {
+    "ja": ("（1回目の発言）", "（1回目の返答）", "（2回目の発言）", "（2回目の返答）"),
+    "en": ("(first line)", "(first reply)", "(second line)", "(second reply)"),
+}
+
+
 @cache
 def brief_placeholders() -> dict[str, str]:
     """The placeholder turns of the generation brief in every language, keyed by their loose form.
 
-    Read from the brief itself (``solvers/generation_prompt.py``) so the refusal cannot drift from
-    what the model was shown. Imported here, at first use, because the brief imports this module.
+    The brief (``solvers/generation_prompt.py``) shows the model ``TEMPLATE_TURNS`` from this
+    module, so the refusal cannot drift from what the model was shown.
     """
-    from emplifai.solvers.generation_prompt import _TEMPLATE_TURNS
-
-    return {loose_form(p): p for turns in _TEMPLATE_TURNS.values() for p in turns}
+    return {loose_form(p): p for turns in TEMPLATE_TURNS.values() for p in turns}
 
 
 def _normal_turn(text: str) -> str:

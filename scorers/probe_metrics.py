@@ -35,11 +35,11 @@ from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric
 from inspect_ai.solver import TaskState
 from scipy.stats import bootstrap
 
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.probes.automatic import PROBE_VERSION
 from emplifai.probes.kinds import BASE, DEGRADING, INVARIANT
-from emplifai.probes.replay import PROBE_ERROR, PROVENANCE
 from emplifai.scorers.rubric_judge import FORMAT_OK, OVERALL, format_failure_rate, rubric_judge, unscored
-from emplifai.scorers.rubrics import METRIC_KEYS
+from emplifai.solvers.probe_replay import PROBE_ERROR, PROVENANCE
 
 CONFIDENCE = 0.95
 N_RESAMPLES = 2000

@@ -17,7 +17,7 @@ from inspect_ai.model import ChatMessage, ChatMessageAssistant, ChatMessageSyste
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from emplifai.data.schema import DialogueRecord
-from emplifai.dialogue_format import SPEAKER_LABELS, format_dialogue
+from emplifai.dialogue_format import SPEAKER_LABELS, TEMPLATE_TURNS, format_dialogue
 from emplifai.taxonomy import BY_JA, BY_LABEL, check_language, label_in
 
 PROMPT_VERSION = "generation-prompt-v1"
@@ -82,11 +82,6 @@ _LENGTH_RULE = {
 }
 
 # Placeholder turns shown in the format template.
-_TEMPLATE_TURNS = {
-    "ja": ("（1回目の発言）", "（1回目の返答）", "（2回目の発言）", "（2回目の返答）"),
-    "en": ("(first line)", "(first reply)", "(second line)", "(second reply)"),
-}
-
 _EXAMPLES_HEADER = {
     "ja": "\n参考として、別の状況で書かれた会話の例を示します。例の言い回しをそのまま使わないでください。\n",
     "en": "\nFor reference, here are conversations written for other situations. Do not reuse their wording.\n",
@@ -190,7 +185,7 @@ def user_prompt(
         patient=patient,
         supporter=supporter,
         length_rule=_LENGTH_RULE[language].format(max_chars=max_chars) if max_chars is not None else "",
-        template=_dialogue_text(_TEMPLATE_TURNS[language], language, dialogue_format),
+        template=_dialogue_text(TEMPLATE_TURNS[language], language, dialogue_format),
         examples=blocks,
         emotion=emotion_text(emotion, language),
         situation=situation.strip(),
@@ -231,7 +226,7 @@ def prompt_hash(language: str = "ja", dialogue_format: str = "free") -> str:
     check_language(language)
     _check_format(dialogue_format)
     if dialogue_format == "structured":
-        extra = (_STRUCTURED_RULE[language], _dialogue_text(_TEMPLATE_TURNS[language], language, dialogue_format))
+        extra = (_STRUCTURED_RULE[language], _dialogue_text(TEMPLATE_TURNS[language], language, dialogue_format))
         return hashlib.sha256(
             "\n\x1e\n".join((prompt_hash(language), *extra)).encode("utf-8")
         ).hexdigest()[:12]
@@ -239,10 +234,10 @@ def prompt_hash(language: str = "ja", dialogue_format: str = "free") -> str:
         _SYSTEM[language],
         _USER[language],
         _LENGTH_RULE[language],
-        "|".join(_TEMPLATE_TURNS[language]),
+        "|".join(TEMPLATE_TURNS[language]),
         _EXAMPLES_HEADER[language],
         _EXAMPLE[language],
-        format_dialogue(_TEMPLATE_TURNS[language], language),
+        format_dialogue(TEMPLATE_TURNS[language], language),
     )
     return hashlib.sha256("\n\x1e\n".join(parts).encode("utf-8")).hexdigest()[:12]
 

@@ -22,11 +22,11 @@ from emplifai.params import choice_param, int_param, str_param
 from emplifai.probes.automatic import PROBE_VERSION
 from emplifai.probes.dataset import PROBE_SET_PATH, choose_bases, load_probe_set, probe_samples
 from emplifai.probes.kinds import DEGRADING, parse_kinds
-from emplifai.probes.perturber import BRIEF_SHA256, BRIEF_VERSION
-from emplifai.probes.replay import check_perturber, probe_replay
 from emplifai.scorers.probe_metrics import probe_judge, probe_metrics
 from emplifai.scorers.rubric_judge import MODES, check_grader, format_failure_rate, unscored
 from emplifai.scorers.rubrics import SEVEN_METRIC_RUBRICS
+from emplifai.solvers.probe_perturber import BRIEF_SHA256, BRIEF_VERSION
+from emplifai.solvers.probe_replay import check_perturber, probe_replay
 from emplifai.taxonomy import LANGUAGES
 
 

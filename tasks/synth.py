@@ -26,6 +26,7 @@ from emplifai.errors import UserError
 from emplifai.params import bool_param, choice_param, float_param, int_param, str_param
 from emplifai.scorers.rubric_judge import STRUCTURED, check_grader, rubric_judge
 from emplifai.scorers.rubrics import RUBRIC_NAMES
+from emplifai.scorers.synth_checks import label_consistency, text_check
 from emplifai.solvers.generation_prompt import PROMPT_VERSION, generation_messages, prompt_hash
 from emplifai.solvers.synth_prompts import (
     SYNTH_BRIEF_VERSION,
@@ -36,7 +37,6 @@ from emplifai.solvers.synth_prompts import (
     role_generate,
     scene_specs,
 )
-from emplifai.synth.scorers import label_consistency, text_check
 from emplifai.taxonomy import BY_JA, BY_LABEL, EMOTIONS
 
 STYLE_EXAMPLES = 3

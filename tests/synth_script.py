@@ -27,8 +27,8 @@ from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, get_model
 
 from emplifai.data import SAMPLE_PATH
 from emplifai.dialogue_format import format_dialogue
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.scorers.judge_prompt import FENCE_CLOSE, FENCE_OPEN
-from emplifai.scorers.rubrics import METRIC_KEYS
 from emplifai.solvers.synth_prompts import scene_specs
 
 EMOTIONS = ["joy", "fear"]

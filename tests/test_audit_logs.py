@@ -11,8 +11,8 @@ from inspect_ai import score as inspect_score
 from inspect_ai.log import read_eval_log, write_eval_log
 
 from emplifai.audit.logs import read_audit_logs
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.scorers.rubric_judge import rubric_judge
-from emplifai.scorers.rubrics import METRIC_KEYS
 from tests.audit_fixture import simulated
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emplifai.data import cli as data_cli
+from emplifai.commands import data as data_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
 

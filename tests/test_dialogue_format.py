@@ -4,6 +4,7 @@ import pytest
 
 from emplifai.dialogue_format import (
     SPEAKER_LABELS,
+    TEMPLATE_TURNS,
     FormatFailure,
     ParsedDialogue,
     brief_placeholders,
@@ -13,7 +14,6 @@ from emplifai.dialogue_format import (
     parse_dialogue,
     strip_reasoning,
 )
-from emplifai.solvers.generation_prompt import _TEMPLATE_TURNS
 
 ABCD = ("a", "b", "c", "d")
 
@@ -162,9 +162,9 @@ def test_format_unknown_language() -> None:
 
 
 
-@pytest.mark.parametrize("language", sorted(_TEMPLATE_TURNS))
+@pytest.mark.parametrize("language", sorted(TEMPLATE_TURNS))
 def test_every_brief_placeholder_is_refused(language: str) -> None:
-    for i, placeholder in enumerate(_TEMPLATE_TURNS[language]):
+    for i, placeholder in enumerate(TEMPLATE_TURNS[language]):
         turns = ["検査が怖い。", "そうだね。", "眠れない。", "そばにいるよ。"]
         for variant in (placeholder, placeholder.strip("()（）"), f"【{placeholder.strip('()（）')}】。"):
             turns[i] = variant
@@ -175,7 +175,7 @@ def test_every_brief_placeholder_is_refused(language: str) -> None:
 
 
 def test_placeholders_come_from_the_brief() -> None:
-    assert sorted(brief_placeholders().values()) == sorted(p for t in _TEMPLATE_TURNS.values() for p in t)
+    assert sorted(brief_placeholders().values()) == sorted(p for t in TEMPLATE_TURNS.values() for p in t)
 
 
 def test_a_turn_mentioning_a_placeholder_word_is_still_a_reply() -> None:

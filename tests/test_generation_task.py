@@ -16,7 +16,7 @@ from sklearn.model_selection import train_test_split
 from emplifai.data.loaders import load_dialogues
 from emplifai.data.schema import DialogueRecord
 from emplifai.dialogue_format import ParsedDialogue, parse_dialogue
-from emplifai.scorers.rubrics import METRIC_KEYS
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.solvers.generation_prompt import reference_completion
 from emplifai.tasks.generation import draw_eval_pairs, generation
 from emplifai.taxonomy import BY_LABEL

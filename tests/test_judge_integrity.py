@@ -20,12 +20,11 @@ from inspect_ai.dataset import MemoryDataset
 from inspect_ai.log import EvalLog, read_eval_log
 from inspect_ai.model import ChatMessage, ModelOutput, ModelUsage, cache_list_expired, cache_prune, get_model
 
-from emplifai.dialogue_format import format_dialogue
+from emplifai.dialogue_format import TEMPLATE_TURNS, format_dialogue
 from emplifai.errors import UserError
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.scorers import judge_cache
 from emplifai.scorers.rubric_judge import RETRY_ECHO_CHARS, judge_replies, require_grader, rubric_judge, structured_for
-from emplifai.scorers.rubrics import METRIC_KEYS
-from emplifai.solvers.generation_prompt import _TEMPLATE_TURNS
 from emplifai.tasks.generation import generation
 from tests.test_rubric_judge import (
     COLD,
@@ -59,8 +58,8 @@ def _nan_scores(s: Any) -> bool:
 # --- 1. copied templates and copied placeholder reasons ------------------------------------------
 
 COPIED = {
-    "ja template": format_dialogue(_TEMPLATE_TURNS["ja"], "ja"),
-    "en template": format_dialogue(_TEMPLATE_TURNS["en"], "en"),
+    "ja template": format_dialogue(TEMPLATE_TURNS["ja"], "ja"),
+    "en template": format_dialogue(TEMPLATE_TURNS["en"], "en"),
     "ja without brackets": "患者：1回目の発言\n支援者：1回目の返答\n患者：2回目の発言\n支援者：2回目の返答",
     "one placeholder turn": "患者：検査が怖いです。\n支援者：(First reply.)\n患者：眠れません。\n支援者：大丈夫。",
 }

@@ -26,9 +26,9 @@ from inspect_ai.model import ChatMessage, ModelOutput, get_model
 
 from emplifai.dialogue_format import parse_dialogue
 from emplifai.errors import UserError
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.probes.kinds import DEGRADING, INVARIANT
 from emplifai.scorers.judge_prompt import FENCE_CLOSE, FENCE_OPEN, render_dialogue
-from emplifai.scorers.rubrics import METRIC_KEYS
 from emplifai.tasks.judge_probes import judge_probes
 
 ROOT = Path(__file__).resolve().parents[1]

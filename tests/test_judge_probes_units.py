@@ -14,12 +14,20 @@ from inspect_ai.scorer import SampleScore, Score
 from emplifai.data.loaders import load_dialogues
 from emplifai.dialogue_format import format_dialogue, parse_dialogue
 from emplifai.errors import UserError
-from emplifai.probes.automatic import _FILLER, filler_sentences, injected, injection_notes, padded, relabelled
+from emplifai.probes.automatic import (
+    _FILLER,
+    filler_sentences,
+    injected,
+    injection_notes,
+    other_emotion,
+    padded,
+    relabelled,
+)
 from emplifai.probes.dataset import PROBE_SET_PATH, choose_bases, load_probe_set
 from emplifai.probes.kinds import DEGRADING, expected_for, parse_kinds
-from emplifai.probes.perturber import other_emotion, parse_rewrite
 from emplifai.scorers.probe_metrics import pair_outcomes, share_with_ci, summarise
 from emplifai.scorers.rubrics import METRIC_KEYS, load_rubrics
+from emplifai.solvers.probe_perturber import parse_rewrite
 from emplifai.taxonomy import group_of
 
 RECORDS = load_dialogues()

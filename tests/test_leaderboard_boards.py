@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.leaderboard import build
 from emplifai.leaderboard.boards import Board, Leaderboard
 from emplifai.leaderboard.collect import REFERENCE_LABEL
 from emplifai.scorers.reply_length import count_chars, count_words
-from emplifai.scorers.rubrics import METRIC_KEYS
 from emplifai.taxonomy import LABELS, group_of
 
 from .fixtures.leaderboard.scripted import (

@@ -16,11 +16,11 @@ from inspect_ai.model import get_model
 
 from emplifai.cli import EXIT_USER_ERROR
 from emplifai.cli import main as cli_main
+from emplifai.commands.leaderboard import register
 from emplifai.errors import UserError
 from emplifai.leaderboard import FILE_NAMES, build, write_leaderboard
 from emplifai.leaderboard.collect import REFERENCE_LABEL
 from emplifai.leaderboard.paper_rows import PAPER_FIGURES_PATH, PAPER_LABEL, PaperFiguresError, load_paper_figures
-from emplifai.leaderboard_cli import register
 from emplifai.tasks.generation import generation
 
 from .fixtures.leaderboard.scripted import DATA, candidate, scripted_logs

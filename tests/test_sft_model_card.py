@@ -95,7 +95,7 @@ def test_card_results_from_logs_of_this_checkpoint(tmp_path: Path) -> None:
 def test_card_command_line(tmp_path: Path, capsys) -> None:
     import argparse
 
-    from emplifai import train_cli
+    from emplifai.commands import train as train_cli
 
     record, split = _record("benchmark")
     write_run_files(tmp_path / "ckpt", record, split)

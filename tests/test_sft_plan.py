@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from accelerate.commands.estimate import estimate_training_usage
 
-from emplifai import train_cli
+from emplifai.commands import train as train_cli
 from emplifai.training.memory import KNOWN_ARCHITECTURES, estimate_memory, shape_from_config, strategy_of
 from emplifai.training.plan import make_plan, render_plan
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from inspect_ai import eval as inspect_eval
 
-from emplifai import train_cli
+from emplifai.commands import train as train_cli
 from emplifai.data import SAMPLE_PATH
 from emplifai.data.loaders import load_dialogues
 from emplifai.tasks.generation import draw_eval_pairs, generation

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emplifai import train_cli
+from emplifai.commands import train as train_cli
 
 ROOT = Path(__file__).parent.parent
 

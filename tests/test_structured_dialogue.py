@@ -19,8 +19,8 @@ from emplifai.dialogue_structured import (
     turns_as_json,
 )
 from emplifai.errors import UserError
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.scorers.judge_prompt import FENCE_CLOSE, FENCE_OPEN
-from emplifai.scorers.rubrics import METRIC_KEYS
 from emplifai.solvers.generation_prompt import prompt_hash, user_prompt
 from emplifai.tasks.generation import generation
 

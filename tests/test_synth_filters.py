@@ -8,8 +8,8 @@ import pytest
 
 from emplifai.dialogue_format import format_dialogue
 from emplifai.errors import UserError
+from emplifai.scorers import synth_filters as F
 from emplifai.scorers.rubrics import METRIC_KEYS, load_rubrics
-from emplifai.synth import filters as F
 from emplifai.synth.dedup import NearDupIndex, jaccard, normalise, shingles
 
 WARM = ["検査が怖くて眠れない。", "怖くて眠れないのは自然なことだよ。", "誰にも言えなくて。", "話してくれてありがとう。一緒にいるよ。"]

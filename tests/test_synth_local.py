@@ -45,7 +45,7 @@ def test_done_when_command_on_the_local_engine(tmp_path: Path) -> None:
     rows = (out / "synthetic.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(rows) == summary["kept"]
     if rows:
-        from emplifai.data.validate import validate_source
+        from emplifai.data.loaders import validate_source
 
         assert validate_source(out / "synthetic.jsonl")[1] == []
     items = [json.loads(x) for x in (out / "items.jsonl").read_text(encoding="utf-8").splitlines()]

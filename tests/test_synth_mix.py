@@ -67,7 +67,7 @@ def test_evaluation_situations_never_enter_through_synthetic_rows(tmp_path: Path
 
 @pytest.mark.slow
 def test_mixed_config_trains_on_cpu(local_model_dir: Path, tmp_path: Path) -> None:
-    from emplifai import train_cli
+    from emplifai.commands import train as train_cli
 
     out = tmp_path / "ckpt"
     parser = argparse.ArgumentParser(prog="emplifai")

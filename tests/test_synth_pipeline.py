@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emplifai.data.validate import validate_source
+from emplifai.data.loaders import validate_source
 from emplifai.synth.pipeline import SynthConfig, run_synth
 from tests import synth_script as S
 
@@ -32,7 +32,7 @@ def test_keeps_exactly_the_good_items(run) -> None:
 
 def test_each_item_dropped_where_the_script_aims(run) -> None:
     _, result, _ = run
-    from emplifai.synth.filters import DIALOGUE_FILTERS, SITUATION_FILTERS
+    from emplifai.scorers.synth_filters import DIALOGUE_FILTERS, SITUATION_FILTERS
 
     sit_drops = {i.id: i.failed_at(SITUATION_FILTERS) for i in result.situations if i.failed_at(SITUATION_FILTERS)}
     assert sit_drops == S.EXPECTED_SITUATION_DROPS

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from emplifai.data import SAMPLE_PATH
-from emplifai.data.validate import validate_rows, validate_source
+from emplifai.data.loaders import validate_source
+from emplifai.data.validate import validate_rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
 

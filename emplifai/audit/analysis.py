@@ -19,6 +19,7 @@ import pandas as pd
 
 from emplifai.audit.logs import COVARIATE_NOTES, METRICS, OVERALL, AuditLogs
 from emplifai.audit.ratings import Ratings
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.scorers.agreement import (
     EPSILON_BY_RATER_TYPE,
     RULES,
@@ -38,7 +39,6 @@ from emplifai.scorers.agreement import (
     verdict,
 )
 from emplifai.scorers.agreement.alt_test import rules_text
-from emplifai.scorers.rubrics import METRIC_KEYS
 
 ALL = "(all candidates)"
 REQUIRED_KEYS = ("candidate", "judge", "metric", "n", "pearson_r", "krippendorff_alpha", "human_alpha",

@@ -23,8 +23,8 @@ from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 
 from emplifai.dialogue_format import FormatFailure, parse_dialogue
 from emplifai.errors import UserError
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.scorers.reply_length import count_chars
-from emplifai.scorers.rubrics import METRIC_KEYS
 
 GENERATION = "generation"
 JUDGE_PROBES = "judge_probes"

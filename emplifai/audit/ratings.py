@@ -26,7 +26,7 @@ import pandas as pd
 
 from emplifai.audit.logs import AuditLogs
 from emplifai.errors import UserError
-from emplifai.scorers.rubrics import METRIC_KEYS
+from emplifai.judge_metrics import METRIC_KEYS
 
 RATING_COLUMNS = ["log", "sample_id", "candidate", "rater_id", "metric", "score", "source"]
 

@@ -32,7 +32,8 @@ import pandas as pd
 
 from emplifai.audit.logs import AuditLogs
 from emplifai.errors import UserError
-from emplifai.scorers.rubrics import METRIC_KEYS, RUBRIC_NAMES, load_rubrics
+from emplifai.judge_metrics import METRIC_KEYS
+from emplifai.scorers.rubrics import RUBRIC_NAMES, load_rubrics
 
 DESIGNS = ("paper", "alt-test")
 SHEET_COLUMNS = ["rater_id", "position", "item_id", "metric", "score", "emotion", "situation", "dialogue"]

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emplifai.scorers.rubrics import METRIC_KEYS
+from emplifai.judge_metrics import METRIC_KEYS
 
 JUDGE_A = "mockllm/sim-judge-a"
 JUDGE_B = "mockllm/sim-judge-b"

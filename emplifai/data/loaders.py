@@ -29,6 +29,7 @@ from emplifai.data.schema import (
     DialogueRecord,
     Problem,
 )
+from emplifai.data.validate import validate_rows
 
 JSONL_SUFFIXES = (".jsonl", ".jsonlines", ".ndjson")
 CSV_SUFFIXES = (".csv", ".tsv")
@@ -160,6 +161,24 @@ def read_table(
     return table
 
 
+def validate_source(
+    source: str | Path,
+    *,
+    column_map: Mapping[str, str] | None = None,
+    hf_split: str | None = None,
+    encoding: str | None = None,
+) -> tuple[list[DialogueRecord], list[Problem]]:
+    """Read and validate ``source``: valid records plus every read and validation problem.
+
+    Raises ``DataSourceError`` only when the source cannot be read at all.
+    """
+    table = read_table(source, column_map=column_map, hf_split=hf_split, encoding=encoding)
+    records, problems = validate_rows(table.rows, table.name, row_numbers=table.row_numbers, columns=table.columns)
+    if table.problems:
+        problems = sorted(table.problems + problems, key=lambda p: -1 if p.row is None else p.row)
+    return records, problems
+
+
 def load_dialogues(
     source: str | Path | None = None,
     *,
@@ -171,9 +190,6 @@ def load_dialogues(
 
     Raises ``DataValidationError`` carrying every problem if any row is bad.
     """
-    # Imported here because validate_source itself reads through this module.
-    from emplifai.data.validate import validate_source
-
     records, problems = validate_source(
         SAMPLE_PATH if source is None else source, column_map=column_map, hf_split=hf_split, encoding=encoding
     )

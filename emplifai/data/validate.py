@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from emplifai.data.schema import (
@@ -73,27 +72,6 @@ def validate_rows(
     bad_rows = _check_across_rows(candidates, file, problems)
     records = [rec for rowno, rec in candidates if rowno not in bad_rows]
     problems.sort(key=lambda p: -1 if p.row is None else p.row)
-    return records, problems
-
-
-def validate_source(
-    source: str | Path,
-    *,
-    column_map: Mapping[str, str] | None = None,
-    hf_split: str | None = None,
-    encoding: str | None = None,
-) -> tuple[list[DialogueRecord], list[Problem]]:
-    """Read and validate ``source``: valid records plus every read and validation problem.
-
-    Raises ``DataSourceError`` only when the source cannot be read at all.
-    """
-    # Imported here: loaders.load_dialogues imports this module.
-    from emplifai.data.loaders import read_table
-
-    table = read_table(source, column_map=column_map, hf_split=hf_split, encoding=encoding)
-    records, problems = validate_rows(table.rows, table.name, row_numbers=table.row_numbers, columns=table.columns)
-    if table.problems:
-        problems = sorted(table.problems + problems, key=lambda p: -1 if p.row is None else p.row)
     return records, problems
 
 

@@ -27,6 +27,7 @@ import re
 from collections.abc import Sequence
 
 from emplifai.dialogue_format import ParsedDialogue, format_dialogue, parse_dialogue
+from emplifai.taxonomy import LABELS, group_of
 
 PROBE_VERSION = "auto-probes-1.0.0"
 
@@ -98,6 +99,13 @@ def rng_for(seed: int, *parts: str) -> random.Random:
     """A generator seeded from the task seed and the given strings (stable across runs and machines)."""
     digest = hashlib.sha256("\x1f".join([str(seed), *parts]).encode("utf-8")).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def other_emotion(emotion: str, seed: int, key: str) -> str:
+    """The emotion a wrong_emotion rewrite aims at: drawn from another sentiment group than ``emotion``."""
+    group = group_of(emotion)
+    pool = [label for label in LABELS if group_of(label) != group and label != "neutral"]
+    return rng_for(seed, "wrong_emotion", key).choice(pool)
 
 
 def _register(text: str, language: str) -> str:

@@ -23,9 +23,8 @@ from emplifai.data.loaders import load_dialogues
 from emplifai.data.schema import DialogueRecord
 from emplifai.dialogue_format import format_dialogue
 from emplifai.errors import UserError
-from emplifai.probes.automatic import injected, padded, relabelled
+from emplifai.probes.automatic import injected, other_emotion, padded, relabelled
 from emplifai.probes.kinds import BASE, DEGRADING, INVARIANT, check_expected, expected_for
-from emplifai.probes.perturber import other_emotion
 from emplifai.taxonomy import BY_LABEL
 
 PROBE_SET_PATH = Path(__file__).resolve().parents[1] / "data" / "probes" / "emplifai_probes_ja.jsonl"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emplifai.scorers.rubrics import METRIC_KEYS
+from emplifai.judge_metrics import METRIC_KEYS
 
 BASE = "base"
 DEGRADING: tuple[str, ...] = ("cold_correct", "wrong_emotion", "dismissive", "off_topic")

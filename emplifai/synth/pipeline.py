@@ -4,7 +4,7 @@ Stage tasks are ordinary Inspect tasks (``tasks/synth.py``) run through ``inspec
 the generator as the eval's model and role "generator", the judge as role "grader" and the
 labeler (default: the judge) as role "labeler"; their logs land in ``OUT/logs`` and are the record
 of every model call. Between stages the driver reads each log, applies the filters
-(``emplifai.synth.filters``) and hands the survivors to the next stage as a JSONL file in
+(``emplifai.scorers.synth_filters``) and hands the survivors to the next stage as a JSONL file in
 ``OUT/work``. Every generated item ends up in ``OUT/items.jsonl`` with each filter's outcome; the
 kept dialogues in ``OUT/synthetic.jsonl`` (canonical schema + provenance columns).
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,75 +24,13 @@ from emplifai.data.loaders import load_dialogues
 from emplifai.data.schema import DialogueRecord
 from emplifai.errors import UserError
 from emplifai.pairs import draw_eval_pairs
-from emplifai.synth import filters as F
-from emplifai.synth.dedup import DEFAULT_NGRAM, DEFAULT_THRESHOLD, NearDupIndex
-from emplifai.synth.filters import Outcome
+from emplifai.scorers import synth_filters as F
+from emplifai.scorers.synth_filters import Outcome
+from emplifai.synth.dedup import NearDupIndex
+from emplifai.synth.records import Item, SynthConfig, SynthResult
+from emplifai.synth.writer import write_outputs
 
 ModelSpec = str | Model
-
-
-@dataclass
-class SynthConfig:
-    """Everything that shapes a run (recorded in the summary)."""
-
-    emotions: list[str]
-    per_emotion: int
-    out: Path
-    dialogues: int = 2
-    seed: int = 42
-    data: str | None = None
-    thresholds: dict[str, int] = field(default_factory=lambda: dict(F.DEFAULT_THRESHOLDS))
-    label_mode: str = "group"
-    balance: str = "equal"
-    dup_threshold: float = DEFAULT_THRESHOLD
-    ngram: int = DEFAULT_NGRAM
-    judge_mode: str = "all"
-    language: str = "ja"
-    eval_n: int = 100
-    eval_seed: int = 42
-    max_connections: int | None = None
-    cache: bool = True
-    structured: str = "auto"  # the rubric judge's structured output: auto | on | off
-
-    def as_json(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["out"] = str(self.out)
-        return d
-
-
-@dataclass
-class Item:
-    """One generated item: a situation (stages 1-2) or a dialogue (stage 3)."""
-
-    id: str
-    kind: str  # "situation" | "dialogue"
-    emotion: str
-    situation_id: str
-    fields: dict[str, Any] = field(default_factory=dict)
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-
-    def failed_at(self, order: tuple[str, ...]) -> str | None:
-        for name in order:
-            o = self.outcomes.get(name)
-            if o is not None and o.passed is False:
-                return name
-        return None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "kind": self.kind, "emotion": self.emotion, "situation_id": self.situation_id,
-            **self.fields, "outcomes": {k: v.as_json() for k, v in self.outcomes.items()},
-        }
-
-
-@dataclass
-class SynthResult:
-    situations: list[Item]
-    dialogues: list[Item]
-    kept: list[Item]
-    logs: dict[str, str]
-    models: dict[str, str]
-    balance_cap: int | None = None
 
 
 def _model_name(m: ModelSpec) -> str:
@@ -168,7 +105,6 @@ def run_synth(
     echo: Callable[[str], None] = print,
 ) -> SynthResult:
     """Run stages 1-3 and every filter; write items.jsonl, synthetic.jsonl and the summary."""
-    from emplifai.synth.writer import write_outputs
     from emplifai.tasks.synth import synth_brainstorm, synth_dialogue, synth_rewrite
 
     cfg.out.mkdir(parents=True, exist_ok=True)

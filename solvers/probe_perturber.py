@@ -21,8 +21,7 @@ from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig,
 
 from emplifai.dialogue_format import format_dialogue
 from emplifai.errors import UserError
-from emplifai.probes.automatic import rng_for
-from emplifai.taxonomy import BY_LABEL, LABELS, group_of
+from emplifai.taxonomy import BY_LABEL
 
 PERTURBER_ROLE = "perturber"
 BRIEF_VERSION = "perturber-brief-1.0.0"
@@ -113,13 +112,6 @@ def require_perturber() -> Model:
             "the automatic probes with -T probes=padded,injected,label_noise."
         )
     return get_model(role=PERTURBER_ROLE)
-
-
-def other_emotion(emotion: str, seed: int, key: str) -> str:
-    """The emotion a wrong_emotion rewrite aims at: drawn from another sentiment group than ``emotion``."""
-    group = group_of(emotion)
-    pool = [label for label in LABELS if group_of(label) != group and label != "neutral"]
-    return rng_for(seed, "wrong_emotion", key).choice(pool)
 
 
 def brief_messages(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from emplifai.probes.report import compare_markdown, read_probe_run
+    from emplifai.audit.probe_report import compare_markdown, read_probe_run
 
     text = compare_markdown([read_probe_run(p) for p in args.logs])
     print(text, end="")
@@ -21,7 +21,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    from emplifai.probes.report import probe_set_stats
+    from emplifai.audit.probe_report import probe_set_stats
 
     print(probe_set_stats(args.data, args.probe_data), end="")
     return 0

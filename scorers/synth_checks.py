@@ -16,8 +16,8 @@ from inspect_ai.scorer import Score, Scorer, Target, accuracy, mean, scorer
 from inspect_ai.solver import TaskState
 
 from emplifai.data.schema import DialogueRecord
+from emplifai.scorers.synth_filters import clean_situation, dialogue_format, text_format
 from emplifai.solvers.emotion_prompt import emotion_messages
-from emplifai.synth.filters import clean_situation, dialogue_format, text_format
 from emplifai.taxonomy import group_of, normalize_label
 
 LABELER_ROLE = "labeler"

@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 from emplifai.data import SAMPLE_PATH
-from emplifai.data.loaders import DataSourceError, load_dialogues, parse_column_map
+from emplifai.data.loaders import DataSourceError, load_dialogues, parse_column_map, validate_source
 from emplifai.data.schema import DataValidationError, Problem
 from emplifai.data.stats import dataset_stats, format_stats
-from emplifai.data.validate import validate_source
 
 # Exit codes: 1 = the data has problems, 2 = the source could not be read at all.
 EXIT_PROBLEMS = 1

@@ -26,7 +26,7 @@ from typing import Any
 
 from emplifai.dialogue_format import FormatFailure, ParsedDialogue, parse_dialogue
 from emplifai.errors import UserError
-from emplifai.scorers.rubrics import METRIC_KEYS
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.taxonomy import group_of
 
 # Default judge thresholds: keep when every listed metric is >= its value (issue 15's three, plus

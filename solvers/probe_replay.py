@@ -8,7 +8,7 @@ from inspect_ai.model import ChatMessageAssistant, ModelOutput
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from emplifai.dialogue_format import format_dialogue
-from emplifai.probes.perturber import perturb, require_perturber
+from emplifai.solvers.probe_perturber import perturb, require_perturber
 
 PROBE_ERROR = "probe_error"
 PROVENANCE = "probe_provenance"

@@ -52,8 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emplifai.scorers.synth_filters import parse_thresholds
     from emplifai.synth.cost import estimate, format_estimate, is_local
-    from emplifai.synth.filters import parse_thresholds
     from emplifai.synth.pipeline import SynthConfig, run_synth
     from emplifai.tasks.synth import parse_emotions
 

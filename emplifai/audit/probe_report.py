@@ -13,8 +13,8 @@ from pathlib import Path
 from inspect_ai.log import EvalLog, read_eval_log
 
 from emplifai.errors import UserError
+from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.probes.kinds import DEGRADING, INVARIANT
-from emplifai.scorers.rubrics import METRIC_KEYS
 
 SCORER = "probe_judge"
 
