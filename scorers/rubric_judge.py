@@ -47,12 +47,10 @@ from inspect_ai.scorer import (
     Scorer,
     ScoreReducer,
     Target,
-    mean,
     mean_score,
     metric,
     score_reducer,
     scorer,
-    stderr,
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import collect
@@ -60,6 +58,7 @@ from inspect_ai.util import collect
 from emplifai.dialogue_format import FormatFailure, parse_dialogue, strip_reasoning
 from emplifai.errors import UserError
 from emplifai.scorers import judge_cache
+from emplifai.scorers.judge_means import judge_means
 from emplifai.scorers.judge_prompt import (
     JUDGE_PROMPT_SHA256,
     JUDGE_PROMPT_VERSION,
@@ -71,7 +70,7 @@ from emplifai.scorers.judge_prompt import (
     parse_verdict,
     response_schema,
 )
-from emplifai.scorers.rubrics import ALL_METRIC_KEYS, LANGUAGES, METRIC_KEYS, RUBRIC_NAMES, load_rubrics, rubric_hashes
+from emplifai.scorers.rubrics import LANGUAGES, METRIC_KEYS, RUBRIC_NAMES, load_rubrics, rubric_hashes
 from emplifai.taxonomy import BY_LABEL
 
 logger = getLogger(__name__)
@@ -204,9 +203,9 @@ class _Judgement:
 
 @scorer(
     metrics=[
-        # Every key any rubric scores: Inspect resolves these against the keys a run's scores
-        # have, so a run with the seven metrics and an "epitome" run each get their own.
-        {key: [mean(), stderr()] for key in (*ALL_METRIC_KEYS, OVERALL)},
+        # One score per judge, named by the scorer, overall first (scorers/judge_means.py):
+        # a second judge appended by `inspect score` keeps its own names, inspect view headlines overall.
+        judge_means(),
         format_failure_rate(),
         unscored(),
     ],

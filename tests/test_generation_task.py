@@ -144,7 +144,7 @@ def test_model_source_end_to_end(grader: Any, tmp_path: Path) -> None:
     assert meta["eval_situation_ids"] == sorted(expected_ids)
     assert _metric(log, "format_ok") == 1.0
     assert _metric(log, "chars") == 8.5
-    assert _metric(log, "overall") == 4.0
+    assert _metric(log, "rubric_judge", "overall") == 4.0  # one score per judge, overall first
 
 
 def test_reference_source_replays_the_human_dialogue(grader: Any, tmp_path: Path) -> None:

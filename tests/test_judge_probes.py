@@ -102,6 +102,8 @@ def metrics(log: EvalLog) -> dict[str, float]:
     assert log.status == "success", log.error
     assert log.results is not None
     head = next(s for s in log.results.scores if s.name == "probe_judge")
+    # inspect view headlines the first metric of the first score: probe accuracy, counts after it
+    assert (log.results.scores[0].name, next(iter(log.results.scores[0].metrics))) == ("probe_judge", "probe_accuracy")
     return {k: m.value for k, m in head.metrics.items()}
 
 

@@ -74,7 +74,7 @@ def test_generation_means_and_cis_match_the_scripted_scores(lb, logs, marker):
     for key in METRIC_KEYS:
         values = np.array([s[key] for s in per_sample if s is not None])
         assert r[key] == pytest.approx(values.mean())
-        assert r[key] == pytest.approx(log_metric(logs.logs[marker], key))  # Inspect's own mean agrees
+        assert r[key] == pytest.approx(log_metric(logs.logs[marker], "rubric_judge", key))  # Inspect's own mean agrees
         if values.std() > 0:
             lo, hi = numpy_percentile_bootstrap(values)
             tol = 0.15 * values.std() / math.sqrt(len(values))

@@ -194,12 +194,16 @@ def test_all_mode_exact_values_and_metrics(tmp_path: Path) -> None:
     assert cold.metadata["rubric_version"] == rubrics.version
     assert cold.metadata["rubric_sha256"] == rubrics.sha256
 
-    metrics = metric_values(log)
+    # One score per judge, named by the scorer, overall first (inspect view's headline), counts last.
+    [judge] = [s for s in log.results.scores if s.scorer == "rubric_judge"]
+    assert judge.name == "rubric_judge" and next(iter(judge.metrics)) == "overall"
+    assert list(judge.metrics)[-2:] == ["format_failure_rate", "unscored"]
+    metrics = metric_values(log)["rubric_judge"]
     for key in METRIC_KEYS:
-        assert metrics[key]["mean"] == pytest.approx((TABLE["WARM"][key] + TABLE["COLD"][key]) / 2)
-        assert metrics[key]["stderr"] == pytest.approx(abs(TABLE["WARM"][key] - TABLE["COLD"][key]) / 2)
-    assert metrics["overall"]["mean"] == pytest.approx(27 / 7)
-    assert metrics["rubric_judge"] == {"format_failure_rate": 0.0, "unscored": 0.0}
+        assert metrics[key] == pytest.approx((TABLE["WARM"][key] + TABLE["COLD"][key]) / 2)
+        assert metrics[f"{key}_stderr"] == pytest.approx(abs(TABLE["WARM"][key] - TABLE["COLD"][key]) / 2)
+    assert metrics["overall"] == pytest.approx(27 / 7)
+    assert (metrics["format_failure_rate"], metrics["unscored"]) == (0.0, 0.0)
     # Rubric version + hash of the exact file bytes are in the log's results.
     head = next(s for s in log.results.scores if s.name == "rubric_judge")
     assert head.metadata["rubric_versions"]["ja"] == f"{rubrics.version} sha256:{rubrics.sha256}"
@@ -252,14 +256,12 @@ def test_always_invalid_is_unscored_and_skipped_by_metrics(tmp_path: Path) -> No
     assert "none usable" in cold.metadata["judge_error"]
     assert "unscored" in cold.explanation
 
-    metrics = metric_values(log)
-    assert metrics["rubric_judge"]["unscored"] == 1
-    for key in (*METRIC_KEYS, "overall"):
-        entry = next(s for s in log.results.scores if s.name == key)
-        assert entry.scored_samples == 1 and entry.unscored_samples == 1
+    metrics = metric_values(log)["rubric_judge"]
+    assert metrics["unscored"] == 1
     # Means come from the scored sample alone: never a made-up value for the unscored one.
-    assert metrics["harmlessness"]["mean"] == TABLE["WARM"]["harmlessness"]
-    assert metrics["overall"]["mean"] == pytest.approx(34 / 7)
+    assert metrics["harmlessness"] == TABLE["WARM"]["harmlessness"]
+    assert metrics["overall"] == pytest.approx(34 / 7)
+    assert metrics["overall_stderr"] == 0  # Inspect's stderr of one value
 
 
 def test_missing_metrics_retried_then_unscored(tmp_path: Path) -> None:
@@ -309,7 +311,7 @@ def test_per_metric_mode_makes_seven_calls_with_exact_values(tmp_path: Path) -> 
     assert cold.value == {**TABLE["COLD"], "overall": 20 / 7, "format_ok": 1}
     assert cold.metadata["judge_calls"] == 7 and cold.metadata["mode"] == "per_metric"
     assert cold.metadata["judge_total_tokens"] == 7 * 1050
-    assert metric_values(log)["general_empathy"]["mean"] == pytest.approx(3.5)
+    assert metric_values(log)["rubric_judge"]["general_empathy"] == pytest.approx(3.5)
 
 
 def test_per_metric_mode_one_metric_failing_makes_sample_unscored(tmp_path: Path) -> None:
@@ -337,7 +339,7 @@ def test_format_failure_scores_ones_without_judge_call(tmp_path: Path) -> None:
     metrics = metric_values(log)
     assert metrics["rubric_judge"]["format_failure_rate"] == 0.5
     assert metrics["rubric_judge"]["unscored"] == 0
-    assert metrics["fluency"]["mean"] == pytest.approx((5 + 1) / 2)
+    assert metrics["rubric_judge"]["fluency"] == pytest.approx((5 + 1) / 2)
 
 
 def test_prompt_injection_stays_inside_the_fence(tmp_path: Path) -> None:

@@ -58,10 +58,11 @@ def test_generation_task_with_rubric_epitome(tmp_path) -> None:
         log_dir=str(tmp_path), display="none",
     )
     assert log.status == "success", log.error
-    # Inspect lists each metric key of the dict score as its own result: only the epitome ones.
-    names = {s.name for s in log.results.scores}
-    assert set(EPITOME_KEYS) <= names and "harmlessness" not in names, names
-    assert next(s for s in log.results.scores if s.name == "interpretations").metrics["mean"].value == 2
+    # The judge's score lists the keys its rubric scored: only the epitome ones, overall first.
+    [judge] = [s for s in log.results.scores if s.name == "rubric_judge"]
+    names = list(judge.metrics)
+    assert names[0] == "overall" and set(EPITOME_KEYS) <= set(names) and "harmlessness" not in names, names
+    assert judge.metrics["interpretations"].value == 2
     for sample in log.samples:
         score = sample.scores["rubric_judge"]
         assert set(score.value) == {*EPITOME_KEYS, "overall", "format_ok"}
