@@ -12,6 +12,7 @@ logs of the same candidate are listed as superseded and never averaged in.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,6 +26,7 @@ from emplifai.leaderboard.collect import (
     GENERATION,
     METRIC_KEYS,
     OVERALL,
+    REFERENCE_LABEL,
     Collection,
     JudgeCheck,
     Run,
@@ -65,6 +67,7 @@ class Board:
     superseded: list[dict[str, Any]] = field(default_factory=list)
     self_judged: pd.DataFrame = field(default_factory=pd.DataFrame)  # listed, never ranked (with the reason)
     judge_checks: list[JudgeCheck] = field(default_factory=list)  # judge_probes results of this board's judge(s)
+    per_emotion_n: pd.DataFrame = field(default_factory=pd.DataFrame)  # the scored samples behind each per_emotion cell
 
     @property
     def is_panel(self) -> bool:
@@ -153,6 +156,7 @@ def generation_row(run: Run, cache: IntervalCache | None = None) -> dict[str, An
         _put(row, key, iv)
     row["judge"] = run.judge
     row["judge_scorer"] = run.scorer
+    row["panel_note"] = run.panel_note
     if run.panel:
         row["panel"] = run.panel
         row["alpha"] = run.alpha
@@ -188,7 +192,9 @@ def emotion_row(run: Run, cache: IntervalCache | None = None) -> dict[str, Any]:
     return row
 
 
-def _per_emotion(runs: list[Run], task: str) -> pd.DataFrame:
+def _per_emotion(runs: list[Run], task: str, count: bool = False) -> pd.DataFrame:
+    """Candidates x labels: the mean (accuracy or overall) per gold emotion, or with ``count`` the
+    number of scored samples behind it."""
     out = {}
     for run in runs:
         s = run.samples
@@ -196,7 +202,8 @@ def _per_emotion(runs: list[Run], task: str) -> pd.DataFrame:
             values, labels = _float(s, "label_correct"), s["label_gold"]
         else:
             values, labels = _float(s, f"judge_{OVERALL}"), s["metadata_emotion"]
-        out[run.candidate] = values.groupby(labels.astype(str)).mean()
+        grouped = values.groupby(labels.astype(str))
+        out[run.candidate] = grouped.count() if count else grouped.mean()
     return pd.DataFrame(out).T.reindex(columns=list(LABELS))
 
 
@@ -257,14 +264,59 @@ def _rows(task: str, runs: list[Run], cache: IntervalCache | None) -> pd.DataFra
     return pd.DataFrame([(generation_row if task == GENERATION else emotion_row)(r, cache) for r in runs])
 
 
+def panel_notes(board: Board) -> list[str]:
+    """The notes of the board's ranked rows on judges left out of a panel (each once)."""
+    if "panel_note" not in board.rows:
+        return []
+    return sorted({str(n) for n in board.rows["panel_note"] if isinstance(n, str) and n})
+
+
+def unranked_note(board: Board) -> str:
+    """The sentence above a board's unranked rows: why such rows are listed but not ranked."""
+    reasons = [str(r) for r in board.self_judged.get("self_judged", pd.Series(dtype=object))]
+    parts = ["Not ranked, listed with the reason."]
+    if any(r.startswith("self-judged") for r in reasons):
+        parts.append("Self-judged runs: the judge is the model under evaluation, so its scores measure "
+                     "self-preference, not quality.")
+    if any(r.startswith("no scored sample") for r in reasons):
+        parts.append("Runs with no scored sample: there is no score to rank them on.")
+    return " ".join(parts)
+
+
+def _put_length_controlled(rows: pd.DataFrame, runs: list[Run]) -> None:
+    """``overall_lc`` (+ CI) of each ranked row: the audit's length-controlled means over this board."""
+    from emplifai.scorers.agreement.length import length_controlled_means
+
+    frames = []
+    for run in runs:
+        chars = _float(run.samples, "length_chars")
+        frames.append(pd.DataFrame({"candidate": run.candidate, "overall": _float(run.samples, f"judge_{OVERALL}"),
+                                    "log_chars": np.log(chars.where(chars > 0))}))
+    data = pd.concat(frames, ignore_index=True).dropna()
+    ref_rows = data[data["candidate"] == REFERENCE_LABEL]["log_chars"]
+    ref = float(ref_rows.mean()) if len(ref_rows) else float(data["log_chars"].median()) if len(data) else math.nan
+    fit = length_controlled_means(data, "candidate", "overall", "log_chars", ref) if len(data) else None
+    groups = (fit or {}).get("groups", {})
+    for col, key in (("overall_lc", "lc_mean"), ("overall_lc_ci_low", "lc_ci_low"), ("overall_lc_ci_high", "lc_ci_high")):
+        rows[col] = [groups.get(c, {}).get(key, math.nan) for c in rows["candidate"]]
+
+
+def _no_scores_reason(task: str, row: dict[str, Any]) -> str:
+    if task == GENERATION:
+        note = f"; {row['panel_note']}" if row.get("panel_note") else ""
+        return (f"no scored sample: the judge gave no usable score for any of its {row['n']} samples "
+                f"({row['unscored']} unscored); nothing to rank on{note}")
+    return f"no scored sample among its {row['n']} samples; nothing to rank on"
+
+
 def build_board(task: str, bid: str, key: dict[str, Any], runs: list[Run], cache: IntervalCache | None = None) -> Board:
     """One board from the counted runs that share its key (one run per candidate); self-judged
     runs are kept apart, unranked."""
     candidates = [r.candidate for r in runs]
     if len(set(candidates)) != len(candidates):
         raise ValueError(f"board {bid}: a candidate appears twice; supersession must run first")
-    ranked = [r for r in runs if not r.self_judged]
-    apart = [r for r in runs if r.self_judged]
+    ranked = [r for r in runs if not r.self_judged and _rank_scores(r).notna().any()]
+    apart = [r for r in runs if r not in ranked]
     metric = RANK_METRIC[task]
     if ranked:
         rows = _rows(task, ranked, cache)
@@ -277,7 +329,13 @@ def build_board(task: str, bid: str, key: dict[str, Any], runs: list[Run], cache
         pairwise = ranking.pairwise
     else:
         rows, pairwise = pd.DataFrame(columns=["rank", "candidate", "tied_with", "evidence"]), pd.DataFrame()
+    if task == GENERATION and len(rows):
+        _put_length_controlled(rows, ranked)
     self_rows = _rows(task, apart, cache) if apart else pd.DataFrame()
+    if len(self_rows):
+        # A run with no scored sample has nothing to rank on: listed with the reason, never ranked.
+        self_rows["self_judged"] = [r.self_judged or _no_scores_reason(task, row)
+                                    for r, row in zip(apart, self_rows.to_dict(orient="records"), strict=True)]
     order = rows["candidate"].tolist() + (self_rows["candidate"].tolist() if len(self_rows) else [])
     return Board(
         id=bid,
@@ -285,6 +343,7 @@ def build_board(task: str, bid: str, key: dict[str, Any], runs: list[Run], cache
         key=key,
         rows=rows,
         per_emotion=_per_emotion(runs, task).reindex(order),
+        per_emotion_n=_per_emotion(runs, task, count=True).reindex(order),
         pairwise=pairwise,
         samples=_scatter(runs) if task == GENERATION else pd.DataFrame(),
         self_judged=self_rows,

@@ -16,7 +16,7 @@ import numpy as np
 from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.leaderboard.boards import Board
 from emplifai.leaderboard.collect import EMOTION, GENERATION, OVERALL
-from emplifai.leaderboard.columns import NOT_SCORED, SHORT
+from emplifai.leaderboard.columns import FONT_STACK, NOT_SCORED, SHORT
 from emplifai.leaderboard.paper_rows import PaperFigures
 from emplifai.taxonomy import EMOTIONS
 
@@ -35,7 +35,7 @@ _AXIS = {"gridcolor": _GRID, "linecolor": _GRID, "zerolinecolor": _GRID, "ticks"
 _STYLE = {
     "paper_bgcolor": "white",
     "plot_bgcolor": "white",
-    "font": {"color": "#2a3f5f"},
+    "font": {"color": "#2a3f5f", "family": FONT_STACK},
     "colorway": [
         "#636efa",
         "#EF553B",
@@ -223,18 +223,28 @@ def profile_figure(board: Board, paper: PaperFigures | None = None) -> Figure:
 
 
 def heatmap_figure(board: Board) -> Figure:
-    """Candidates (table order) x all 28 emotions: accuracy per gold label, or the mean overall score."""
+    """Candidates (table order) x the emotions the board has samples of: accuracy per gold label, or
+    the mean overall score, with the number of samples in each cell. Emotions no candidate had a
+    sample of are left out and named in the title; a blank cell is a candidate without a scored sample."""
     names = board.rows["candidate"].tolist()
     frame = board.per_emotion.reindex(names)
-    labels = [e.label for e in EMOTIONS]
+    counts = board.per_emotion_n.reindex(index=names) if len(board.per_emotion_n) else None
+    present = [e for e in EMOTIONS if counts is not None and e.label in counts and counts[e.label].fillna(0).sum() > 0]
+    if counts is None:
+        present = [e for e in EMOTIONS if e.label in frame and frame[e.label].notna().any()]
+    missing = len(EMOTIONS) - len(present)
+    labels = [e.label for e in present]
     z = frame.reindex(columns=labels).to_numpy(dtype=float)
+    n = (counts.reindex(columns=labels).fillna(0).to_numpy(dtype=int) if counts is not None
+         else np.zeros(z.shape, dtype=int))
     # Numbers in the cells while they stay legible; with more rows the colour scale and hover carry them.
     numbers = len(names) <= 30
-    text = [["" if np.isnan(v) else f"{v:.2f}" for v in row] for row in z]
+    text = [["" if np.isnan(v) else f"{v:.2f}<br>n={c}" for v, c in zip(row, crow)] for row, crow in zip(z, n)]
+    gone = f"; {missing} of 28 emotions with no sample left out" if missing else ""
     if board.task == EMOTION:
-        title, zmin, zmax, bar = "Accuracy per gold emotion (blank: no sample of that emotion)", 0.0, 1.0, "accuracy"
+        title, zmin, zmax, bar = f"Accuracy per gold emotion (n = samples{gone})", 0.0, 1.0, "accuracy"
     else:
-        title, zmin, zmax, bar = "Mean overall judge score per emotion (blank: no scored sample)", 1.0, 5.0, "overall"
+        title, zmin, zmax, bar = f"Mean overall judge score per emotion (n = scored samples{gone})", 1.0, 5.0, "overall"
     y = list(range(len(names)))
     trace = {
         "type": "heatmap",
@@ -245,13 +255,13 @@ def heatmap_figure(board: Board) -> Figure:
         "zmax": zmax,
         "colorscale": "Viridis",
         "text": text,
-        "textfont": {"size": 10},
+        "textfont": {"size": 9},
         "hoverongaps": False,
         "colorbar": {"title": {"text": bar}, "thickness": 12},
         "xgap": 1,
         "ygap": 1,
-        "customdata": [[[n, f"{e.label} ({e.ja})"] for e in EMOTIONS] for n in names],
-        "hovertemplate": "%{customdata[0]}<br>%{customdata[1]}<br>" + bar + " %{z:.2f}<extra></extra>",
+        "customdata": [[[nm, f"{e.label} ({e.ja})", int(c)] for e, c in zip(present, crow)] for nm, crow in zip(names, n)],
+        "hovertemplate": "%{customdata[0]}<br>%{customdata[1]}<br>" + bar + " %{z:.2f} (n=%{customdata[2]})<extra></extra>",
     }
     if numbers:
         trace["texttemplate"] = "%{text}"
@@ -259,20 +269,21 @@ def heatmap_figure(board: Board) -> Figure:
         "data": [trace],
         "layout": _layout(
             title={"text": title},
-            height=170 + 24 * len(names),
-            margin={"l": 10, "r": 10, "t": 60, "b": 100},
+            height=(190 if len(present) > 12 else 140) + 30 * len(names),
+            margin={"l": 10, "r": 10, "t": 60, "b": 110 if len(present) > 12 else 60},
             xaxis={
                 "type": "category",
                 "tickmode": "array",
                 "tickvals": labels,
-                "ticktext": labels,
-                "tickangle": -50,
+                # the Japanese label under the English one
+                "ticktext": [f"{e.label}<br>{e.ja}" for e in present],
+                "tickangle": -50 if len(present) > 12 else 0,
                 "tickfont": {"size": 11},
             },
             yaxis={
                 "tickmode": "array",
                 "tickvals": y,
-                "ticktext": [_short(n) for n in names],
+                "ticktext": [_short(nm) for nm in names],
                 "autorange": "reversed",
                 "automargin": True,
             },
@@ -280,32 +291,46 @@ def heatmap_figure(board: Board) -> Figure:
     }
 
 
+SCATTER_TOP = 5
+_GREY = "#b8bfcc"
+
+
 def scatter_figure(board: Board) -> Figure:
-    """Per-sample mean reply length (characters) against the overall judge score."""
+    """Per-sample mean reply length (characters) against the overall judge score. The top
+    ``SCATTER_TOP`` rows of the table in colour, every other row in grey behind them (one legend
+    entry), so 20 models stay readable; hover names each point's candidate."""
     data = []
     samples = board.samples
-    for candidate in board.rows["candidate"]:
+    names = board.rows["candidate"].tolist()
+    # grey first, so the coloured points are drawn on top
+    order = list(enumerate(names))[SCATTER_TOP:] + list(enumerate(names))[:SCATTER_TOP]
+    for i, candidate in order:
         part = samples[(samples["candidate"] == candidate) & samples["chars"].notna() & samples[OVERALL].notna()]
-        data.append(
-            {
-                "type": "scatter",
-                "x": part["chars"].tolist(),
-                "y": part[OVERALL].tolist(),
-                "mode": "markers",
-                "name": _short(candidate),
-                "marker": {"size": 5, "opacity": 0.7},
-                "text": [f"{i} ({e})" for i, e in zip(part["id"], part["emotion"])],
-                "hovertemplate": "%{text}<br>chars %{x:.1f}<br>overall %{y:.2f}<extra>%{fullData.name}</extra>",
-            }
-        )
+        top = i < SCATTER_TOP
+        rest = len(names) - SCATTER_TOP
+        trace = {
+            "type": "scatter",
+            "x": part["chars"].tolist(),
+            "y": part[OVERALL].tolist(),
+            "mode": "markers",
+            "name": _short(candidate) if top else f"the other {rest} rows (grey)",
+            "marker": {"size": 6 if top else 4, "opacity": 0.8 if top else 0.45, **({} if top else {"color": _GREY})},
+            "text": [f"{_short(candidate)}<br>{sid} ({e})" for sid, e in zip(part["id"], part["emotion"])],
+            "hovertemplate": "%{text}<br>chars %{x:.1f}<br>overall %{y:.2f}<extra></extra>",
+        }
+        if not top:
+            trace["legendgroup"] = "rest"
+            trace["showlegend"] = i == SCATTER_TOP
+        data.append(trace)
     return {
         "data": data,
         "layout": _layout(
-            title={"text": "Reply length vs overall judge score (one point per sample)"},
+            title={"text": f"Reply length vs overall judge score (one point per sample; top {SCATTER_TOP} rows in colour)"
+                   if len(names) > SCATTER_TOP else "Reply length vs overall judge score (one point per sample)"},
             height=480,
             xaxis={"title": {"text": "mean characters per supporter reply"}},
             yaxis={"title": {"text": "overall judge score"}, "range": [0.8, 5.2]},
-            legend={"orientation": "v", "x": 1.02, "y": 1, "font": {"size": 10}},
+            legend={"orientation": "h", "x": 0, "y": -0.18, "font": {"size": 10}},
             margin={"l": 60, "r": 10, "t": 60, "b": 50},
         ),
     }

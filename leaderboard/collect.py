@@ -105,6 +105,7 @@ class Run:
     alpha: float | None = None  # a panel run: Krippendorff's alpha (interval) of the judges
     incomplete_epochs: int = 0  # samples judged in some epochs but not all (left unscored)
     mtime: float = 0.0
+    panel_note: str | None = None  # judges of this log left out of its panel (they scored no sample)
     dataset_location: str | None = None
 
     @property
@@ -469,8 +470,22 @@ def _generation_runs(rec: LogRecord, base: dict[str, Any]) -> tuple[list[Run], l
             )
         by_judge[ident["judge_model"]] = run
     runs = list(by_judge.values())
-    if len(runs) >= 2:
-        runs += _panel_runs(runs)
+    # A judge with no scored sample has nothing to add to a panel: the panel is of the others,
+    # and both the panel's rows and the silent judge's row say so.
+    silent = [r for r in runs if not r.samples[f"judge_{OVERALL}"].notna().any()]
+    scoring = [r for r in runs if r not in silent]
+    if len(runs) >= 2 and silent:
+        names = ", ".join(str(r.judge) for r in silent)
+        for r in silent:
+            r.panel_note = f"left out of the panel of this log's judges: {r.judge} scored no sample"
+        formed = "a panel of " + " + ".join(str(r.judge) for r in scoring) if len(scoring) >= 2 else "no panel"
+        for r in scoring:
+            r.panel_note = f"{names} scored no sample in this log and is left out of its judges' panel ({formed})"
+    if len(scoring) >= 2:
+        panels = _panel_runs(scoring)
+        for p in panels:
+            p.panel_note = scoring[0].panel_note
+        runs += panels
     return runs, dropped
 
 

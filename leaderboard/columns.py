@@ -4,7 +4,7 @@ Markdown and HTML pages (the CSV and JSON carry every column under its plain nam
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,18 @@ SHORT = {
 }
 
 
+# Latin first, then fonts that have Japanese glyphs (Debian/Ubuntu: fonts-noto-cjk; macOS: Hiragino;
+# Windows: Yu Gothic, Meiryo). Without any of them Japanese renders as boxes (docs/leaderboard.md).
+FONT_STACK = (
+    'system-ui, -apple-system, "Segoe UI", "Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", '
+    '"Hiragino Kaku Gothic ProN", "Yu Gothic", Meiryo, sans-serif'
+)
+
 NOT_SCORED = "not scored"
+# The rank metrics' cells show how many samples their mean is of when it is fewer than this, or
+# fewer than the run's samples (some were unscored).
+FEW_SCORED = 10
+RANK_KEYS = (OVERALL, "accuracy")
 
 # Column groups, in table order, with the label of the header row above them.
 GROUP_LABELS = {
@@ -46,8 +57,26 @@ class Col:
     tip: str = ""  # the header's tooltip
 
 
-def display_columns(task: str, *, ranked: bool = True, panel: bool = False) -> list[Col]:
-    """The columns of a board's table. ``ranked=False``: the self-judged table (no rank, a reason)."""
+def display_columns(task: str, *, ranked: bool = True, panel: bool = False, compact: bool = False) -> list[Col]:
+    """The columns of a board's table. ``ranked=False``: the unranked table (no rank, a reason).
+    ``compact``: the page's table, which fits 1,400 px: provenance (date, log, epochs, tied with,
+    scorer, encoder models) leaves the table for the candidate cell's tooltip (``provenance_text``),
+    except n."""
+    cols = _display_columns(task, ranked=ranked, panel=panel)
+    if compact:
+        # n stays, among the diagnostics (a one-column "Provenance" group label would widen it)
+        cols = [replace(c, group="diagnostics") if c.key == "n" else c for c in cols if c.group != "provenance" or c.key == "n"]
+    return cols
+
+
+def provenance_text(task: str, row: dict[str, Any]) -> str:
+    """The provenance columns of a row as one line (the compact table's candidate tooltip)."""
+    parts = [f"{c.header}: {cell_text(c, row) if c.kind != 'path' else row.get(c.key) or ''}"
+             for c in _display_columns(task) if c.group == "provenance" and c.key != "n"]
+    return "; ".join(parts)
+
+
+def _display_columns(task: str, *, ranked: bool = True, panel: bool = False) -> list[Col]:
     if ranked:
         head = [
             Col("rank", "Rank", "int", tip="1 + rows significantly better (exact paired test, Holm)"),
@@ -72,6 +101,8 @@ def display_columns(task: str, *, ranked: bool = True, panel: bool = False) -> l
         return [
             *head,
             Col(OVERALL, "Overall", "mean_ci", group="metrics", tip="mean of the seven metrics (rank metric)"),
+            Col("overall_lc", "Overall at len.", "mean_ci", group="metrics",
+                tip="overall at a common reply length: the judge audit's length-controlled mean (see Method)"),
             *[Col(k, SHORT[k], "mean_ci", group="metrics", tip=k.replace("_", " ")) for k in METRIC_KEYS],
             *(
                 [
@@ -183,6 +214,9 @@ def cell_text(col: Col, row: dict[str, Any]) -> str:
     if col.kind == "mean_ci":
         lo, hi = row.get(f"{col.key}_ci_low"), row.get(f"{col.key}_ci_high")
         ci = "n/a" if _missing(lo) or _missing(hi) else f"{lo:.{col.digits}f}–{hi:.{col.digits}f}"
+        scored, n = row.get("n_scored"), row.get("n")
+        if col.key in RANK_KEYS and not _missing(scored) and (scored < FEW_SCORED or (not _missing(n) and scored < n)):
+            ci += f"; n={int(scored)}"  # a mean of few (or of only some) samples says so beside it
         return f"{value:.{col.digits}f} [{ci}]"
     if col.kind == "num":
         return fmt_num(value, col.digits)

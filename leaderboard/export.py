@@ -62,7 +62,23 @@ def csv_frame(lb: Leaderboard, paper: PaperFigures | None = None) -> pd.DataFram
             frames.append(rows)
     if not frames:
         return pd.DataFrame(columns=["board", "task", "rank", "candidate"])
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(csv_text)
+    return out
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: Any) -> Any:
+    """A text cell a spreadsheet shows as text: a leading formula character gets a ``'`` before it.
+    Quoting of commas, quotes and line breaks is the CSV writer's."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def json_document(lb: Leaderboard, paper: PaperFigures | None = None) -> dict[str, Any]:

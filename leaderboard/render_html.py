@@ -14,26 +14,30 @@ from typing import Any
 
 import plotly.io as pio
 
-from emplifai.leaderboard.boards import KEY_FIELDS, Board, Leaderboard
+from emplifai.leaderboard.boards import KEY_FIELDS, Board, Leaderboard, panel_notes, unranked_note
 from emplifai.leaderboard.charts import board_figures
 from emplifai.leaderboard.collect import JudgeCheck
 from emplifai.leaderboard.columns import (
+    FONT_STACK,
     GROUP_LABELS,
     Col,
     cell_text,
     display_columns,
     evidence_text,
     paper_columns,
+    provenance_text,
     sort_value,
 )
 from emplifai.leaderboard.paper_rows import PaperFigures
 from emplifai.leaderboard.stats import METHOD
+from emplifai.leaderboard.summary import cell_text as summary_cell_text
+from emplifai.leaderboard.summary import summary
 from emplifai.probes.trust import TRUST_RULE
 
 _NUMERIC = {"mean_ci", "num", "pct", "int", "list", "evidence"}
 
 _CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans JP", sans-serif; margin: 1.5rem auto;
+body { font-family: FONT_STACK; margin: 1.5rem auto;
        max-width: 1500px; padding: 0 1rem; color: #1d2433; }
 h1 { margin-bottom: .2rem; } h2 { margin-top: 2.5rem; border-bottom: 2px solid #d5dae3; padding-bottom: .3rem; font-size: 1.25rem; }
 h3 { font-size: 1.05rem; margin: 1.2rem 0 .4rem; }
@@ -43,19 +47,19 @@ h3 { font-size: 1.05rem; margin: 1.2rem 0 .4rem; }
 .paper-note { background: #eef2f8; border-left: 4px solid #7a8aa6; padding: .6rem .9rem; }
 .checks { background: #eef6ee; border-left: 4px solid #3c8d40; padding: .5rem .9rem; margin: .8rem 0; font-size: .9rem; }
 .table-wrap { overflow-x: auto; margin: .8rem 0; border: 1px solid #d5dae3; }
-table { border-collapse: separate; border-spacing: 0; font-size: .82rem; }
-th, td { border-right: 1px solid #e3e7ee; border-bottom: 1px solid #e3e7ee; padding: .25rem .4rem; text-align: right;
+table { border-collapse: separate; border-spacing: 0; font-size: .8rem; }
+th, td { border-right: 1px solid #e3e7ee; border-bottom: 1px solid #e3e7ee; padding: .25rem .3rem; text-align: right;
          white-space: nowrap; background: #fff; }
 td.text, th.text { text-align: left; }
 td small { display: block; color: #5b6475; font-size: .72rem; }
-thead th { background: #f1f4f9; vertical-align: bottom; }
+thead th { background: #f1f4f9; vertical-align: bottom; white-space: normal; }
 thead tr.groups th { text-align: center; font-weight: 600; color: #37415a; border-bottom: 2px solid #c9d0dc; }
 thead tr.groups th.g-metrics { background: #e6eefb; } thead tr.groups th.g-diagnostics { background: #f4efe3; }
 thead tr.groups th.g-provenance { background: #eef0f3; }
 th.sticky, td.sticky { position: sticky; z-index: 2; }
 th.sticky { z-index: 3; }
 .col-rank { left: 0; width: 2.6rem; min-width: 2.6rem; max-width: 2.6rem; }
-.col-candidate { left: 2.6rem; min-width: 10rem; max-width: 17rem; white-space: normal; overflow-wrap: anywhere;
+.col-candidate { left: 2.6rem; min-width: 9rem; max-width: 13rem; white-space: normal; overflow-wrap: anywhere;
                  box-shadow: 2px 0 0 #c9d0dc; }
 td.col-evidence { color: #37415a; cursor: help; }
 table.lb-self .col-candidate { left: 0; }
@@ -68,7 +72,10 @@ table.paper td, table.paper th { background: #f7f8fb; font-style: italic; }
 .charts { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 1rem; }
 .lb-chart { border: 1px solid #e3e7ee; border-radius: 6px; padding: .3rem; }
 .lb-chart.wide { grid-column: 1 / -1; }
-"""
+table.lb-summary .col-candidate { left: 0; }
+table.lb-summary th { white-space: normal; min-width: 6rem; max-width: 14rem; text-align: center; }
+table.lb-summary th small { display: block; font-weight: normal; color: #5b6475; }
+""".replace("FONT_STACK", FONT_STACK)
 
 # Click a header to sort its table; click again to reverse. Numeric columns sort on data-value
 # (the raw number), text columns on the text; empty values always go last.
@@ -107,7 +114,7 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _cell(c: Col, row: dict[str, Any]) -> str:
+def _cell(c: Col, row: dict[str, Any], task: str) -> str:
     classes = [] if c.kind in _NUMERIC else ["text"]
     title = ""
     text = _e(cell_text(c, row))
@@ -129,14 +136,15 @@ def _cell(c: Col, row: dict[str, Any]) -> str:
     elif c.kind == "path":
         title = f' title="{_e(row.get(c.key))}"'
     elif c.key == "candidate":
-        title = f' title="{_e(row.get(c.key))}"'
+        title = f' title="{_e(row.get(c.key))}&#10;{_e(provenance_text(task, row))}"'
     elif c.key == "self_judged":
         classes.append("col-self_judged")
     cls = f' class="{" ".join(classes)}"' if classes else ""
     return f'<td data-key="{_e(c.key)}" data-value="{_e(sort_value(c, row))}"{cls}{title}>{text}</td>'
 
 
-def html_table(cols: list[Col], rows: list[dict[str, Any]], table_id: str, css_class: str, groups: bool = False) -> str:
+def html_table(cols: list[Col], rows: list[dict[str, Any]], table_id: str, css_class: str, groups: bool = False,
+               task: str = "") -> str:
     group_row = ""
     if groups:
         spans: list[list[Any]] = []
@@ -166,7 +174,7 @@ def html_table(cols: list[Col], rows: list[dict[str, Any]], table_id: str, css_c
             f'<th data-key="{_e(c.key)}" data-group="{_e(c.group)}" '
             f'data-type="{"num" if c.kind in _NUMERIC else "text"}"{cls}{tip}>{_e(c.header)}</th>'
         )
-    body = ["<tr>" + "".join(_cell(c, row) for c in cols) + "</tr>" for row in rows]
+    body = ["<tr>" + "".join(_cell(c, row, task) for c in cols) + "</tr>" for row in rows]
     return (
         f'<div class="table-wrap"><table id="{_e(table_id)}" class="{css_class}"><thead>{group_row}'
         f'<tr class="cols">{"".join(head)}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
@@ -237,28 +245,28 @@ def board_html(board: Board, paper: PaperFigures | None) -> str:
             "scores, counted only where every judge scored it. <b>Judges α</b> is Krippendorff's alpha "
             "(interval) of the judges on the overall score: 1 = full agreement, 0 = chance.</p>"
         )
+    parts += [f'<p class="note" data-panel-note>{_e(n)}</p>' for n in panel_notes(board)]
     if len(board.rows):
         parts.append(
             html_table(
-                display_columns(board.task, panel=board.is_panel),
+                display_columns(board.task, panel=board.is_panel, compact=True),
                 board.rows.to_dict(orient="records"),
                 f"table-{board.id}",
                 "lb-table sortable",
                 groups=True,
+                task=board.task,
             )
         )
     if len(board.self_judged):
-        parts.append(
-            '<p class="apart"><b>Self-judged runs: listed, not ranked.</b> The judge is the model under '
-            "evaluation, so its scores measure self-preference, not quality.</p>"
-        )
+        parts.append(f'<p class="apart">{_e(unranked_note(board))}</p>')
         parts.append(
             html_table(
-                display_columns(board.task, ranked=False, panel=board.is_panel),
+                display_columns(board.task, ranked=False, panel=board.is_panel, compact=True),
                 board.self_judged.to_dict(orient="records"),
                 f"self-{board.id}",
                 "lb-self sortable",
                 groups=True,
+                task=board.task,
             )
         )
     if board.superseded:
@@ -294,6 +302,38 @@ def paper_html(paper: PaperFigures) -> str:
         )
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def summary_html(lb: Leaderboard) -> str:
+    """The candidates x judges table (leaderboard/summary.py), above the boards."""
+    columns, rows = summary(lb)
+    if not columns:
+        return ""
+    heads = "".join(
+        f'<th data-type="num" data-board="{_e(c.board)}"><a href="#board-{_e(c.board)}">{_e(c.judge)}</a>'
+        f'{f"<small>{_e(c.detail)}</small>" if c.detail else ""}</th>'
+        for c in columns
+    )
+    body = []
+    for r in rows:
+        cells = [f'<td class="text sticky col-candidate" data-value="{_e(r.candidate)}">'
+                 f'<a href="{_e(r.page)}" data-candidate-page>{_e(r.candidate)}</a></td>']
+        for c in columns:
+            cell = r.cells.get(c.board)
+            value, detail = summary_cell_text(cell)
+            sort = "" if cell is None or cell["overall"] != cell["overall"] else repr(cell["overall"])
+            title = f' title="{_e(cell["not_ranked"])}"' if cell is not None and cell["not_ranked"] else ""
+            cells.append(f'<td data-value="{_e(sort)}"{title}>{_e(value)}<small>{_e(detail)}</small></td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        '<section id="summary"><h2>Candidates × judges</h2>'
+        '<p class="meta">Overall score (mean of the seven metrics) with its 95% CI and the rank on each judge\'s '
+        "board; a panel column is the mean or median of several judges of the same logs. Click a judge for its "
+        "board, a candidate for its samples (dialogues, every judge's scores and reasons).</p>"
+        f'<div class="table-wrap"><table id="summary-table" class="lb-summary sortable"><thead><tr class="cols">'
+        f'<th class="text sticky col-candidate" data-type="text">Candidate</th>{heads}</tr></thead>'
+        f'<tbody>{"".join(body)}</tbody></table></div></section>'
+    )
 
 
 def _plotlyjs() -> str:
@@ -336,6 +376,8 @@ def render_html(lb: Leaderboard, paper: PaperFigures | None = None, audit: tuple
 <p class="meta">Generated {_e(lb.generated_at)} from the Inspect logs in <code>{_e(lb.log_dir)}</code>.
 Values are means with their 95% confidence interval below them.</p>
 {audit_html}
+{summary_html(lb)}
+<h2 id="method">Method</h2>
 <ul class="meta">{method}</ul>
 {notes}
 {boards}

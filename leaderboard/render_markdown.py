@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import pandas as pd
 
-from emplifai.leaderboard.boards import KEY_FIELDS, Board, Leaderboard
+from emplifai.leaderboard.boards import KEY_FIELDS, Board, Leaderboard, panel_notes, unranked_note
 from emplifai.leaderboard.columns import Col, cell_text, display_columns, paper_columns
 from emplifai.leaderboard.paper_rows import PaperFigures
 from emplifai.leaderboard.stats import METHOD
+from emplifai.leaderboard.summary import cell_text as summary_cell_text
+from emplifai.leaderboard.summary import summary
 from emplifai.probes.trust import TRUST_RULE
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_text(value: Any) -> str:
+    """Text from models and users (model names, paths, reasons) as literal Markdown text: ``<``, ``>``
+    and ``&`` as entities (no raw HTML reaches a renderer), Markdown's marks and ``|`` (a table
+    cell's end) backslash-escaped, line breaks as spaces (a table row is one line)."""
+    text = html.escape(str(value), quote=False)
+    return " ".join(_MD_SPECIAL.sub(r"\\\1", text).splitlines())
+
+
+def md_code(value: Any) -> str:
+    """A code span when the text cannot end it or a table row (no backtick, ``|`` or line break), else md_text."""
+    text = str(value)
+    return md_text(text) if any(c in text for c in "`|\n\r") else f"`{text}`"
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md_text(text)
 
 
 def md_table(cols: list[Col], rows: list[dict[str, Any]]) -> str:
@@ -29,9 +49,9 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def board_markdown(board: Board) -> str:
-    parts = [f"## {board.title}", ""]
-    key = ", ".join(f"{f}: `{board.key.get(f)}`" for f in KEY_FIELDS[board.task])
-    parts += [f"Board `{board.id}`. Ranked together because they share {key}. Rank metric: {board.rank_metric}.", ""]
+    parts = [f"## {md_text(board.title)}", ""]
+    key = ", ".join(f"{f}: {md_code(board.key.get(f))}" for f in KEY_FIELDS[board.task])
+    parts += [f"Board {md_code(board.id)}. Ranked together because they share {key}. Rank metric: {board.rank_metric}.", ""]
     if board.data_note:
         parts += [f"> {board.data_note}", ""]
     if board.task == "generation":
@@ -44,29 +64,48 @@ def board_markdown(board: Board) -> str:
                     else f"{100 * c.invariance_violation_rate:.0f}%"
                 )
                 parts.append(
-                    f"Judge checks ({c.judge}{', rubric ' + c.rubric if c.rubric else ''}): probe accuracy {pa}, "
-                    f"invariance violations {iv}, {c.n} probes (`{c.log}`). "
-                    f"Trust verdict: **{c.verdict}**. {c.verdict_sentence}"
+                    f"Judge checks ({md_text(c.judge)}{', rubric ' + md_text(c.rubric) if c.rubric else ''}): "
+                    f"probe accuracy {pa}, invariance violations {iv}, {c.n} probes ({md_code(c.log)}). "
+                    f"Trust verdict: **{md_text(c.verdict)}**. {md_text(c.verdict_sentence)}"
                 )
             parts.append(f"({TRUST_RULE})")
         else:
             parts.append("Judge checks: no judge_probes log for this judge.")
         parts.append("")
+    parts += [f"> {md_text(n)}\n" for n in panel_notes(board)]
     if len(board.rows):
         parts.append(md_table(display_columns(board.task, panel=board.is_panel), _records(board.rows)))
     if len(board.self_judged):
-        parts += ["", "Self-judged runs (the judge is the model under evaluation): listed, not ranked.", ""]
+        parts += ["", unranked_note(board), ""]
         parts.append(
             md_table(display_columns(board.task, ranked=False, panel=board.is_panel), _records(board.self_judged))
         )
     if board.superseded:
         parts += ["", "Superseded logs (an older run of the same candidate; not counted, not averaged in):", ""]
         for s in board.superseded:
-            note = f" ({s['note']})" if s.get("note") else ""
+            note = f" ({md_text(s['note'])})" if s.get("note") else ""
             parts.append(
-                f"- {s['candidate']}: `{s['log']}` ({s['date'][:16]}), superseded by `{s['superseded_by']}`{note}"
+                f"- {md_text(s['candidate'])}: {md_code(s['log'])} ({s['date'][:16]}), "
+                f"superseded by {md_code(s['superseded_by'])}{note}"
             )
     return "\n".join(parts)
+
+
+def summary_markdown(lb: Leaderboard) -> str:
+    """The candidates x judges table: overall [95% CI] and the rank on each judge's board."""
+    columns, rows = summary(lb)
+    if not columns:
+        return ""
+    heads = [md_text(c.judge + (f" ({c.detail})" if c.detail else "")) for c in columns]
+    lines = [
+        "## Candidates × judges", "",
+        "Overall score with its 95% CI and the rank on each judge's board (the boards follow).", "",
+        "| Candidate | " + " | ".join(heads) + " |", "|---" * (len(columns) + 1) + "|",
+    ]
+    for r in rows:
+        cells = [" ".join(summary_cell_text(r.cells.get(c.board))) for c in columns]
+        lines.append("| " + " | ".join(md_text(x) for x in [r.candidate, *cells]) + " |")
+    return "\n".join(lines)
 
 
 def paper_markdown(paper: PaperFigures) -> str:
@@ -92,7 +131,7 @@ def render_markdown(lb: Leaderboard, paper: PaperFigures | None = None) -> str:
     parts = [
         "# emplifai-bench leaderboard",
         "",
-        f"Generated {lb.generated_at} from the Inspect logs in `{lb.log_dir}`.",
+        f"Generated {lb.generated_at} from the Inspect logs in {md_code(lb.log_dir)}.",
         "",
         "Values are means with 95% confidence intervals in brackets.",
         "",
@@ -104,6 +143,7 @@ def render_markdown(lb: Leaderboard, paper: PaperFigures | None = None) -> str:
     parts.append("")
     if lb.separation_notes:
         parts += [f"> {note}" for note in lb.separation_notes] + [""]
+    parts += [summary_markdown(lb), ""]
     if not lb.boards:
         parts += ["No emotion or generation run in these logs could be counted.", ""]
     for board in lb.boards:
@@ -112,6 +152,6 @@ def render_markdown(lb: Leaderboard, paper: PaperFigures | None = None) -> str:
         parts += [paper_markdown(paper), ""]
     if lb.skipped:
         parts += ["## Logs not counted", ""]
-        parts += [f"- `{s.log}` ({s.task}, {s.model}): {s.reason}" for s in lb.skipped]
+        parts += [f"- {md_code(s.log)} ({md_text(s.task)}, {md_text(s.model)}): {md_text(s.reason)}" for s in lb.skipped]
         parts.append("")
     return "\n".join(parts)

@@ -69,6 +69,14 @@ METHOD: dict[str, str] = {
         f"{ALPHA} and higher mean on the shared samples); rows not significantly different usually "
         "share a rank, and 'tied with' lists them exactly"
     ),
+    "length_control": (
+        "overall score at a common reply length: the judge audit's method (scorers/agreement/length.py, "
+        "length_controlled_means; docs/audit.md): OLS of each sample's overall score on one indicator per "
+        "candidate and a common slope in log characters per supporter reply, so each candidate's value is its "
+        "mean predicted at the reference length, with the OLS 95% CI. Reference length: the geometric mean reply "
+        "length of the human reference row when the board has one, else the median over the board's replies. "
+        "n/a when reply length does not vary within candidates (the slope cannot be estimated)"
+    ),
 }
 
 

@@ -6,8 +6,11 @@ import json
 import os
 from pathlib import Path
 
+from emplifai.errors import UserError
 from emplifai.leaderboard.boards import Leaderboard, build_leaderboard
+from emplifai.leaderboard.candidates import write_candidate_pages
 from emplifai.leaderboard.collect import read_runs
+from emplifai.leaderboard.columns import FONT_STACK
 from emplifai.leaderboard.export import csv_frame, json_document
 from emplifai.leaderboard.paper_rows import load_paper_figures
 from emplifai.leaderboard.render_html import render_html
@@ -35,6 +38,20 @@ def build(log_dir: str | Path, cache_dir: str | Path | None = None) -> Leaderboa
     return lb
 
 
+def _check_writable(out: Path) -> None:
+    """A folder the leaderboard can be written to, or one line saying why not (before any log is read)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(
+            f"--out {out}: cannot write the leaderboard there ({e.strerror or type(e).__name__}); "
+            "give a folder you can write to"
+        ) from None
+
+
 def write_leaderboard(
     log_dir: str | Path,
     out_dir: str | Path,
@@ -52,6 +69,7 @@ def write_leaderboard(
     each log under ``out_dir/.log-cache`` so an unchanged log is not read again.
     """
     out = Path(out_dir)
+    _check_writable(out)
     lb = build(log_dir, out / CACHE_DIR if cache else None)
     paper = load_paper_figures() if paper_rows else None
     out.mkdir(parents=True, exist_ok=True)
@@ -64,4 +82,7 @@ def write_leaderboard(
     csv_frame(lb, paper).to_csv(paths["csv"], index=False)
     paths["json"].write_text(json.dumps(json_document(lb, paper), ensure_ascii=False, indent=1), encoding="utf-8")
     paths["html"].write_text(render_html(lb, paper, audit=audit_link), encoding="utf-8")
+    pages = write_candidate_pages(lb, out, FONT_STACK)
+    if pages:
+        paths["candidates"] = pages[0].parent
     return paths

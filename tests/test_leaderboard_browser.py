@@ -146,8 +146,11 @@ def test_twenty_models_read_at_1400_px(tmp_path, tmp_path_factory):
             )
             assert layout["pageWidth"] <= 1400 and layout["scrollLeft"] == 0
             shown = [c for c in layout["cols"] if c["group"] in ("rank", "metrics")]
-            assert [c["key"] for c in shown][:4] == ["rank", "candidate", "evidence", "overall"] and len(shown) == 11
-            for col in shown:
+            assert [c["key"] for c in shown][:5] == ["rank", "candidate", "evidence", "overall", "overall_lc"]
+            assert len(shown) == 12
+            # no horizontal scroll at all: the diagnostics fit too (provenance is in the candidate's tooltip)
+            assert layout["cols"][-1]["key"] == "n"
+            for col in layout["cols"]:
                 assert layout["wrapLeft"] <= col["left"] and col["right"] <= layout["wrapRight"] + 0.5, col
             # evidence: the adjusted p of the test against the row above, in full on hover
             tip = page.get_attribute(f"#table-{bid} tbody tr:nth-child(2) td[data-key=evidence]", "title")
@@ -160,7 +163,8 @@ def test_twenty_models_read_at_1400_px(tmp_path, tmp_path_factory):
                            svg: g.querySelector('.main-svg').getBoundingClientRect().height}; }""",
                 f"{bid}-heatmap",
             )
-            assert heat["x"] == 28 and heat["text"] == "%{text}"
+            # the fixture's 10 emotions; the 18 without a sample are left out (the title says so)
+            assert heat["x"] == 10 and heat["text"] == "%{text}"
             assert [t.rstrip("…") for t in heat["y"]] == [n[: len(t.rstrip("…"))] for n, t in zip(table_order, heat["y"])]
             assert abs(heat["h"] - heat["svg"]) < 2  # no empty space under the chart
             means = page.evaluate(
@@ -171,6 +175,11 @@ def test_twenty_models_read_at_1400_px(tmp_path, tmp_path_factory):
             assert means["panels"] == 8 and abs(means["h"] - means["svg"]) < 2
             profile = page.evaluate(f"document.getElementById('{bid}-profile').data.length")
             assert profile == 5
+            wraps = page.evaluate("Array.from(document.querySelectorAll('.table-wrap')).map(w => w.scrollWidth - w.clientWidth)")
+            assert max(wraps) <= 0, wraps
+            # the length scatter: the top five rows in colour, the other 15 as one grey legend entry
+            legend = page.evaluate(f"document.getElementById('{bid}-scatter').data.filter(t => t.showlegend !== false).map(t => t.name)")
+            assert len(legend) == 6 and legend[0] == "the other 15 rows (grey)"
             page.screenshot(path=str(shot_dir / "leaderboard-1400-20-models.png"), full_page=False)
             page.locator(f"#board-{bid} .charts").screenshot(path=str(shot_dir / "leaderboard-1400-charts.png"))
         finally:

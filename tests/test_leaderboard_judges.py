@@ -108,11 +108,13 @@ def test_metric_keys_match_the_judge():
 
 def test_a_rescored_copy_gives_a_row_on_the_second_judges_board(lb, logs):
     second = board_of(lb, "mockllm/model")
-    [row] = second.rows.to_dict(orient="records")
+    # mockllm/model answers no JSON: every sample unscored, never a made-up score, and never ranked
+    assert len(second.rows) == 0
+    [row] = second.self_judged.to_dict(orient="records")
     assert row["candidate"] == "mockllm/alpha" and row["log"] == str(logs["copy"].resolve())
     assert row["judge_scorer"] == "rubric_judge1"
-    # mockllm/model answers no JSON: every sample unscored, never a made-up score
     assert row["unscored"] == 10 and math.isnan(row["overall"])
+    assert row["self_judged"].startswith("no scored sample") and "10 unscored" in row["self_judged"]
     # The copy shares the original's eval_id: the original judge's row counts once, the copy is listed.
     first = board_of(lb, GRADER_A)
     assert first.rows["candidate"].tolist().count("mockllm/alpha") == 1
@@ -135,9 +137,11 @@ def test_a_panel_gives_mean_median_and_alpha(lb, logs):
         direct = krippendorff.alpha(reliability_data=np.vstack([expected_a, expected_c]), level_of_measurement="interval")
         assert row["alpha"] == pytest.approx(direct)
         assert board.is_panel
-    # the alpha panel of alpha + mockllm/model: no sample scored by both, alpha undefined
-    panel = board_of(lb, f"panel mean of {GRADER_A} + mockllm/model")
-    assert panel.rows.iloc[0]["unscored"] == 10 and math.isnan(panel.rows.iloc[0]["alpha"])
+    # alpha's copy is scored by GRADER_A and mockllm/model, which scored no sample: no panel of the
+    # two (it would show an alpha beside no scores), and the silent judge's row says why.
+    assert not [b for b in lb.boards if "mockllm/model" in str(b.key["judge_model"]) and b.is_panel]
+    [silent] = board_of(lb, "mockllm/model").self_judged.to_dict(orient="records")
+    assert "left out of the panel" in silent["self_judged"]
 
 
 def test_self_judged_runs_are_listed_not_ranked(lb, logs, tmp_path):
@@ -147,7 +151,7 @@ def test_self_judged_runs_are_listed_not_ranked(lb, logs, tmp_path):
     assert all("mockllm/beta" not in b.rows["candidate"].tolist() for b in lb.boards if b.key.get("judge_model") == GRADER_A)
     paths = write_leaderboard(logs["dir"], tmp_path)
     page = paths["html"].read_text(encoding="utf-8")
-    assert "Self-judged runs: listed, not ranked." in page and 'id="self-' in page
+    assert "Not ranked, listed with the reason. Self-judged runs:" in page and 'id="self-' in page
     doc = json.loads(paths["json"].read_text(encoding="utf-8"))
     [entry] = [b for b in doc["boards"] if b["ranked_together_because_they_share"]["judge_model"] == "mockllm/beta"]
     assert entry["rows"] == [] and [r["candidate"] for r in entry["self_judged"]] == ["mockllm/beta"]

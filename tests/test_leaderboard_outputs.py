@@ -37,9 +37,16 @@ def written(logs, tmp_path_factory):
     return write_leaderboard(logs.log_dir, out, paper_rows=True)
 
 
-def test_writes_the_four_files(written):
-    assert set(written) == set(FILE_NAMES) == {"markdown", "csv", "json", "html"}
-    assert all(p.is_file() and p.stat().st_size > 0 for p in written.values())
+def test_writes_the_four_files_and_the_candidate_pages(written):
+    assert set(FILE_NAMES) == {"markdown", "csv", "json", "html"}
+    assert set(written) == {*FILE_NAMES, "candidates"}
+    assert all(written[k].is_file() and written[k].stat().st_size > 0 for k in FILE_NAMES)
+    # one page per generation candidate, each linked from the candidates x judges table
+    page = written["html"].read_text(encoding="utf-8")
+    pages = sorted(written["candidates"].glob("*.html"))
+    assert len(pages) == 4
+    for p in pages:
+        assert f'href="candidates/{p.name}"' in page
 
 
 def test_json_holds_boards_method_superseded_and_paper(written, logs):
