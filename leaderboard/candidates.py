@@ -58,8 +58,10 @@ def candidate_logs(lb: Leaderboard) -> dict[str, list[str]]:
     return out
 
 
-def _score(v: float) -> str:
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:g}"
+def _score(v: float | None, metric: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{v:.2f}" if metric == OVERALL else f"{v:g}"
 
 
 def _sample_html(part: pd.DataFrame) -> str:
@@ -80,7 +82,7 @@ def _sample_html(part: pd.DataFrame) -> str:
     for judge, mine in part.groupby("judge", sort=False):
         by_metric = dict(zip(mine["metric"], mine["score"], strict=True))
         rows.append(f'<tr><td class="text">{_e(judge)}</td>'
-                    + "".join(f"<td>{_score(by_metric.get(m))}</td>" for m in metrics) + "</tr>")
+                    + "".join(f"<td>{_score(by_metric.get(m), m)}</td>" for m in metrics) + "</tr>")
         unscored = mine[mine["unscored_reason"] != ""]
         if len(unscored):
             out_reason = unscored.iloc[0]

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,3 +112,25 @@ def test_judge_means_reads_new_and_old_names(logs, tmp_path):
     assert means["overall"] == pytest.approx(2.0) and means["fluency_stderr"] == 0
     assert means["unscored"] == 0 and means["format_failure_rate"] == 0
     assert not math.isnan(judge_scores_df(log)["score"].iloc[0])
+
+
+def _doc_snippets() -> list[str]:
+    """The Python blocks of docs/leaderboard.md's "Where the results are" section, as shown."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "leaderboard.md").read_text(encoding="utf-8")
+    section = doc.split("## Where the results are", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+
+
+def test_documented_pandas_snippets_run(logs, tmp_path, monkeypatch):
+    snippets = _doc_snippets()
+    assert len(snippets) == 2 and len(snippets[0].strip().splitlines()) == 3
+    shutil.copytree(logs["root"] / "two-judges", tmp_path / "logs")
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    for code in snippets:
+        exec(compile(code, "docs/leaderboard.md", "exec"), scope)  # noqa: S102 - the doc's own snippet
+    wide = scope["df"].pivot_table(index="candidate", columns=["judge", "metric"], values="score")
+    assert {j for j, _ in wide.columns} == {GRADER_A, GRADER_C}
+    shown = scope["evals"].filter(regex=r"^(model|score_rubric_judge\d*_(overall|general_empathy))$")
+    assert set(shown.columns) == {"model", "score_rubric_judge_overall", "score_rubric_judge_general_empathy",
+                                  "score_rubric_judge1_overall", "score_rubric_judge1_general_empathy"}
