@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from emplifai.data import SAMPLE_PATH
+from emplifai.heartbeat import heartbeat
 
 OFFLINE_MODEL = "gguf/smollm2-135m"
 JUDGE_LANGUAGE = "ja"  # steps 5 and 6: the bundled Japanese dialogues under the Japanese rubric
@@ -68,6 +69,13 @@ def _print_judged_samples(log: Any) -> None:
             print(f"    {sample.id}: judged, overall {overall:.2f} (7 metrics, 1-5)")
 
 
+def _eval(inspect_eval: Any, label: str, *args: Any, **kwargs: Any) -> Any:
+    """One demo step's eval; outside a terminal a progress line every 30 s (emplifai.heartbeat),
+    since Inspect's plain display is silent while a local model works on one sample."""
+    with heartbeat(label):
+        return inspect_eval(*args, **kwargs)
+
+
 def run_demo(
     log_dir: str = "logs",
     emotion_limit: int | None = 20,
@@ -99,8 +107,8 @@ def run_demo(
     print(f"2/7 Reverse emotion prediction, English brief and labels (SmolLM2-135M is an English model), "
           f"{emotion_limit or 'all'} dialogues. Label match only: BERTScore and fastText need a model file, see README")
     started = time.monotonic()
-    [log] = inspect_eval(
-        emotion(bertscore=False, language=language), model=model, limit=emotion_limit, max_tokens=16, **common
+    [log] = _eval(
+        inspect_eval, "demo step 2/7 (emotion prediction)", emotion(bertscore=False, language=language), model=model, limit=emotion_limit, max_tokens=16, **common
     )
     _print_results(log, started)
 
@@ -114,7 +122,8 @@ def run_demo(
               "(a judge should never be the candidate: offline smoke run only, the log warns). "
               "A reply out of format scores 1 on every metric without a judge call, as in the paper")
         started = time.monotonic()
-        [log] = inspect_eval(
+        [log] = _eval(
+            inspect_eval, f"demo step {step}/7 (generation, {fmt} format)",
             generation(n=generation_n, dialogue_format=fmt, **judge_args),
             model=candidate, model_roles={"grader": model}, max_tokens=generation_max_tokens, **common,
         )
@@ -127,7 +136,8 @@ def run_demo(
     print(f"5/7 The human reference dialogues of {generation_n} pairs through the same judge, Japanese rubric "
           "(no candidate model; ~1 min for the first call: the rubric is ~7,000 tokens for this English model)")
     started = time.monotonic()
-    [log] = inspect_eval(
+    [log] = _eval(
+        inspect_eval, "demo step 5/7 (reference dialogues through the judge)",
         generation(n=generation_n, source="reference", language=JUDGE_LANGUAGE),
         model="none/none", model_roles={"grader": model}, **common,
     )
@@ -161,8 +171,8 @@ def _run_probes(inspect_eval: Any, model: str, probe_n: int, language: str, judg
     print(f"6/7 Judge probes on {probe_n} base dialogue ({probes}), {language} rubric: does the judge score a "
           "cold but correct reply lower, and a padded one the same? A known-answer audit of the judge")
     started = time.monotonic()
-    [log] = inspect_eval(
-        judge_probes(n=probe_n, probes=probes, language=language),
+    [log] = _eval(
+        inspect_eval, "demo step 6/7 (judge probes)", judge_probes(n=probe_n, probes=probes, language=language),
         model="none/none", model_roles={"grader": get_grader(model, judge_max_tokens)}, **common,
     )
     from emplifai.probes.trust import TRUST_METRICS

@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 from inspect_ai.hooks import Hooks, RunEnd, hooks
 
 from emplifai.errors import UserError
+from emplifai.heartbeat import heartbeat
 
 START_TIMEOUT_S = float(os.environ.get("EMPLIFAI_GGUF_START_TIMEOUT", "300"))
 # Default context per slot when nothing asks for more: a judge prompt with seven rubrics is
@@ -111,6 +113,7 @@ class GGUFServer:
     log_path: Path | None = None
     started_s: float = 0.0
     _log_file: object = field(default=None, repr=False)
+    _beat: ExitStack | None = field(default=None, repr=False)  # the progress lines' thread (heartbeat)
 
     @property
     def pid(self) -> int | None:
@@ -140,6 +143,10 @@ class GGUFServer:
             "--threads", str(self.key.threads), "--parent", str(os.getpid()),
         ]
         t0 = time.monotonic()
+        # Outside a terminal, a line every 30 s while the model loads and while the server serves
+        # (a local model's replies take long; Inspect's plain display is silent between samples).
+        self._beat = ExitStack()
+        beat = self._beat.enter_context(heartbeat(f"gguf/{self.alias}: loading {Path(self.key.path).name}"))
         # start_new_session: a Ctrl-C in the terminal reaches the eval, which stops the server in
         # order; the server does not die half-way through a request on its own SIGINT.
         self.process = subprocess.Popen(
@@ -153,6 +160,7 @@ class GGUFServer:
             raise UserError(f"gguf server for {self.key.path} did not start: {line.strip() or self.log_tail()}") from None
         self._wait_healthy(t0)
         self.started_s = time.monotonic() - t0
+        beat.stage(f"gguf/{self.alias}: serving (model loaded in {self.started_s:.0f} s)")
 
     def _read_ready_line(self, t0: float) -> str:
         assert self.process is not None and self.process.stdout is not None
@@ -202,6 +210,9 @@ class GGUFServer:
         if self._log_file is not None:
             self._log_file.close()  # type: ignore[attr-defined]
             self._log_file = None
+        if self._beat is not None:
+            self._beat.close()
+            self._beat = None
 
     def tokenize(self, text: str) -> int:
         req = urllib.request.Request(

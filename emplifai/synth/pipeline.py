@@ -23,6 +23,7 @@ from inspect_ai.model import Model
 from emplifai.data.loaders import load_dialogues
 from emplifai.data.schema import DialogueRecord
 from emplifai.errors import UserError
+from emplifai.heartbeat import heartbeat
 from emplifai.pairs import draw_eval_pairs
 from emplifai.scorers import synth_filters as F
 from emplifai.scorers.synth_filters import Outcome
@@ -45,10 +46,11 @@ def _run_stage(
     kwargs: dict[str, Any] = {}
     if cfg.max_connections is not None:
         kwargs["max_connections"] = cfg.max_connections
-    logs = inspect_eval(
-        task, model=generator, model_roles=roles, log_dir=str(cfg.out / "logs"), display=display,
-        fail_on_error=False, score_display=False, **kwargs,
-    )
+    with heartbeat(f"synth stage {name} ({n} sample(s))"):  # a line every 30 s outside a terminal
+        logs = inspect_eval(
+            task, model=generator, model_roles=roles, log_dir=str(cfg.out / "logs"), display=display,
+            fail_on_error=False, score_display=False, **kwargs,
+        )
     log = logs[0]
     if log.status == "error" or log.samples is None:
         err = log.error.message if log.error else "no samples in the log"
