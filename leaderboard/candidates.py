@@ -9,14 +9,16 @@ dialogue, situation, rationales and model names are text, never markup.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from emplifai.analysis import judge_scores_df
+from emplifai.analysis import COLUMNS, judge_scores_df
 from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.leaderboard.boards import Leaderboard
 from emplifai.leaderboard.collect import GENERATION, OVERALL
@@ -125,13 +127,43 @@ scored 1 on every metric without asking a judge; an unscored sample has no score
 """
 
 
-def write_candidate_pages(lb: Leaderboard, out: Path, font_stack: str) -> list[Path]:
-    """One page per generation candidate under ``out/candidates/`` (the names ``candidate_page`` gives)."""
+# Bump when judge_scores_df's columns change: old cache entries are then ignored.
+SCORES_VERSION = "1"
+
+
+def _log_scores(log: str, cache_dir: Path | None, used: set[Path]) -> pd.DataFrame:
+    """``judge_scores_df`` of one log; with ``cache_dir``, kept as JSON under a key of the file's
+    path, size and modification time (reading a 100-sample log's full samples takes about 1 s)."""
+    if cache_dir is None:
+        return judge_scores_df(log)
+    stat = Path(log).stat()
+    key = hashlib.sha256(f"{SCORES_VERSION}|{log}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:32]
+    cached = cache_dir / f"scores-{key}.json"
+    used.add(cached)
+    if cached.exists():
+        try:
+            return pd.DataFrame(json.loads(cached.read_text(encoding="utf-8")), columns=list(COLUMNS))
+        except (OSError, ValueError):
+            pass  # a damaged entry: read the log again
+    frame = judge_scores_df(log)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(frame.to_dict(orient="records"), ensure_ascii=False, default=str), encoding="utf-8")
+    return frame
+
+
+def write_candidate_pages(lb: Leaderboard, out: Path, font_stack: str, cache_dir: Path | None = None) -> list[Path]:
+    """One page per generation candidate under ``out/candidates/`` (the names ``candidate_page`` gives).
+    With ``cache_dir``, each log's scores are read once while the file is unchanged."""
     written = []
+    used: set[Path] = set()
     for candidate, logs in candidate_logs(lb).items():
-        scores = judge_scores_df(logs)
+        scores = pd.concat([_log_scores(log, cache_dir, used) for log in logs], ignore_index=True)
         path = out / candidate_page(candidate)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(candidate_html(candidate, scores, font_stack), encoding="utf-8")
         written.append(path)
+    if cache_dir is not None and cache_dir.is_dir():
+        for stale in cache_dir.glob("scores-*.json"):  # logs that changed or went away
+            if stale not in used:
+                stale.unlink(missing_ok=True)
     return written

@@ -12,6 +12,7 @@ import pandas as pd
 from emplifai.leaderboard.boards import KEY_FIELDS, Leaderboard
 from emplifai.leaderboard.paper_rows import PaperFigures
 from emplifai.leaderboard.stats import METHOD
+from emplifai.leaderboard.summary import summary
 
 
 def _clean(value: Any) -> Any:
@@ -81,6 +82,15 @@ def csv_text(value: Any) -> Any:
     return value
 
 
+def _summary_document(lb: Leaderboard) -> dict[str, Any]:
+    """The candidates x judges table: columns (one per generation board) and a row per candidate."""
+    columns, rows = summary(lb)
+    return {
+        "columns": [c.__dict__ for c in columns],
+        "rows": [{"candidate": r.candidate, "page": r.page, "cells": r.cells} for r in rows],
+    }
+
+
 def json_document(lb: Leaderboard, paper: PaperFigures | None = None) -> dict[str, Any]:
     boards = []
     for board in lb.boards:
@@ -112,6 +122,7 @@ def json_document(lb: Leaderboard, paper: PaperFigures | None = None) -> dict[st
         "superseded": lb.superseded,
         "skipped": [s.__dict__ for s in lb.skipped],
         "judge_checks": [c.__dict__ for c in lb.judge_checks],
+        "summary": _summary_document(lb),
     }
     if paper is not None:
         doc["paper"] = {

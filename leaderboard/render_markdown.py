@@ -136,6 +136,10 @@ def render_markdown(lb: Leaderboard, paper: PaperFigures | None = None) -> str:
         "Values are means with 95% confidence intervals in brackets.",
         "",
     ]
+    summary_table = summary_markdown(lb)
+    if summary_table:
+        parts += [summary_table, ""]
+    parts += ["## Method", ""]
     parts += [f"- **{name.replace('_', ' ')}**: {text}" for name, text in METHOD.items()]
     parts.append(
         "- **counted logs**: the newest log per (task, candidate, judge, dataset); older ones are listed as superseded"
@@ -143,7 +147,6 @@ def render_markdown(lb: Leaderboard, paper: PaperFigures | None = None) -> str:
     parts.append("")
     if lb.separation_notes:
         parts += [f"> {note}" for note in lb.separation_notes] + [""]
-    parts += [summary_markdown(lb), ""]
     if not lb.boards:
         parts += ["No emotion or generation run in these logs could be counted.", ""]
     for board in lb.boards:

@@ -82,7 +82,7 @@ def write_leaderboard(
     csv_frame(lb, paper).to_csv(paths["csv"], index=False)
     paths["json"].write_text(json.dumps(json_document(lb, paper), ensure_ascii=False, indent=1), encoding="utf-8")
     paths["html"].write_text(render_html(lb, paper, audit=audit_link), encoding="utf-8")
-    pages = write_candidate_pages(lb, out, FONT_STACK)
+    pages = write_candidate_pages(lb, out, FONT_STACK, out / CACHE_DIR if cache else None)
     if pages:
         paths["candidates"] = pages[0].parent
     return paths

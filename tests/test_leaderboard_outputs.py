@@ -49,6 +49,31 @@ def test_writes_the_four_files_and_the_candidate_pages(written):
         assert f'href="candidates/{p.name}"' in page
 
 
+def test_the_candidates_x_judges_table_opens_the_page(written, logs):
+    doc = json.loads(written["json"].read_text(encoding="utf-8"))
+    gen = [b for b in doc["boards"] if b["task"] == "generation"]
+    summary = doc["summary"]
+    assert [c["board"] for c in summary["columns"]] == [b["id"] for b in gen]
+    # one row per generation candidate; the best rank first
+    assert {r["candidate"] for r in summary["rows"]} == {r["candidate"] for b in gen for r in b["rows"]}
+    first = summary["rows"][0]
+    assert first["candidate"] == "mockllm/alpha"
+    for board in gen:
+        for row in board["rows"]:
+            [mine] = [r for r in summary["rows"] if r["candidate"] == row["candidate"]]
+            cell = mine["cells"][board["id"]]
+            assert cell["rank"] == row["rank"] and cell["overall"] == pytest.approx(row["overall"])
+            assert cell["board_size"] == len(board["rows"])
+    page = written["html"].read_text(encoding="utf-8")
+    assert page.index('id="summary"') < page.index('id="method"') < page.index('class="board"')
+    md = written["markdown"].read_text(encoding="utf-8")
+    assert md.index("## Candidates × judges") < md.index("## Method") < md.index("## Generation")
+    # a reference row with one unscored sample shows its n beside the mean
+    [ref] = [r for r in summary["rows"] if r["candidate"] == REFERENCE_LABEL]
+    assert "n=9" in md.split(REFERENCE_LABEL.replace("(", "(").replace(")", ")"), 1)[1].splitlines()[0]
+    assert ref["cells"]
+
+
 def test_json_holds_boards_method_superseded_and_paper(written, logs):
     doc = json.loads(written["json"].read_text(encoding="utf-8"))
     assert {"confidence_interval", "paired_test", "multiple_comparisons", "rank"} <= set(doc["method"])
@@ -161,9 +186,17 @@ def test_the_cache_gives_the_same_boards_and_follows_the_logs(logs, tmp_path):
     again = json.loads(write_leaderboard(log_dir, out)["json"].read_text(encoding="utf-8"))
     assert fresh["boards"] == first["boards"] == again["boards"]
     cache = out / ".log-cache"
-    assert len([p for p in cache.glob("*.json") if p.name != "intervals.json"]) == len(list(log_dir.glob("*.eval")))
-    # a log removed: its row goes, and so does its cache entry
+
+    def records() -> list[Path]:  # one per log read (the candidate pages' scores are scores-*.json)
+        return [p for p in cache.glob("*.json") if p.name != "intervals.json" and not p.name.startswith("scores-")]
+
+    def scores() -> list[Path]:  # one per counted generation log
+        return list(cache.glob("scores-*.json"))
+
+    counted = {r["log"] for b in first["boards"] if b["task"] == "generation" for r in b["rows"] + b["self_judged"]}
+    assert len(records()) == len(list(log_dir.glob("*.eval"))) and len(scores()) == len(counted)
+    # a log removed: its row goes, and so do its cache entries
     (log_dir / Path(logs.logs["gamma"].location).name).unlink()
     after = json.loads(write_leaderboard(log_dir, out)["json"].read_text(encoding="utf-8"))
     assert all("mockllm/gamma" not in [r["candidate"] for r in b["rows"]] for b in after["boards"] if b["task"] == "generation")
-    assert len([p for p in cache.glob("*.json") if p.name != "intervals.json"]) == len(list(log_dir.glob("*.eval")))
+    assert len(records()) == len(list(log_dir.glob("*.eval"))) and len(scores()) == len(counted) - 1
