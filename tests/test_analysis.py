@@ -134,3 +134,16 @@ def test_documented_pandas_snippets_run(logs, tmp_path, monkeypatch):
     shown = scope["evals"].filter(regex=r"^(model|score_rubric_judge\d*_(overall|general_empathy))$")
     assert set(shown.columns) == {"model", "score_rubric_judge_overall", "score_rubric_judge_general_empathy",
                                   "score_rubric_judge1_overall", "score_rubric_judge1_general_empathy"}
+
+
+def test_the_model_card_lists_the_judges_means_not_their_stderr(logs, tmp_path):
+    from emplifai.training.model_card import collect_results
+
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    log = read_eval_log(str(logs["root"] / "two-judges" / "alpha-two-judges.eval"))
+    log.eval.model_args = {"model_path": str(ckpt)}
+    write_eval_log(log, str(tmp_path / "logs" / "card.eval"))
+    [row] = collect_results(ckpt, tmp_path / "logs", "any")
+    assert {"rubric_judge/overall", "rubric_judge1/general_empathy", "rubric_judge/unscored"} <= set(row["scores"])
+    assert not [k for k in row["scores"] if k.endswith("stderr")]

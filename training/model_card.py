@@ -235,7 +235,9 @@ def collect_results(checkpoint: Path, log_dir: Path, data_fingerprint: str) -> l
         scores: dict[str, Any] = {}
         for score in log.results.scores:
             for name, metric in score.metrics.items():
-                if name != "stderr":  # the card lists the values; the log keeps their standard errors
+                # the card lists the values; the log keeps their standard errors ("stderr" in the
+                # names of older logs, "<metric>_stderr" in the judge's one-score-per-judge names)
+                if name != "stderr" and not name.endswith("_stderr"):
                     scores[f"{score.name}/{name}"] = metric.value
         rows.append({
             "task": task,
