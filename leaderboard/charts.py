@@ -208,7 +208,8 @@ def profile_figure(board: Board, paper: PaperFigures | None = None) -> Figure:
             )
     shown = min(PROFILE_TOP, len(rows))
     title = f"Seven-metric profile of the top {shown} by rank" + (
-        f" (of {len(rows)}; all rows: the metric panels above)" if len(rows) > shown else ""
+        # on a second, smaller line: one line of this did not fit the half-width cell at 1,400 px
+        f"<br><sup>of {len(rows)}; every row is in the metric panels above</sup>" if len(rows) > shown else ""
     )
     return {
         "data": data,
@@ -325,7 +326,8 @@ def scatter_figure(board: Board) -> Figure:
     return {
         "data": data,
         "layout": _layout(
-            title={"text": f"Reply length vs overall judge score (one point per sample; top {SCATTER_TOP} rows in colour)"
+            # short enough for the half-width cell: the legend says which rows are grey
+            title={"text": f"Reply length vs overall score (top {SCATTER_TOP} in colour)"
                    if len(names) > SCATTER_TOP else "Reply length vs overall judge score (one point per sample)"},
             height=480,
             xaxis={"title": {"text": "mean characters per supporter reply"}},
