@@ -14,10 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from inspect_ai.log import read_eval_log, write_eval_log
 
 from emplifai.leaderboard import write_leaderboard
 from emplifai.leaderboard.export import csv_text
+from emplifai.leaderboard.render_markdown import md_code, md_text
 
 from .fixtures.leaderboard.scripted import scripted_logs
 
@@ -139,3 +142,20 @@ def test_unwritable_out_is_one_line(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "--out" in done.stderr and "cannot write" in done.stderr
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text())
+def test_markdown_text_never_opens_a_tag_or_ends_a_cell(text):
+    out = md_text(text)
+    assert "<" not in out and ">" not in out and "\n" not in out and "\r" not in out
+    # every | left is escaped (after setting escaped backslashes aside)
+    assert not re.search(r"(?<!\\)\|", out.replace("\\\\", ""))
+    assert md_code(text).startswith("`") == (not any(c in text for c in "`|\n\r"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_csv_text_shows_as_text(text):
+    out = csv_text(text)
+    assert not out.startswith(("=", "+", "-", "@", "\t", "\r")) and out.endswith(text)
