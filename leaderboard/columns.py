@@ -102,7 +102,7 @@ def _display_columns(task: str, *, ranked: bool = True, panel: bool = False) -> 
             *head,
             Col(OVERALL, "Overall", "mean_ci", group="metrics", tip="mean of the seven metrics (rank metric)"),
             Col("overall_lc", "Overall at len.", "mean_ci", group="metrics",
-                tip="overall at a common reply length: the judge audit's length-controlled mean (see Method)"),
+                tip="overall at a common reply length: the judge audit's length-controlled mean (Method: length control)"),
             *[Col(k, SHORT[k], "mean_ci", group="metrics", tip=k.replace("_", " ")) for k in METRIC_KEYS],
             *(
                 [

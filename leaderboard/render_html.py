@@ -344,7 +344,11 @@ def _plotlyjs() -> str:
 
 def render_html(lb: Leaderboard, paper: PaperFigures | None = None, audit: tuple[str, bool] | None = None) -> str:
     """The page. ``audit``: (link relative to the page, whether the file exists yet)."""
-    method = "".join(f"<li><b>{_e(k.replace('_', ' '))}</b>: {_e(v)}</li>" for k, v in METHOD.items())
+    # The length control is the audit's method: with --audit, linked to the report's section of it.
+    lc_link = (f' <a id="length-control-link" href="{_e(audit[0])}#length-controlled">The judge audit\'s '
+               "length-controlled means</a>.") if audit is not None else ""
+    method = "".join(f"<li id=\"method-{_e(k)}\"><b>{_e(k.replace('_', ' '))}</b>: {_e(v)}"
+                     f"{lc_link if k == 'length_control' else ''}</li>" for k, v in METHOD.items())
     method += (
         "<li><b>counted logs</b>: the newest log per (task, candidate, judge, data); older ones are "
         "listed as superseded</li>"

@@ -274,3 +274,5 @@ def test_judge_probe_results_show_next_to_the_judges_boards(logs, tmp_path):
     assert 'data-verdict="too few pairs"' in page and "95% interval of probe accuracy" in page
     assert "Trust verdict: **too few pairs**" in paths["markdown"].read_text(encoding="utf-8")
     assert 'href="../audit/audit.html"' in page and "(not written yet)" in page
+    # the length-controlled column's method links to the audit report's section of it
+    assert 'id="length-control-link" href="../audit/audit.html#length-controlled"' in page
