@@ -283,10 +283,10 @@ def unranked_note(board: Board) -> str:
     return " ".join(parts)
 
 
-def _put_length_controlled(rows: pd.DataFrame, runs: list[Run]) -> None:
-    """``overall_lc`` (+ CI) of each ranked row: the audit's length-controlled means over this board."""
-    from emplifai.scorers.agreement.length import length_controlled_means
-
+def _put_length_controlled(rows: pd.DataFrame, runs: list[Run], cache: IntervalCache | None = None) -> None:
+    """``overall_lc`` (+ CI) of each ranked row: the audit's length-controlled means over this board.
+    With ``cache``, kept by content (the board's per-sample scores and lengths): an unchanged board
+    does not refit, nor import statsmodels (about 1 s)."""
     frames = []
     for run in runs:
         chars = _float(run.samples, "length_chars")
@@ -295,10 +295,24 @@ def _put_length_controlled(rows: pd.DataFrame, runs: list[Run]) -> None:
     data = pd.concat(frames, ignore_index=True).dropna()
     ref_rows = data[data["candidate"] == REFERENCE_LABEL]["log_chars"]
     ref = float(ref_rows.mean()) if len(ref_rows) else float(data["log_chars"].median()) if len(data) else math.nan
-    fit = length_controlled_means(data, "candidate", "overall", "log_chars", ref) if len(data) else None
-    groups = (fit or {}).get("groups", {})
-    for col, key in (("overall_lc", "lc_mean"), ("overall_lc_ci_low", "lc_ci_low"), ("overall_lc_ci_high", "lc_ci_high")):
-        rows[col] = [groups.get(c, {}).get(key, math.nan) for c in rows["candidate"]]
+    content = [data["candidate"].str.cat(sep="\0").encode(), data["overall"].to_numpy(float).tobytes(),
+               data["log_chars"].to_numpy(float).tobytes(), repr(ref).encode()]
+    keys = {c: IntervalCache.key("length_control", *content, str(c).encode()) for c in rows["candidate"]}
+    hits = {c: cache.get(k) for c, k in keys.items()} if cache is not None else {}
+    if cache is None or any(v is None for v in hits.values()):
+        from emplifai.scorers.agreement.length import length_controlled_means
+
+        fit = length_controlled_means(data, "candidate", "overall", "log_chars", ref) if len(data) else None
+        groups = (fit or {}).get("groups", {})
+        hits = {c: Interval(float(groups.get(c, {}).get("lc_mean", math.nan)), float(groups.get(c, {}).get("lc_ci_low", math.nan)),
+                            float(groups.get(c, {}).get("lc_ci_high", math.nan)), int(groups.get(c, {}).get("n", 0)))
+                for c in rows["candidate"]}
+        if cache is not None:
+            for c, iv in hits.items():
+                cache.put(keys[c], iv)
+    rows["overall_lc"] = [hits[c].estimate for c in rows["candidate"]]
+    rows["overall_lc_ci_low"] = [hits[c].low for c in rows["candidate"]]
+    rows["overall_lc_ci_high"] = [hits[c].high for c in rows["candidate"]]
 
 
 def _no_scores_reason(task: str, row: dict[str, Any]) -> str:
@@ -330,7 +344,7 @@ def build_board(task: str, bid: str, key: dict[str, Any], runs: list[Run], cache
     else:
         rows, pairwise = pd.DataFrame(columns=["rank", "candidate", "tied_with", "evidence"]), pd.DataFrame()
     if task == GENERATION and len(rows):
-        _put_length_controlled(rows, ranked)
+        _put_length_controlled(rows, ranked, cache)
     self_rows = _rows(task, apart, cache) if apart else pd.DataFrame()
     if len(self_rows):
         # A run with no scored sample has nothing to rank on: listed with the reason, never ranked.

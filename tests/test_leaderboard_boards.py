@@ -13,7 +13,7 @@ from scipy import stats
 from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.leaderboard import build
 from emplifai.leaderboard.boards import Board, Leaderboard
-from emplifai.leaderboard.collect import REFERENCE_LABEL
+from emplifai.leaderboard.collect import OVERALL, REFERENCE_LABEL
 from emplifai.scorers.reply_length import count_chars, count_words
 from emplifai.taxonomy import LABELS, group_of
 
@@ -232,3 +232,28 @@ def test_epochs_are_averaged_per_sample_like_inspects_mean_reducer(tmp_path):
     assert r["accuracy"] == pytest.approx((4 * 1 + 6 * 0.5) / 10)
     assert r["accuracy"] == pytest.approx(log_metric(log, "label_match", "accuracy"))
     assert r["macro_f1"] == pytest.approx(log_metric(log, "label_match", "macro_f1"))
+
+
+def test_length_controlled_overall_is_the_least_squares_fit(lb):
+    """Overall at a common length: candidate indicators + a common slope in log chars, solved here
+    with numpy's least squares (independent of the statsmodels OLS the board uses)."""
+    board = generation_board(lb, GRADER_A, 10)
+    s = board.samples.dropna(subset=["chars", OVERALL])
+    s = s[s["chars"] > 0]
+    x = np.log(s["chars"].to_numpy(float))
+    ref = x[(s["candidate"] == REFERENCE_LABEL).to_numpy()].mean()  # the human reference's length
+    names = sorted(s["candidate"].unique())
+    design = np.column_stack([(s["candidate"] == n).to_numpy(float) for n in names] + [x - ref])
+    coef = np.linalg.lstsq(design, s[OVERALL].to_numpy(float), rcond=None)[0]
+    for name, value in zip(names, coef[:-1], strict=True):
+        r = row(board, name)
+        assert r["overall_lc"] == pytest.approx(value)
+        assert r["overall_lc_ci_low"] < r["overall_lc"] < r["overall_lc_ci_high"] or r["overall_lc"] == r["overall_lc_ci_low"]
+
+
+def test_length_controlled_overall_from_the_cache_is_the_same(lb, logs, tmp_path):
+    fresh = generation_board(lb, GRADER_A, 10).rows
+    for _ in range(2):  # the second build takes the values from the cache
+        cached = generation_board(build(logs.log_dir, tmp_path / "cache"), GRADER_A, 10).rows
+        for col in ("overall_lc", "overall_lc_ci_low", "overall_lc_ci_high"):
+            assert cached[col].tolist() == pytest.approx(fresh[col].tolist())
