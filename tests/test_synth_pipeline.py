@@ -88,3 +88,19 @@ def test_summary_accounts_for_every_item(run) -> None:
     assert any("stage 1/3" in m for m in messages) and any("kept 2 of 10" in m for m in messages)
     for stage, path in summary["logs"].items():
         assert Path(path.replace("file://", "")).exists(), stage
+
+
+def test_bundled_synthetic_sample_is_what_the_script_makes() -> None:
+    """emplifai/synth/sample/ is regenerated with `python -m tests.make_synthetic_sample`; a change
+    to the pipeline's output shows up here until it is."""
+    from emplifai.synth.mix import SYNTHETIC_SAMPLE_PATH
+    from tests.make_synthetic_sample import sample_rows
+
+    bundled = [json.loads(line) for line in SYNTHETIC_SAMPLE_PATH.read_text(encoding="utf-8").splitlines()]
+    made = sample_rows()
+
+    def without_logs(rows: list[dict]) -> list[dict]:  # log file names carry the run's time and id
+        return [{k: v for k, v in r.items() if k != "synth_logs"} for r in rows]
+
+    assert without_logs(bundled) == without_logs(made)
+    assert [sorted(r["synth_logs"]) for r in bundled] == [["brainstorm", "dialogue", "rewrite"]] * len(bundled)
