@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -334,7 +335,19 @@ def test_probe_report_puts_default_and_neutral_side_by_side(tmp_path: Path, caps
         paths.append(log.location)
     assert main(["probes", "compare", *paths, "--out", str(tmp_path / "report.md")]) == 0
     out = capsys.readouterr().out
-    assert "| mockllm/model, rubric default | mockllm/model, rubric neutral |" in out
+    header = next(line for line in out.splitlines() if line.startswith("| | "))
+    assert re.fullmatch(r"\| \| \(1\) mockllm/model, rubric default, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d "
+                        r"\| \(2\) mockllm/model, rubric neutral, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \|", header)
+    # Same probes and bases, another rubric: exactly one warning, the rubric's.
+    assert out.count("**Warning:**") == 1 and "different rubrics ((1) default; (2) neutral)" in out
     assert "|   cold_correct | 1.00 [1.00, 1.00] | 0.00 [0.00, 0.00] |" in out
     assert (tmp_path / "report.md").read_text(encoding="utf-8") in out
     assert main(["probes", "compare", str(tmp_path / "missing.eval")]) == 2
+    # Another probe set and other bases under the same rubric: warned, on stdout and stderr.
+    other = run(principled, tmp_path / "other", n=2, probes="cold_correct", rubric="default")
+    assert main(["probes", "compare", paths[0], str(other.location)]) == 0
+    captured = capsys.readouterr()
+    assert "different probe sets (probe_kinds differs" in captured.out
+    assert "different base dialogues ((1) 3 bases, seed 42; (2) 2 bases, seed 42)" in captured.out
+    assert "different rubrics" not in captured.out
+    assert captured.err.count("warning: ") == 2
