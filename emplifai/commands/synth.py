@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from emplifai.errors import UserError
+from emplifai.errors import PrerequisiteError, UserError
 
 _MARKUP = re.compile(r"\[/?(?:bold|blue|red|green|yellow|italic|dim)(?: [a-z]+)*\]")
 
@@ -82,11 +82,14 @@ def run(args: argparse.Namespace) -> int:
     if args.judge == args.generator:
         print(f"warning: the judge is the generator ({args.judge}): it grades its own dialogues, and the filter "
               "is only as good as the judge. Use a different, trusted judge for data you train on.", file=sys.stderr)
-    # Resolved before the estimate and before anything is written, so an unknown provider or a
-    # missing key or package is one line (not for --estimate-only, which needs no provider).
-    resolved = None if args.estimate_only else (
-        _resolve("--generator", args.generator), _resolve("--judge", args.judge),
-        _resolve("--labeler", args.labeler) if args.labeler else None)
+    # Resolved before the estimate and before anything is written, so an unknown provider is one
+    # line; a provider's missing key or package is reported only if the run would start (the
+    # estimate and the --yes question need neither). --estimate-only resolves nothing.
+    flags = (("--generator", args.generator), ("--judge", args.judge), ("--labeler", args.labeler))
+    if not args.estimate_only:
+        for flag, name in flags:
+            if name:
+                _resolve(flag, name, missing_ok=True)
     paid = [m for m in models.values() if not is_local(m)]
     costs = estimate(emotions, args.per_emotion, args.dialogues, args.seed, judge_mode=args.judge_mode)
     if paid or args.estimate_only:
@@ -97,21 +100,30 @@ def run(args: argparse.Namespace) -> int:
         print(f"Not started: {', '.join(sorted(set(paid)))} bill(s) per token. Re-run with --yes to start.",
               file=sys.stderr)
         return 3
-    assert resolved is not None
-    run_synth(cfg, *resolved, display=args.display)
+    generator, judge, labeler = (_resolve(flag, name) if name else None for flag, name in flags)
+    run_synth(cfg, generator, judge, labeler, display=args.display)
     return 0
 
 
-def _resolve(flag: str, name: str) -> Any:
+def _resolve(flag: str, name: str, *, missing_ok: bool = False) -> Any:
     """The model behind ``name``, resolved before anything is written, so an unknown provider, a
-    missing package or key is one line and leaves no output folder."""
+    missing package or key is one line and leaves no output folder. ``missing_ok``: a provider
+    that is known but lacks its package or key (Inspect's PrerequisiteError) gives None."""
     if "/" not in name:
         raise UserError(f"{flag} {name!r}: expected provider/model, e.g. openai/gpt-4o or mockllm/model")
     from inspect_ai.model import get_model
 
     try:
         return get_model(name)
+    except PrerequisiteError as e:
+        if missing_ok:
+            return None
+        raise UserError(f"{flag} {name}: {_one_line(e)}") from None
     except Exception as e:  # noqa: BLE001 - whatever the provider raises, the user's model name is the cause
-        # Providers word these for a console: rich markup and several lines, made one plain line here.
-        text = " ".join(line.strip() for line in _MARKUP.sub("", str(e)).splitlines() if line.strip())
-        raise UserError(f"{flag} {name}: {text.removeprefix('ERROR: ') or type(e).__name__}") from None
+        raise UserError(f"{flag} {name}: {_one_line(e)}") from None
+
+
+def _one_line(e: Exception) -> str:
+    """Providers word their errors for a console: rich markup and several lines, made one plain line."""
+    text = " ".join(line.strip() for line in _MARKUP.sub("", str(e)).splitlines() if line.strip())
+    return text.removeprefix("ERROR: ") or type(e).__name__
