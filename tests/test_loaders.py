@@ -197,3 +197,26 @@ def test_relative_path_resolves_from_the_shell_directory_after_chdir(tmp_path, m
     monkeypatch.chdir(elsewhere)
     assert resolve_user_path("mine.jsonl") == tmp_path / "mine.jsonl"
     assert resolve_user_path("absent.jsonl") == Path("absent.jsonl")
+
+
+def test_rows_and_jsonl_objects_keep_the_line_numbers(tmp_path: Path) -> None:
+    from emplifai.data.loaders import load_dialogues_with_rows, read_jsonl_objects
+    from emplifai.data.schema import DataSourceError
+
+    records = load_dialogues()[:3]
+    cols = ("dialogue_id", "situation_id", "emotion", "situation", "patient_1", "supporter_1", "patient_2",
+            "supporter_2")
+    rows = [json.dumps({c: getattr(r, c) for c in cols}, ensure_ascii=False) for r in records]
+    path = tmp_path / "d.jsonl"
+    path.write_text(rows[0] + "\n\n" + rows[1] + "\n  \n\n" + rows[2] + "\n", encoding="utf-8")
+    got, lines = load_dialogues_with_rows(path)
+    assert [r.dialogue_id for r in got] == [r.dialogue_id for r in records] and lines == [1, 3, 6]
+    assert [n for n, _ in read_jsonl_objects(path)] == [1, 3, 6]
+    path.write_text(rows[0] + "\n[1, 2]\n{nope\n", encoding="utf-8")
+    with pytest.raises(DataValidationError) as err:
+        read_jsonl_objects(path)
+    assert [p.row for p in err.value.problems] == [2, 3]
+    with pytest.raises(DataValidationError):
+        load_dialogues_with_rows(path)
+    with pytest.raises(DataSourceError):
+        read_jsonl_objects(tmp_path / "missing.jsonl")

@@ -104,3 +104,19 @@ def test_bundled_synthetic_sample_is_what_the_script_makes() -> None:
 
     assert without_logs(bundled) == without_logs(made)
     assert [sorted(r["synth_logs"]) for r in bundled] == [["brainstorm", "dialogue", "rewrite"]] * len(bundled)
+
+
+def test_stage_items_errors_name_the_file_and_line(tmp_path: Path) -> None:
+    from emplifai.errors import UserError
+    from emplifai.tasks.synth import read_items
+
+    path = tmp_path / "items.jsonl"
+    path.write_text('{"situation_id": "a", "emotion": "joy", "draft": "x"}\n\n{"situation_id": "b"}\n',
+                    encoding="utf-8")
+    with pytest.raises(UserError, match=r"items.jsonl, line 3: missing field\(s\) emotion, draft"):
+        read_items(str(path), ("situation_id", "emotion", "draft"))
+    path.write_text('{"situation_id": "a", "emotion": "joy", "draft": "x"}\nnot json\n', encoding="utf-8")
+    with pytest.raises(UserError, match=r"row 2: line is not valid JSON"):
+        read_items(str(path), ("situation_id", "emotion", "draft"))
+    with pytest.raises(UserError, match="no such file"):
+        read_items(str(tmp_path / "none.jsonl"), ("situation_id",))
