@@ -110,3 +110,10 @@ def test_the_demo_prints_both_figures_the_verdict_and_its_rule(capsys: pytest.Ca
     out = capsys.readouterr().out
     assert "judge probe accuracy: none (no usable pair of degrading probes)" in out
     assert "trust verdict: no usable pairs." in out
+
+
+def test_a_log_without_base_counts_gives_no_verdict() -> None:
+    m = {k: v for k, v in metrics().items() if not k.endswith("_bases")}
+    got, sentence = trust_verdict(m)
+    assert got == "too few bases" and "does not count the base dialogues" in sentence
+    assert sentence.count(". ") == 0

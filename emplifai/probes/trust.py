@@ -107,6 +107,12 @@ def trust_verdict(metrics: Mapping[str, float]) -> tuple[str, str]:
         )
     run = [c for c in CHECKS if c in POOLED or not math.isnan(metric_value(metrics, c.metric))]
     few = [c for c in run if pair_count(metrics, f"{c.metric}_bases") < MIN_BASES]
+    if few and not any(f"{c.metric}_bases" in metrics for c in POOLED):
+        # A log written before the runs counted their bases: no base is counted, as the rule says.
+        return "too few bases", (
+            f"The judge {caught} and {moved}, but this log does not count the base dialogues behind its "
+            "figures (it predates probe version auto-probes-1.1.0), so it gives no verdict: re-run the probes."
+        )
     if few:
         named = "; ".join(f"{c.label}: {pair_count(metrics, f'{c.metric}_bases')}" for c in few)
         return "too few bases", (
