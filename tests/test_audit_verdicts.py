@@ -1,0 +1,128 @@
+"""The audit's cells in the degenerate cases: a constant judge on raters at the ceiling, exact ties in
+the human means and overall, and the knobs refused out of range (one line, exit 2)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from emplifai.audit.analysis import _row, check_knobs, human_means, human_scores
+from emplifai.cli import main
+from emplifai.errors import UserError
+from emplifai.judge_metrics import METRIC_KEYS
+
+
+def _ceiling_raters(n: int = 60, seed: int = 11) -> dict[str, dict[str, Fraction]]:
+    rng = np.random.default_rng(seed)
+    return {f"R{k}": {f"d{i}": Fraction(int(rng.choice([5, 5, 5, 5, 5, 4, 4, 3]))) for i in range(n)} for k in range(4)}
+
+
+def test_constant_judge_at_the_ceiling_is_not_replace() -> None:
+    raters = _ceiling_raters()
+    judge = {i: 5.0 for i in raters["R0"]}
+    row = _row("c", "j", "harmlessness", judge, raters, {}, 0.1, 30)
+    assert row["alt_test_applicable"] and row["alt_test_passed"]  # what used to make it "replace"
+    assert row["verdict"] == "do not use" and row["judge_constant"] == 5.0 and row["judge_modal_share"] == 1.0
+    assert row["pearson_r"] is None and abs(row["icc_a1"]) < 1e-9 and row["icc_a1_ci_low"] < 0.5
+    assert any("near-constant" in b for b in row["not_replace_because"])
+    assert "alt_test_passed_gate_failed" in row["caveats"]
+
+
+def test_near_constant_judge_is_not_replace() -> None:
+    raters = _ceiling_raters()
+    judge = {i: 5.0 for i in raters["R0"]}
+    for i in list(judge)[:5]:  # 55 of 60 dialogues get 5: 92% >= 90%
+        judge[i] = 4.0
+    row = _row("c", "j", "harmlessness", judge, raters, {}, 0.1, 30)
+    assert row["verdict"] != "replace" and row["judge_modal_share"] == pytest.approx(55 / 60)
+
+
+def _ratings(scores: dict[tuple[str, str], list[int]]) -> pd.DataFrame:
+    """{(dialogue, rater): seven scores} -> a long ratings frame."""
+    rows = [{"log": "l.eval", "sample_id": d, "candidate": "c", "rater_id": r, "metric": m, "score": s}
+            for (d, r), seven in scores.items() for m, s in zip(METRIC_KEYS, seven)]
+    return pd.DataFrame(rows)
+
+
+def test_equal_rating_sets_give_equal_means_and_overall() -> None:
+    """Float sums of k/7 split exact ties (0.1 + 0.2 style); the audit's values are exact."""
+    rng = np.random.default_rng(4)
+    scores: dict[tuple[str, str], list[int]] = {}
+    for d in range(40):
+        base = [list(rng.integers(1, 6, 7)) for _ in range(3)]
+        scores.update({(f"d{d}", f"R{k}"): [int(x) for x in base[k]] for k in range(3)})
+        # A twin dialogue: the same ratings, given by the raters in another order and metric order.
+        perm = rng.permutation(3)
+        scores.update({(f"t{d}", f"R{k}"): [int(x) for x in base[perm[k]]] for k in range(3)})
+    hs = human_scores(_ratings(scores))
+    means = human_means(hs).set_index(["sample_id", "metric"])["human"]
+    for d in range(40):
+        for m in (*METRIC_KEYS, "overall"):
+            assert means[(f"d{d}", m)] == means[(f"t{d}", m)]  # bit-equal
+        exact = Fraction(sum(sum(scores[(f"d{d}", f"R{k}")]) for k in range(3)), 21)
+        assert means[(f"d{d}", "overall")] == float(exact)
+    overall = means.xs("overall", level="metric")
+    exact_values = {Fraction(sum(sum(scores[(d, f"R{k}")]) for k in range(3)), 21) for d, _ in scores}
+    assert overall.nunique() == len(exact_values)
+    # Rank statistics see the ties the exact values have.
+    x = overall.to_numpy()
+    exact_x = [float(Fraction(sum(sum(scores[(d, f"R{k}")]) for k in range(3)), 21)) for d in overall.index]
+    assert stats.spearmanr(x, np.arange(len(x))).statistic == stats.spearmanr(exact_x, np.arange(len(x))).statistic
+
+
+def _seven(total: int) -> list[int]:
+    """Seven scores 1..5 summing to ``total``."""
+    out = [1] * 7
+    for i in range(total - 7):
+        out[i % 7] += 1
+    return out
+
+
+def test_equal_exact_means_stay_equal_where_float_averaging_splits_them() -> None:
+    """Overall sums 7+8+12 and 8+9+10 (same mean, 27/21): a mean of float overalls gives 1.2857142857142856
+    and 1.2857142857142858; the audit's exact path gives one value, as a rank statistic must see it."""
+    assert (7 / 7 + 8 / 7 + 12 / 7) / 3 != (8 / 7 + 9 / 7 + 10 / 7) / 3  # the float path splits the tie
+    scores = {("x", f"R{k}"): _seven(t) for k, t in enumerate((7, 8, 12))}
+    scores.update({("y", f"R{k}"): _seven(t) for k, t in enumerate((8, 9, 10))})
+    means = human_means(human_scores(_ratings(scores))).set_index(["sample_id", "metric"])["human"]
+    assert means[("x", "overall")] == means[("y", "overall")] == float(Fraction(27, 21))
+
+
+@pytest.mark.parametrize("kwargs,flag", [
+    ({"epsilon": 1.5}, "--epsilon 1.5: must be in (0, 1)"), ({"epsilon": 0.0}, "--epsilon 0: must be in (0, 1)"),
+    ({"epsilon": -0.1}, "--epsilon -0.1"), ({"epsilon": float("nan")}, "--epsilon nan"),
+    ({"min_items": 5}, "--min-items 5: must be >= 30"), ({"min_items": 0}, "--min-items 0"),
+])
+def test_knobs_out_of_range_are_refused(kwargs: dict, flag: str) -> None:
+    with pytest.raises(UserError) as err:
+        check_knobs("crowd", kwargs.get("epsilon"), kwargs.get("min_items", 30))
+    assert str(err.value).startswith(flag) and "\n" not in str(err.value)
+    assert check_knobs("expert", None, 30) == 0.2 and check_knobs("crowd", 0.3, 50) == 0.3
+
+
+@pytest.mark.parametrize("argv,flag", [
+    (["audit", "report", "--logs", "L", "--ratings", "R", "--out", "O", "--epsilon", "1.5"], "--epsilon 1.5"),
+    (["audit", "report", "--logs", "L", "--ratings", "R", "--out", "O", "--min-items", "5"], "--min-items 5"),
+    (["audit", "import", "R", "--logs", "L", "--min-items", "0"], "--min-items 0"),
+    (["audit", "sheet", "L", "--out", "O", "--raters", "0", "--design", "alt-test"], "--raters 0"),
+    (["audit", "sheet", "L", "--out", "O", "--raters", "2", "--raters-per-item", "10", "--design", "alt-test"],
+     "--raters 2"),
+    (["audit", "sheet", "L", "--out", "O", "--raters", "5"], "--raters 5"),
+    (["audit", "sheet", "L", "--out", "O", "--raters-per-item", "0"], "--raters-per-item 0"),
+    (["audit", "sheet", "L", "--out", "O", "--group-size", "0"], "--group-size 0"),
+    (["audit", "sheet", "L", "--out", "O", "--design", "alt-test", "--min-items", "10"], "--min-items 10"),
+    (["audit", "simulate", "--out", "O", "--raters", "2"], "--raters 2"),
+    (["audit", "simulate", "--out", "O", "--n", "0"], "--n 0"),
+])
+def test_cli_refuses_each_flag_in_one_line(argv: list[str], flag: str, capsys, tmp_path: Path,
+                                           monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the flags are checked before any file is read or written
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {flag}") and "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "O").exists()
