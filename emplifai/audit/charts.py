@@ -74,9 +74,10 @@ def scatter_figure(points: pd.DataFrame, judge: str, metric: str) -> dict[str, A
     data = _by_candidate(points, jitter(points["human"], 1), jitter(points["judge_score"], 2), _hover(points))
     data.append({"type": "scatter", "mode": "lines", "name": "judge = human", "x": [1, 5], "y": [1, 5],
                  "line": {"dash": "dash", "color": "grey"}})
-    layout = {**_LAYOUT, "title": {"text": f"{metric}: judge vs human mean ({judge}; jittered ±{JITTER})"},
-              "xaxis": {"title": {"text": "human mean"}, "range": [0.8, 5.2]},
-              "yaxis": {"title": {"text": "judge"}, "range": [0.8, 5.2]}}
+    # The judge's name is on the <details> summary around the charts: titles stay short enough to show.
+    layout = {**_LAYOUT, "title": {"text": f"{metric}: judge vs human mean"},
+              "xaxis": {"title": {"text": f"human mean (jittered ±{JITTER})"}, "range": [0.8, 5.2]},
+              "yaxis": {"title": {"text": f"judge (jittered ±{JITTER})"}, "range": [0.8, 5.2]}}
     return {"data": data, "layout": layout}
 
 
@@ -94,9 +95,9 @@ def bland_altman_figure(points: pd.DataFrame, judge: str, metric: str) -> dict[s
                            "line": {"dash": dash, "color": "grey"}})
             notes.append({"xref": "paper", "x": 1, "y": y, "text": f"{label} {y:.2f}", "showarrow": False,
                           "xanchor": "right", "yanchor": "bottom"})
-    layout = {**_LAYOUT, "title": {"text": f"{metric}: Bland-Altman ({judge}; jittered ±{JITTER})"}, "shapes": shapes,
-              "annotations": notes,
-              "xaxis": {"title": {"text": "(judge + human) / 2"}}, "yaxis": {"title": {"text": "judge - human"}}}
+    layout = {**_LAYOUT, "title": {"text": f"{metric}: Bland-Altman"}, "shapes": shapes, "annotations": notes,
+              "xaxis": {"title": {"text": f"(judge + human) / 2 (jittered ±{JITTER})"}},
+              "yaxis": {"title": {"text": f"judge - human (jittered ±{JITTER})"}}}
     return {"data": data, "layout": layout}
 
 
@@ -111,10 +112,10 @@ def length_figure(points: pd.DataFrame, judge: str, metric: str) -> dict[str, An
         xs = np.linspace(x.min(), x.max(), 20)
         data.append({"type": "scatter", "mode": "lines", "name": f"least squares: {slope:.2f} per log-char",
                      "x": np.exp(xs).tolist(), "y": (intercept + slope * xs).tolist(), "line": {"color": "black"}})
-    layout = {**_LAYOUT, "title": {"text": f"{metric}: reply length vs judge - human ({judge}; y jittered ±{JITTER})"},
+    layout = {**_LAYOUT, "title": {"text": f"{metric}: reply length vs judge - human"},
               "xaxis": {"title": {"text": "mean characters per supporter reply (log scale)"}, "type": "log",
                         **length_ticks(points["chars"])},
-              "yaxis": {"title": {"text": "judge - human"}}}
+              "yaxis": {"title": {"text": f"judge - human (jittered ±{JITTER})"}}}
     return {"data": data, "layout": layout}
 
 
