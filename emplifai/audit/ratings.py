@@ -164,65 +164,103 @@ def incomplete_sets(out: list[dict[str, Any]], touched: dict[tuple[str, str, str
     return problems
 
 
+@dataclass
+class _Targets:
+    """What a rating row may name: the logs' dialogues, by log name, by model, or by sheet item id."""
+
+    samples: dict[tuple[str, str], str]  # (log, sample_id) -> candidate
+    by_log: dict[str, set[str]]
+    by_model: dict[str, list[str]]
+    item_key: dict[str, tuple[str, str]] | None
+    copies: dict[str, str]
+
+    @classmethod
+    def of(cls, logs: AuditLogs, key: str | None) -> _Targets:
+        samples = {(r.log, r.sample_id): r.candidate for r in logs.items.itertuples()}
+        by_model: dict[str, list[str]] = {}
+        for name, info in logs.logs.items():
+            by_model.setdefault(info["model"], []).append(name)
+        return cls(samples, {name: {s for (lg, s) in samples if lg == name} for name in logs.logs}, by_model,
+                   read_key(key) if key else None, logs.copies)
+
+
+def _header_problem(fname: str, cols: set[str], targets: _Targets) -> Problem | None:
+    named = "item_id" in cols or "sample_id" in cols
+    missing = [c for c in ("rater_id", "metric", "score") if c not in cols]
+    if not named:
+        missing.append("sample_id (with log or model) or item_id")
+    elif "sample_id" in cols and "item_id" not in cols and not ({"log", "model"} & cols):
+        missing.append("log or model")
+    if missing:
+        return Problem(fname, None, f"header: missing column(s): {', '.join(missing)}", True)
+    if "item_id" in cols and "sample_id" not in cols and targets.item_key is None:
+        return Problem(fname, None, "ratings name dialogues by item_id: pass the sheets' key with --key", True)
+    return None
+
+
+def _check_row(row: dict[str, Any], targets: _Targets) -> tuple[list[str], dict[str, Any]]:
+    """(errors, parsed fields) of one row; every independent check runs, so a row with three problems is
+    named three times."""
+    errors: list[str] = []
+    rater = str(row.get("rater_id", "")).strip()
+    metric = str(row.get("metric", "")).strip()
+    if not rater:
+        errors.append("field 'rater_id' is empty")
+    if metric not in METRIC_KEYS:
+        errors.append(f"field 'metric': unknown metric {metric!r} (expected one of {', '.join(METRIC_KEYS)})")
+    epoch = row.get("epoch")
+    if not _blank(epoch) and str(epoch).strip() not in ("1", "1.0"):
+        errors.append(f"field 'epoch': {epoch!r}; only the first epoch's dialogues are rated")
+    log, sid, where = _dialogue(row, targets.item_key, targets.by_log, targets.by_model, targets.copies)
+    if where:
+        errors.append(where)
+    raw = row.get("score")
+    blank = _blank(raw)
+    score = None if blank else _score(raw)
+    if not blank and score is None:
+        errors.append(f"field 'score': {raw!r} is not an integer from 1 to 5")
+    return errors, {"rater": rater, "metric": metric, "log": log, "sid": sid, "score": score}
+
+
+def _few_items(frame: pd.DataFrame, min_items: int) -> list[Problem]:
+    out = []
+    for rater, part in frame.groupby("rater_id"):
+        n_items = part[["log", "sample_id"]].drop_duplicates().shape[0]
+        if n_items < min_items:
+            rows = part["source"].tolist()
+            out.append(Problem(rows[0].split(":")[0], None,
+                               f"rater {rater} rated {n_items} dialogue(s) (< {min_items}; rows {rows[0]} .. {rows[-1]}): "
+                               "kept, but left out of the alt-test", False))
+    return out
+
+
 def read_ratings(paths: list[str], logs: AuditLogs, *, key: str | None = None, min_items: int = 30,
                  strict: bool = False) -> Ratings:
     """Validated ratings of ``paths`` against ``logs``; raises ``UserError`` listing every fatal problem.
 
     ``strict``: a rater who left some of a dialogue's seven metrics unrated is an error, not a warning."""
+    targets = _Targets.of(logs, key)
     problems: list[Problem] = []
-    samples = {(r.log, r.sample_id): r.candidate for r in logs.items.itertuples()}
-    by_log = {name: {s for (lg, s) in samples if lg == name} for name in logs.logs}
-    by_model: dict[str, list[str]] = {}
-    for name, info in logs.logs.items():
-        by_model.setdefault(info["model"], []).append(name)
-    item_key = read_key(key) if key else None
     out: list[dict[str, Any]] = []
     seen: dict[tuple[str, str, str, str], str] = {}
     touched: dict[tuple[str, str, str], tuple[str, int]] = {}  # (rater, log, sample) -> (file, first row)
     simulated = False
     for given in paths:
-        path = Path(given)
-        fname = path.name
-        rows = _read_rows(path)
-        cols = set().union(*(r.keys() for _, r in rows)) if rows else set()
-        named = "item_id" in cols or "sample_id" in cols
-        missing = [c for c in ("rater_id", "metric", "score") if c not in cols]
-        if not named:
-            missing.append("sample_id (with log or model) or item_id")
-        elif "sample_id" in cols and "item_id" not in cols and not ({"log", "model"} & cols):
-            missing.append("log or model")
-        if missing:
-            problems.append(Problem(fname, None, f"header: missing column(s): {', '.join(missing)}", True))
-            continue
-        if "item_id" in cols and "sample_id" not in cols and item_key is None:
-            problems.append(Problem(fname, None, "ratings name dialogues by item_id: pass the sheets' key with --key", True))
+        fname = Path(given).name
+        rows = _read_rows(Path(given))
+        header = _header_problem(fname, set().union(*(r.keys() for _, r in rows)), targets)
+        if header:
+            problems.append(header)
             continue
         for n, row in rows:
             simulated = simulated or "SIMULATED" in str(row.get("note", ""))
-            # Every independent check runs, so a row with three problems is named three times.
-            errors: list[str] = []
-            rater = str(row.get("rater_id", "")).strip()
-            metric = str(row.get("metric", "")).strip()
-            if not rater:
-                errors.append("field 'rater_id' is empty")
-            if metric not in METRIC_KEYS:
-                errors.append(f"field 'metric': unknown metric {metric!r} (expected one of {', '.join(METRIC_KEYS)})")
-            epoch = row.get("epoch")
-            if not _blank(epoch) and str(epoch).strip() not in ("1", "1.0"):
-                errors.append(f"field 'epoch': {epoch!r}; only the first epoch's dialogues are rated")
-            log, sid, where = _dialogue(row, item_key, by_log, by_model, logs.copies)
-            if where:
-                errors.append(where)
-            raw = row.get("score")
-            blank = _blank(raw)
-            score = None if blank else _score(raw)
-            if not blank and score is None:
-                errors.append(f"field 'score': {raw!r} is not an integer from 1 to 5")
+            errors, got = _check_row(row, targets)
             if errors:
                 problems.extend(Problem(fname, n, e, True) for e in errors)
                 continue
+            rater, metric, log, sid = got["rater"], got["metric"], got["log"], got["sid"]
             touched.setdefault((rater, log, sid), (fname, n))
-            if blank:
+            if got["score"] is None:
                 problems.append(Problem(fname, n, f"blank score (rater {rater}, {metric}): not rated", False))
                 continue
             k = (rater, log, sid, metric)
@@ -231,17 +269,11 @@ def read_ratings(paths: list[str], logs: AuditLogs, *, key: str | None = None, m
                                                   f"(first at {seen[k]})", True))
                 continue
             seen[k] = f"{fname}, row {n}"
-            out.append({"log": log, "sample_id": sid, "candidate": samples[(log, sid)], "rater_id": rater,
-                        "metric": metric, "score": score, "source": f"{fname}:{n}"})
+            out.append({"log": log, "sample_id": sid, "candidate": targets.samples[(log, sid)], "rater_id": rater,
+                        "metric": metric, "score": got["score"], "source": f"{fname}:{n}"})
     problems.extend(incomplete_sets(out, touched, strict=strict))
     frame = pd.DataFrame(out, columns=RATING_COLUMNS)
-    for rater, part in frame.groupby("rater_id"):
-        n_items = part[["log", "sample_id"]].drop_duplicates().shape[0]
-        if n_items < min_items:
-            rows = part["source"].tolist()
-            problems.append(Problem(rows[0].split(":")[0], None,
-                                    f"rater {rater} rated {n_items} dialogue(s) (< {min_items}; rows {rows[0]} .. {rows[-1]}): "
-                                    "kept, but left out of the alt-test", False))
+    problems.extend(_few_items(frame, min_items))
     fatal = [p for p in problems if p.fatal]
     if fatal:
         listing = "\n".join(f"  {p}" for p in fatal)

@@ -134,6 +134,7 @@ def icc_a1(table: Any, confidence: float = 0.95) -> Icc:
     if denom <= 0 or mse == 0 and msr == 0:
         return Icc(None, None, None, None, n)
     icc = (msr - mse) / denom
+    icc = 0.0 if abs(icc) < 1e-12 else icc  # a constant column gives exactly 0 up to rounding, not -2e-16
     low = high = None
     if mse > 0:
         a = 1 - confidence
