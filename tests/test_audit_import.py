@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from emplifai.audit.logs import read_audit_logs
-from emplifai.audit.ratings import read_ratings
+from emplifai.audit.ratings import _score, read_ratings
 from emplifai.cli import main
 from emplifai.errors import UserError
 from tests.audit_fixture import simulated
@@ -184,3 +184,49 @@ def test_incomplete_metric_sets_warned_with_counts_or_refused_under_strict(tmp_p
     assert main(["audit", "import", str(path), "--logs", str(sim["logs"]), "--min-items", "1"]) == 0
     assert "warning: part.csv: rater A left metrics unrated on 1 dialogue(s)" in capsys.readouterr().out
     assert main(["audit", "import", str(path), "--logs", str(sim["logs"]), "--min-items", "1", "--strict"]) == 2
+
+
+# --- property tests: ratings files are text we do not control ----------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CELL = st.one_of(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+                  st.sampled_from(["", "3", "5", "fluency", "1.0", "６", " 4 ", "nan"]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=300) | st.text(max_size=300).map(lambda t: t.encode("utf-8")))
+def test_any_bytes_give_ratings_or_one_user_error(raw: bytes, logs, tmp_path_factory) -> None:
+    path = tmp_path_factory.mktemp("prop") / "r.csv"
+    path.write_bytes(raw)
+    try:
+        read_ratings([str(path)], logs, min_items=1)
+    except UserError as e:
+        assert str(e).strip()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_valid_ratings_all_kept_and_bad_cells_all_named(data, logs, tmp_path_factory) -> None:
+    from emplifai.judge_metrics import METRIC_KEYS
+
+    pool = _first_samples(logs, 6)
+    picks = data.draw(st.lists(st.tuples(st.sampled_from(pool), st.sampled_from(["A", "B"]),
+                                         st.sampled_from(METRIC_KEYS)), min_size=1, max_size=20, unique=True))
+    rows = [{"sample_id": sid, "log": log, "rater_id": r, "metric": m, "score": data.draw(st.integers(1, 5))}
+            for (log, sid, _), r, m in picks]
+    bad_at = data.draw(st.sets(st.integers(0, len(rows) - 1), max_size=3))
+    for i in bad_at:
+        # Not blank and not a number 1..5 (full-width digits such as ５ are accepted, as float() reads them).
+        rows[i]["score"] = data.draw(_CELL.filter(lambda c: c.strip() != "" and _score(c) is None))
+    path = _write_csv(tmp_path_factory.mktemp("prop") / "r.csv", rows)
+    if bad_at:
+        with pytest.raises(UserError) as err:
+            read_ratings([str(path)], logs, min_items=1)
+        for i in bad_at:  # rows numbered as `emplifai data validate` does: first record = row 1
+            assert f"r.csv, row {i + 1}: field 'score'" in str(err.value)
+    else:
+        res = read_ratings([str(path)], logs, min_items=1)
+        assert len(res.frame) == len(rows)
+        assert sorted(res.frame["score"]) == sorted(r["score"] for r in rows)
