@@ -138,3 +138,11 @@ def test_constant_score_has_no_slope_test() -> None:
     dev = frame.assign(md=rng.integers(0, 2, n), dev=1.0)
     reg = deviation_regression(dev, "dev", ["log_len", "md"])
     assert reg["r2"] is None and all(c["p"] is None for c in reg["coefficients"]) and "constant" in reg["note"]
+
+
+def test_welch_has_no_p_between_two_constants() -> None:
+    from emplifai.scorers.agreement.panel import _welch
+
+    assert _welch(np.array([1.0, 1, 1]), np.array([2.0, 2, 2])) is None
+    a, b = np.array([1.0, 2, 3, 4]), np.array([2.0, 2, 2, 2])
+    assert _welch(a, b) == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue)

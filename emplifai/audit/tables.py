@@ -120,7 +120,7 @@ def reliability_section(doc: dict[str, Any]) -> Section:
 
 
 def alt_test_section(doc: dict[str, Any]) -> Section:
-    return Section("alt-test", "Alternative annotator test (rules: " + doc["method"]["alt_test"] + ")",
+    return Section("alt-test", "Alternative annotator test per (candidate, judge, metric) (its rules: Method, alt_test)",
                    ["candidate", "judge", "metric", "applicable", "passed", "raters tested", "items", "winning rate",
                     "advantage prob.", "epsilon", "minimum-data notes"],
                    [[r["candidate"], r["judge"], r["metric"], f(r["alt_test_applicable"]),

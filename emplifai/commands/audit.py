@@ -79,6 +79,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     paths = write_report(doc, logs, ratings, args.out, leaderboard=args.leaderboard)
     if doc["simulated"]:
         print("SIMULATED ratings (not human data)")
+    print(f"rater type {doc['rater_type']}: alt-test {doc['epsilon_reason']}")
     for r in doc["rows"]:
         if r["candidate"] == "(all candidates)":
             print(f"  {r['judge']} | {r['metric']}: {r['verdict']}")
