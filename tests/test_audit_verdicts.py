@@ -96,18 +96,21 @@ def test_equal_exact_means_stay_equal_where_float_averaging_splits_them() -> Non
 @pytest.mark.parametrize("kwargs,flag", [
     ({"epsilon": 1.5}, "--epsilon 1.5: must be in (0, 1)"), ({"epsilon": 0.0}, "--epsilon 0: must be in (0, 1)"),
     ({"epsilon": -0.1}, "--epsilon -0.1"), ({"epsilon": float("nan")}, "--epsilon nan"),
-    ({"min_items": 5}, "--min-items 5: must be >= 30"), ({"min_items": 0}, "--min-items 0"),
+    ({"min_items": 0}, "--min-items 0: must be >= 1"), ({"min_items": -3}, "--min-items -3"),
 ])
 def test_knobs_out_of_range_are_refused(kwargs: dict, flag: str) -> None:
     with pytest.raises(UserError) as err:
         check_knobs("crowd", kwargs.get("epsilon"), kwargs.get("min_items", 30))
     assert str(err.value).startswith(flag) and "\n" not in str(err.value)
     assert check_knobs("expert", None, 30) == 0.2 and check_knobs("crowd", 0.3, 50) == 0.3
+    assert check_knobs("crowd", None, 5) == 0.1  # below 30: the small-sample procedure, not a refusal
 
 
 @pytest.mark.parametrize("argv,flag", [
     (["audit", "report", "--logs", "L", "--ratings", "R", "--out", "O", "--epsilon", "1.5"], "--epsilon 1.5"),
-    (["audit", "report", "--logs", "L", "--ratings", "R", "--out", "O", "--min-items", "5"], "--min-items 5"),
+    (["audit", "report", "--logs", "L", "--ratings", "R", "--out", "O", "--min-items", "0"], "--min-items 0"),
+    (["audit", "report", "--logs", "L", "--ratings", "R", "--out", "O", "--rater-type", "crowd", "--epsilon", "0"],
+     "--epsilon 0"),
     (["audit", "import", "R", "--logs", "L", "--min-items", "0"], "--min-items 0"),
     (["audit", "sheet", "L", "--out", "O", "--raters", "0", "--design", "alt-test"], "--raters 0"),
     (["audit", "sheet", "L", "--out", "O", "--raters", "2", "--raters-per-item", "10", "--design", "alt-test"],
@@ -126,3 +129,19 @@ def test_cli_refuses_each_flag_in_one_line(argv: list[str], flag: str, capsys, t
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {flag}") and "\n" not in err and "Traceback" not in err
     assert not (tmp_path / "O").exists()
+
+
+def test_small_sample_verdict_says_so() -> None:
+    """The issue's case: --min-items 5 on 10 dialogues. The raters are tested with the Wilcoxon signed-rank
+    test, and a verdict over them carries the small-sample caveat."""
+    rng = np.random.default_rng(2)
+    truth = rng.uniform(1, 5, 10)
+    raters = {f"R{k}": {f"d{i}": Fraction(int(np.clip(round(t + rng.normal(0, 0.3)), 1, 5))) for i, t in enumerate(truth)}
+              for k in range(4)}
+    judge = {f"d{i}": float(np.clip(round(t), 1, 5)) for i, t in enumerate(truth)}
+    row = _row("c", "j", "fluency", judge, raters, {}, 0.1, 5)
+    assert row["alt_test_small_sample"] and all(p["test"] == "wilcoxon" for p in row["alt_test_per_rater"])
+    # A judge that reads the truth better than the raters passes every gate on 10 dialogues: the verdict
+    # stands, with the small-sample caveat beside it.
+    assert row["alt_test_passed"] and row["verdict"] == "replace" and row["caveats"] == ["small_sample"]
+    assert _row("c", "j", "fluency", judge, raters, {}, 0.1, 30)["alt_test_applicable"] is False

@@ -134,7 +134,7 @@ def _row(candidate: str, judge: str, metric: str, judge_by_item: dict[str, float
     share = modal_share(js)
     v = verdict(alt_applicable=alt.applicable, alt_passed=alt.passed, r=agree.pearson_r,
                 r_ci_low=agree.pearson_ci_low, human_alpha=rel.alpha_interval, icc_ci_low=icc.ci_low,
-                judge_modal_share=share)
+                judge_modal_share=share, alt_small_sample=alt.small_sample)
     return {
         "candidate": candidate, "judge": judge, "metric": metric, "n": agree.n,
         "n_judged": len(judge_by_item), "n_raters": rel.n_raters, "n_ratings": rel.n_ratings,
@@ -150,6 +150,7 @@ def _row(candidate: str, judge: str, metric: str, judge_by_item: dict[str, float
         "alt_test_winning_rate": alt.winning_rate, "alt_test_advantage_probability": alt.advantage_probability,
         "alt_test_epsilon": alt.epsilon, "alt_test_n_items": alt.n_items, "alt_test_raters_tested": alt.n_raters_tested,
         "alt_test_notes": alt.reasons, "alt_test_per_rater": alt.per_rater,
+        "alt_test_small_sample": alt.small_sample,
         **_length_cells(js, hs, [lengths.get(i, (np.nan, np.nan)) for i in common]),
         "per_rater": rel.per_rater,
         **v,
@@ -258,10 +259,10 @@ def check_knobs(rater_type: str, epsilon: float | None, min_items: int) -> float
     if epsilon is not None and not (math.isfinite(epsilon) and 0 < epsilon < 1):
         raise UserError(f"--epsilon {epsilon:g}: must be in (0, 1), the tolerated drop in a rater's winning "
                         "probability (the alt-test paper uses 0.1 crowd, 0.15 skilled, 0.2 expert)")
-    if min_items < MIN_ITEMS_PER_RATER:
-        raise UserError(f"--min-items {min_items}: must be >= {MIN_ITEMS_PER_RATER} (the alt-test's per-rater "
-                        "t-test needs 30 items, Calderon et al. 2025; this project does not run a small-sample "
-                        "variant)")
+    if min_items < 1:
+        raise UserError(f"--min-items {min_items}: must be >= 1 (below {MIN_ITEMS_PER_RATER}, raters with fewer "
+                        "items are tested with the Wilcoxon signed-rank test, the alt-test authors' small-sample "
+                        "procedure)")
     return EPSILON_BY_RATER_TYPE[rater_type] if epsilon is None else float(epsilon)
 
 

@@ -142,7 +142,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="sets the alt-test epsilon: expert 0.2, skilled 0.15, crowd 0.1 (default crowd)")
     rp.add_argument("--epsilon", type=float, help="alt-test epsilon in (0, 1), overriding --rater-type")
     rp.add_argument("--min-items", type=int, default=30,
-                    help="alt-test: dialogues per tested rater at least (30, the least allowed)")
+                    help="alt-test: dialogues per tested rater at least, >= 1 (default 30; raters with fewer than 30 "
+                         "get the Wilcoxon signed-rank test, the authors' small-sample procedure)")
     rp.add_argument("--strict", action="store_true",
                     help="refuse ratings where a rater left some of the seven metrics of a dialogue unrated")
     rp.add_argument("--family", nargs="+", metavar="MODEL=FAMILY", help="model family overrides for self-preference")

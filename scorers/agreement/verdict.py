@@ -56,6 +56,8 @@ RULES: dict[str, str] = {
 CAVEATS: dict[str, str] = {
     "alt_test_passed_gate_failed": "the judge passed the alt-test, but another 'replace' gate failed (see 'why not "
                                    "replace'): the alt-test alone does not make a judge a substitute",
+    "small_sample": "some raters had fewer than 30 items and were tested with the Wilcoxon signed-rank test (the "
+                    "alt-test authors' small-sample procedure): less power, and the authors advise more items",
     "noisy_reference": f"the raters' own alpha is below {RATER_ALPHA_FLOOR}: the human reference is noisy, so the "
                        "verdict is provisional",
 }
@@ -97,7 +99,8 @@ def _replace_blockers(alt_applicable: bool, alt_passed: bool | None, judge_modal
 
 
 def verdict(*, alt_applicable: bool, alt_passed: bool | None, r: float | None, r_ci_low: float | None,
-            human_alpha: float | None, icc_ci_low: float | None, judge_modal_share: float | None) -> dict[str, Any]:
+            human_alpha: float | None, icc_ci_low: float | None, judge_modal_share: float | None,
+            alt_small_sample: bool = False) -> dict[str, Any]:
     """The verdict, its rule, why no stronger verdict was given, and the keys of the caveats (``CAVEATS``)."""
     blockers = _replace_blockers(alt_applicable, alt_passed, judge_modal_share, human_alpha, icc_ci_low)
     caveats: list[str] = []
@@ -109,6 +112,8 @@ def verdict(*, alt_applicable: bool, alt_passed: bool | None, r: float | None, r
         v = DO_NOT_USE
     if v != REPLACE and alt_applicable and alt_passed:
         caveats.append("alt_test_passed_gate_failed")
+    if alt_small_sample and alt_applicable:
+        caveats.append("small_sample")
     if human_alpha is not None and human_alpha < RATER_ALPHA_FLOOR and v != DO_NOT_USE:
         caveats.append("noisy_reference")
     return {"verdict": v, "verdict_rule": RULES[v], "not_replace_because": blockers, "caveats": caveats}
