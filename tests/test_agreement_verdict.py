@@ -64,7 +64,7 @@ def test_rules_name_their_sources() -> None:
 
 
 def test_constant_judge_on_raters_at_the_ceiling_passes_the_alt_test_but_is_not_replace() -> None:
-    """The issue's case and the alt-test paper's blind judge: raters near 5, a judge that says 5."""
+    """The issue's case and the EmplifAI paper's blind judge: raters near 5, a judge that says 5."""
     rng = np.random.default_rng(11)
     items = [f"d{i}" for i in range(60)]
     raters = {f"R{k}": {i: float(rng.choice([5, 5, 5, 5, 5, 4, 4, 3])) for i in items} for k in range(4)}

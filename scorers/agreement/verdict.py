@@ -3,8 +3,9 @@
 Each verdict carries the rule that produced it, in words, with the source of every threshold, and
 the reasons a stronger verdict was refused, so a reader never has to guess. The gates hold in the
 degenerate cases: a judge that gives (almost) one score to everything is never ``replace``, whatever
-the alt-test says (with raters near the ceiling a constant judge "wins" the alt-test: the alt-test
-paper's own blind-judge case); nor is any judge when the raters do not agree among themselves.
+the alt-test says (with raters near the ceiling a constant judge "wins" the alt-test: the EmplifAI
+paper's blind judge, which gave GPT-o3-pro about 5 on every metric); nor is any judge when the raters
+do not agree among themselves.
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ SOURCES: dict[str, str] = {
                 "tested rater, >= 3 raters",
     "near_constant": f"this project's rule: the judge's most frequent score covers >= {NEAR_CONSTANT_SHARE:.0%} of "
                      "the dialogues (or all of them); such a judge separates almost nothing, and with raters near "
-                     "the ceiling it passes the alt-test by agreeing with their mode (the alt-test paper's "
-                     "blind-judge case)",
-    "rater_alpha": f"Krippendorff 2004 (Content Analysis, 2nd ed., sec. 11.4): alpha >= {RATER_ALPHA_FLOOR} is the "
+                     "the ceiling it passes the alt-test by agreeing with their mode (the EmplifAI paper's blind "
+                     "judge: about 5 on every metric for GPT-o3-pro)",
+    "rater_alpha": f"Krippendorff 2004 (Content Analysis, 2nd ed., chapter on reliability): alpha >= {RATER_ALPHA_FLOOR} is the "
                    "lowest level for tentative conclusions; below it the human reference itself is unreliable",
     "icc": f"Koo & Li 2016 (J. Chiropractic Medicine 15:155): ICC below {REPLACE_ICC_LOW} is poor reliability, and "
            "the level is read off the 95% CI, not the point estimate",
     "pearson": f"Cohen 1988: r {ASSIST_MIN_R} is a large correlation, {ASSIST_CI_LOW} a medium one; the EmplifAI "
-               "paper's judge reached r 0.59-0.79 on the models it could separate",
+               "paper reports its judge at r 0.37-0.79 where r was defined",
 }
 
 RULES: dict[str, str] = {
