@@ -145,3 +145,49 @@ def test_small_sample_verdict_says_so() -> None:
     # stands, with the small-sample caveat beside it.
     assert row["alt_test_passed"] and row["verdict"] == "replace" and row["caveats"] == ["small_sample"]
     assert _row("c", "j", "fluency", judge, raters, {}, 0.1, 30)["alt_test_applicable"] is False
+
+
+def _ceiling_audit(n: int = 60) -> tuple:
+    """Logs and ratings in the audit's own frames: one candidate, raters near 5 on every metric, and a judge
+    that gives 5 to everything (the EmplifAI paper's blind judge)."""
+    from emplifai.audit.logs import METRICS, AuditLogs
+    from emplifai.audit.ratings import RATING_COLUMNS, Ratings
+
+    rng = np.random.default_rng(21)
+    sids = [f"s{i}" for i in range(n)]
+    chars = rng.lognormal(4.8, 0.4, n)
+    items = pd.DataFrame({"log": "gpt.eval", "sample_id": sids, "candidate": "openai/gpt", "model": "openai/gpt",
+                          "chars": chars, "log_chars": np.log(chars), "reference_chars": 72.0,
+                          "markdown": rng.integers(0, 2, n), "politeness": rng.integers(0, 4, n),
+                          "eval_id": "E", "sample_uuid": sids})
+    scores = pd.DataFrame([{"log": "gpt.eval", "sample_id": s, "judge": "blind", "scorer": "rubric_judge", "metric": m,
+                            "judge_score": 5.0, "rubric": "default 1", "rubric_language": "ja"}
+                           for s in sids for m in METRICS])
+    logs = AuditLogs(items, scores, {"gpt.eval": {"path": "gpt.eval", "candidate": "openai/gpt", "model": "openai/gpt",
+                                                  "grader": "blind", "task_args": {}, "created": "", "n_samples": n}})
+    ratings = pd.DataFrame([{"log": "gpt.eval", "sample_id": s, "candidate": "openai/gpt", "rater_id": f"R{k}",
+                             "metric": m, "score": int(rng.choice([5, 5, 5, 5, 5, 4, 4, 3])), "source": "r.csv:1"}
+                            for s in sids for k in range(4) for m in METRIC_KEYS], columns=RATING_COLUMNS)
+    return logs, Ratings(ratings, [])
+
+
+def test_a_constant_judge_on_raters_at_the_ceiling_through_the_whole_report(tmp_path: Path) -> None:
+    """Done-when of the issue: the judge that gives 5 to every dialogue, on raters who mostly give 5, is not
+    'replace' on any metric, the report says why, and no p-value is printed for its constant side."""
+    from emplifai.audit.analysis import run_audit
+    from emplifai.audit.report import write_report
+
+    logs, ratings = _ceiling_audit()
+    doc = run_audit(logs, ratings)
+    pooled = [r for r in doc["rows"] if r["candidate"] == "(all candidates)"]
+    assert len(pooled) == 8
+    for r in pooled:
+        assert r["verdict"] != "replace", r["metric"]
+        assert any("near-constant: one score on 100%" in b for b in r["not_replace_because"])
+        assert r["judge_constant"] == 5.0 and r["pearson_p"] is None and r["judge_length_p"] is None
+    assert any(r["alt_test_passed"] for r in pooled)  # the alt-test alone would have said "replace"
+    for entry in doc["length"]["per_judge"]:
+        assert entry["length_controlled_judge"]["slope_p"] is None  # a constant score has no slope test
+    paths = write_report(doc, logs, ratings, tmp_path)
+    md = paths["markdown"].read_text(encoding="utf-8")
+    assert "judge = 5 (const)" in md and "no variance (no test)" in md and "**replace**" not in md
