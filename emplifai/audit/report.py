@@ -1,6 +1,9 @@
 """Write the audit: ``audit.json`` (one row per (candidate, judge, metric) and the sections),
-``audit.md`` (tables, the paper's Table 6 layout, verdicts with their rules) and ``audit.html``
-(the same with plotly charts, linked to and from the leaderboard page)."""
+``audit.md`` and ``audit.html`` (linked to and from the leaderboard page). Both pages open the same
+way: the header (ratings, rater type, epsilon and why), the candidate x metric verdict grid per
+judge (coloured on the page), the pooled verdict table with why each is not 'replace', the rules
+with the sources of their thresholds and the caveats, once; then the detail tables (folded on the
+page; built in ``tables``), the charts and the method."""
 
 from __future__ import annotations
 
