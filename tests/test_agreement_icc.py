@@ -51,3 +51,9 @@ def test_degenerate_tables() -> None:
     same = np.column_stack([np.arange(1, 6, dtype=float)] * 2)
     res = icc_a1(same)
     assert res.icc_a1 == pytest.approx(1.0) and res.ci_low is None  # no error variance: no F interval
+
+
+def test_two_targets_give_no_nan_interval() -> None:
+    res = icc_a1(np.array([[1.0, 2.0], [3.0, 3.5]]))
+    assert res.ci_low is None or res.ci_low == res.ci_low  # never NaN
+    assert res.ci_high is None or res.ci_high == res.ci_high

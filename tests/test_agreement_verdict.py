@@ -94,3 +94,11 @@ def test_table6_cell_constant_branch() -> None:
     assert table6_cell(row) == "human = 2 (const), MAD 1.40"  # (1 + 0 + 1 + 2 + 3) / 5
     row = pair_agreement([1, 2, 3, 4, 5], [1, 3, 2, 5, 4]).as_dict()
     assert table6_cell(row) == "0.80 (0.104)"
+
+
+def test_nan_figures_never_pass_a_gate() -> None:
+    nan = float("nan")
+    v = verdict(**{**GOOD, "icc_ci_low": nan})
+    assert v["verdict"] != "replace" and any("undefined" in b for b in v["not_replace_because"])
+    assert verdict(**{**GOOD, "alt_passed": False, "r": nan, "r_ci_low": nan})["verdict"] == "do not use"
+    assert verdict(**{**GOOD, "human_alpha": nan})["verdict"] != "replace"

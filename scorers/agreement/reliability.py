@@ -145,7 +145,9 @@ def icc_a1(table: Any, confidence: float = 0.95) -> Icc:
         fu, fl = f_dist.ppf(1 - a / 2, n - 1, v), f_dist.ppf(1 - a / 2, v, n - 1)
         low = n * (msr - fu * mse) / (fu * (k * msc + (k * n - k - n) * mse) + n * msr)
         high = n * (fl * msr - mse) / (k * msc + (k * n - k - n) * mse + n * fl * msr)
-        low, high = float(low), float(high)
+        # A degenerate F (tiny n, a near-singular table) gives NaN: no interval rather than a NaN that
+        # compares False against every threshold.
+        low, high = (float(v) if math.isfinite(float(v)) else None for v in (low, high))
     return Icc(float(icc), low, high, icc2k(table), n)
 
 

@@ -88,11 +88,11 @@ def _replace_blockers(alt_applicable: bool, alt_passed: bool | None, judge_modal
     elif is_near_constant(judge_modal_share):
         out.append(f"the judge is near-constant: one score on {judge_modal_share:.0%} of the dialogues "
                    f"(>= {NEAR_CONSTANT_SHARE:.0%})")
-    if human_alpha is None:
+    if human_alpha is None or human_alpha != human_alpha:
         out.append("the raters' own agreement could not be measured")
     elif human_alpha < RATER_ALPHA_FLOOR:
         out.append(f"the raters agree weakly among themselves (alpha {human_alpha:.2f} < {RATER_ALPHA_FLOOR})")
-    if icc_ci_low is None:
+    if icc_ci_low is None or icc_ci_low != icc_ci_low:  # None or NaN: no interval, no pass
         out.append("ICC(A,1) and its CI are undefined (a side without variance, or too few dialogues)")
     elif icc_ci_low < REPLACE_ICC_LOW:
         out.append(f"ICC(A,1)'s 95% CI reaches {icc_ci_low:.2f} (< {REPLACE_ICC_LOW})")
