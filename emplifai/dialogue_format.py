@@ -176,17 +176,17 @@ def _role_names(roles: Sequence[str]) -> str:
     return ", ".join(f"{ja[r]} ({r})" for r in roles)
 
 
-def strip_reasoning(text: str) -> tuple[str, str]:
+def strip_reasoning(text: str, template_opened: bool = True) -> tuple[str, str]:
     """``(text without reasoning blocks, the removed reasoning)``.
 
     Removes ``<think>``/``<thinking>``/``<reasoning>`` blocks (any case), a leading block that is
     never closed (everything from its tag on), and, when the first closing tag has no opening tag
-    before it (the chat template opened the block), everything up to that tag. Pieces of removed
-    reasoning are joined with a blank line; tags are dropped.
+    before it (the chat template opened the block) and ``template_opened`` is true, everything up
+    to that tag. Pieces of removed reasoning are joined with a blank line; tags are dropped.
     """
     text = "" if text is None else str(text)
     removed: list[str] = []
-    close = _REASONING_CLOSE.search(text)
+    close = _REASONING_CLOSE.search(text) if template_opened else None
     if close is not None and _REASONING_OPEN.search(text, 0, close.start()) is None:
         removed.append(text[: close.start()].strip())
         text = text[close.end() :]
