@@ -18,12 +18,12 @@ from inspect_ai.dataset import MemoryDataset
 from emplifai.data.fingerprint import data_fingerprint
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.errors import UserError
-from emplifai.params import choice_param, int_param, str_param
+from emplifai.params import BUNDLED_DATA, choice_param, data_param, int_param, str_param
 from emplifai.probes.automatic import PROBE_VERSION
 from emplifai.probes.dataset import PROBE_SET_PATH, choose_bases, load_probe_set, probe_samples
 from emplifai.probes.kinds import DEGRADING, parse_kinds
 from emplifai.scorers.probe_metrics import probe_judge, probe_metrics
-from emplifai.scorers.rubric_judge import MODES, check_grader, format_failure_rate, unscored
+from emplifai.scorers.rubric_judge import MODES, check_grader, check_grader_bound, format_failure_rate, unscored
 from emplifai.scorers.rubrics import SEVEN_METRIC_RUBRICS
 from emplifai.solvers.probe_perturber import BRIEF_SHA256, BRIEF_VERSION
 from emplifai.solvers.probe_replay import check_perturber, probe_replay
@@ -32,7 +32,7 @@ from emplifai.taxonomy import LANGUAGES
 
 @task
 def judge_probes(
-    data: str | None = None,
+    data: str | None = BUNDLED_DATA,
     probe_data: str | None = None,
     probes: str | list[str] = "all",
     rubric: str = "default",
@@ -65,7 +65,7 @@ def judge_probes(
         judge_mode: "all" (one judge call for the seven metrics) or "per_metric".
         columns: Column mapping for data whose columns are named otherwise, e.g. "emotion=label".
     """
-    data = str_param("data", data)
+    data = data_param("data", data)
     probe_data = str_param("probe_data", probe_data)
     if isinstance(probes, (list, tuple)):  # the CLI reads -T probes=a,b,c as a list
         probes = ",".join(str(p) for p in probes)
@@ -77,6 +77,7 @@ def judge_probes(
     seed = int_param("seed", seed) or 0  # not optional: never None
     judge_mode = choice_param("judge_mode", judge_mode, MODES)
     columns = str_param("columns", columns)
+    check_grader_bound("judge_probes")
     try:
         kinds = parse_kinds(probes)
     except ValueError as e:

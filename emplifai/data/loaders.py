@@ -109,6 +109,18 @@ def resolve_user_path(source: str | Path) -> Path:
     return path
 
 
+def places_tried(source: str | Path) -> str:
+    """Where ``resolve_user_path`` looked for a relative ``source``: the working directory and,
+    when it differs, the directory the shell started in."""
+    if Path(source).is_absolute():
+        return str(Path(source).parent)
+    places = [str(Path.cwd())]
+    shell_dir = os.environ.get("PWD")
+    if shell_dir and Path(shell_dir).resolve() != Path.cwd().resolve():
+        places.append(shell_dir)
+    return " and in ".join(places)
+
+
 def read_table(
     source: str | Path,
     *,
@@ -149,13 +161,13 @@ def read_table(
     elif _looks_like_hub_id(str(source)):
         if _hub_offline():
             raise DataSourceError(
-                f"{source}: no such file or folder here ({Path.cwd()}), and HF_HUB_OFFLINE is set, so it was "
+                f"{source}: no such file or folder (looked in {places_tried(source)}), and HF_HUB_OFFLINE is set, so it was "
                 "not looked up as a Hugging Face dataset id; pass a local path (JSONL/CSV/Parquet file or a "
                 "save_to_disk folder)"
             )
         table = _read_hub(str(source), hf_split)
     else:
-        raise DataSourceError(f"{source}: no such file or folder (looked in {Path.cwd()})")
+        raise DataSourceError(f"{source}: no such file or folder (looked in {places_tried(source)})")
     if column_map:
         _apply_column_map(table, column_map)
     return table
