@@ -14,7 +14,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,7 +259,7 @@ def _read_csv(path: Path, encoding: str | None = None) -> RawTable:
             seen.add(col)
         # Row numbers count data records after the header, blank lines included, as a
         # spreadsheet shows them.
-        for rowno, values in enumerate(reader, start=1):
+        for rowno, values in enumerate(_csv_records(reader, name), start=1):
             if not values:
                 continue
             if len(values) != len(header):
@@ -270,6 +270,22 @@ def _read_csv(path: Path, encoding: str | None = None) -> RawTable:
             rows.append(dict(zip(header, values)))
             numbers.append(rowno)
     return RawTable(name, list(header), rows, numbers, problems)
+
+
+def _csv_records(reader: Any, name: str) -> Iterator[list[str]]:
+    """The reader's records; a record the csv module cannot read (a cell over its 131,072-character
+    limit, a NUL byte) is a ``DataSourceError`` naming the file and line, not a traceback."""
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataSourceError(
+                f"{name}: line {reader.line_num}: cannot read this CSV record ({exc}); a cell over "
+                f"{csv.field_size_limit():,} characters or a NUL byte is not dialogue text: fix or remove it"
+            ) from None
+        yield values
 
 
 def _read_parquet(path: Path) -> RawTable:
