@@ -223,7 +223,7 @@ def _answer_in(s: str, is_answer: Callable[[dict[str, Any]], bool]) -> tuple[dic
         found = find_objects(s)
     except JSONAnswerError as e:
         raise VerdictError(str(e)) from None
-    answers = [o for o in found.objects if is_answer(o)]
+    answers = [_no_duplicates(o) for o in found.objects if is_answer(o)]  # before two equal ones merge
     distinct = {json.dumps(o, sort_keys=True, ensure_ascii=False): o for o in answers}
     if len(distinct) > 1:
         raise AmbiguousVerdict(f"ambiguous: {len(distinct)} different verdict objects in the reply")
