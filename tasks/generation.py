@@ -163,11 +163,12 @@ def generation(
     encoding = str_param("encoding", encoding)
     checkpoint_split = str_param("checkpoint_split", checkpoint_split)
     leak = choice_param("leak", leak, LEAK_MODES)
-    # Under `inspect eval` a missing grader stops the command here: one line, non-zero exit.
-    check_grader_bound("generation")
     records = load_dialogues(
         data, column_map=parse_column_map(columns) if columns else None, encoding=encoding
     )
+    # Under `inspect eval` a missing grader stops the command here: one line, non-zero exit
+    # (after the data, so a wrong path is reported as such with or without a grader).
+    check_grader_bound("generation")
     pairs = draw_eval_pairs(records, n, seed)
     short = len(pairs) < n
     if short:

@@ -77,13 +77,13 @@ def judge_probes(
     seed = int_param("seed", seed) or 0  # not optional: never None
     judge_mode = choice_param("judge_mode", judge_mode, MODES)
     columns = str_param("columns", columns)
-    check_grader_bound("judge_probes")
     try:
         kinds = parse_kinds(probes)
     except ValueError as e:
         raise UserError(f"-T probes: {e}") from None
 
     records = load_dialogues(data, column_map=parse_column_map(columns) if columns else None)
+    check_grader_bound("judge_probes")  # under `inspect eval`: one line, non-zero exit, no sample run
     probe_path = probe_data or (PROBE_SET_PATH if data is None else None)
     semantic = [k for k in kinds if k in DEGRADING]
     probe_set = load_probe_set(probe_path, records) if probe_path is not None and semantic else None

@@ -162,6 +162,17 @@ def test_inspect_eval_without_a_grader_is_one_message_and_a_non_zero_exit(tmp_pa
     assert not list((tmp_path / "logs").glob("*.eval"))  # stopped before any sample ran
 
 
+def test_the_private_inspect_name_the_build_time_check_reads_still_exists() -> None:
+    """check_grader_bound reads inspect_ai.model._model.active_model (no public equivalent in
+    0.3.285): if Inspect moves it, this fails loudly (and so would the import)."""
+    from inspect_ai.model._model import active_model
+
+    from emplifai.scorers.judge_grader import check_grader_bound
+
+    assert active_model() is None  # outside an eval: nothing to check yet
+    check_grader_bound("generation")  # and so no error
+
+
 def test_a_task_built_outside_inspect_is_still_stopped_before_any_model_call(tmp_path: Path) -> None:
     candidate = Candidate()
     [log] = eval(generation(data=str(DATA), n=1), model=get_model("mockllm/c", custom_outputs=candidate),
