@@ -11,7 +11,7 @@ Properties:
 - a dialogue written by ``format_dialogue`` reads back as its turns; every valid data row comes
   back, exactly, whatever else the file holds.
 
-The default run draws about 3,500 examples over all properties (a few hundred each, ~30 s on two
+The default run draws 3,600 examples over all properties (100 to 600 each, ~20 s on two
 cores); ``-m slow`` draws twenty times as many. No example database is written (``database=None``).
 """
 
