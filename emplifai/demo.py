@@ -68,6 +68,24 @@ def _print_judged_samples(log: Any) -> None:
             print(f"    {sample.id}: judged, overall {overall:.2f} (7 metrics, 1-5)")
 
 
+def check_demo_arguments(*, emotion_limit: int | None, generation_n: int, probe_n: int, model: str) -> None:
+    """``UserError`` naming the ``emplifai demo`` flag that is wrong, before any stage runs (a wrong
+    --generation-n used to surface as `-T n` after two minutes of earlier stages)."""
+    from emplifai.errors import UserError
+
+    for flag, value, least in (("--emotion-limit", emotion_limit, 0), ("--generation-n", generation_n, 1),
+                               ("--probe-n", probe_n, 1)):
+        if value is None and flag == "--emotion-limit":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            zero = " (0 = all dialogues)" if least == 0 else ""
+            raise UserError(f"emplifai demo {flag} must be an integer >= {least}{zero}, got {value!r}")
+    if not isinstance(model, str) or "/" not in model.strip("/"):
+        raise UserError(
+            f"emplifai demo --model must be a model name such as {OFFLINE_MODEL} or gguf/<file.gguf>, got {model!r}"
+        )
+
+
 def run_demo(
     log_dir: str = "logs",
     emotion_limit: int | None = 20,
@@ -79,6 +97,7 @@ def run_demo(
     leaderboard_dir: str = "out/leaderboard",
     model: str = OFFLINE_MODEL,
 ) -> int:
+    check_demo_arguments(emotion_limit=emotion_limit, generation_n=generation_n, probe_n=probe_n, model=model)
     from inspect_ai import eval as inspect_eval
     from inspect_ai.model import get_model
 

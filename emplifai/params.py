@@ -92,6 +92,23 @@ def str_param(name: str, value: Any, *, optional: bool = True) -> str | None:
     return value
 
 
+# The value of a task's `data` parameter that means the project's bundled sample set (its default):
+# an explicit `-T data=null` is then a mistake to report, not a silent fall-back to the sample.
+BUNDLED_DATA = "bundled-sample"
+
+
+def data_param(name: str, value: Any) -> str | None:
+    """A data source (path or hub id), or None for ``BUNDLED_DATA``; ``-T data=null`` is refused."""
+    if value is None:
+        raise UserError(
+            f"-T {name}=null names no data: give a file, folder or hub id, or leave -T {name} out to use "
+            "the bundled sample set"
+        )
+    if value == BUNDLED_DATA:
+        return None
+    return str_param(name, value, optional=False)
+
+
 def _bounds(min: float | None, max: float | None) -> str:
     if min is not None and max is not None:
         return f" from {min} to {max}"

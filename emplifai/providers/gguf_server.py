@@ -171,8 +171,9 @@ class GGUFServer:
         try:
             self.address = json.loads(line)["address"]
         except (ValueError, KeyError, TypeError):
+            why = line.strip() or self.log_tail()
             self.stop()
-            raise UserError(f"gguf server for {self.key.path} did not start: {line.strip() or self.log_tail()}") from None
+            raise UserError(f"gguf server for {self.key.path} did not start: {why}") from None
         self._wait_healthy(t0)
         self.started_s = time.monotonic() - t0
 
@@ -183,14 +184,24 @@ class GGUFServer:
         reader.start()
         reader.join(START_TIMEOUT_S)
         if not result or not result[0]:
-            code = self.process.poll()
+            # The reader saw the end of the child's output (it died) or the time ran out. A child
+            # that closed its output is still exiting: wait for its exit code rather than report
+            # a timeout for a server that died at once.
+            try:
+                code: int | None = self.process.wait(timeout=10 if result else 0.1)
+            except subprocess.TimeoutExpired:
+                code = None
             tail = self.log_tail()
             self.stop()
             if code is None:
-                raise UserError(f"gguf server for {self.key.path} did not load the model within {START_TIMEOUT_S:.0f} s")
+                raise UserError(
+                    f"gguf server for {self.key.path} did not load the model within {START_TIMEOUT_S:.0f} s "
+                    f"(last lines of its log: {tail or 'none'})"
+                )
             raise UserError(
-                f"gguf server for {self.key.path} exited while loading the model (code {code}): "
-                f"{tail or 'no log'} (log: {self.log_path})"
+                f"gguf server for {self.key.path}: the server exited while loading (exit code {code}, "
+                f"last lines of its log: {tail or 'none'}); is the file complete? A model cut short "
+                "(an interrupted download or copy) fails this way"
             )
         return result[0]
 
@@ -224,6 +235,9 @@ class GGUFServer:
         if self._log_file is not None:
             self._log_file.close()  # type: ignore[attr-defined]
             self._log_file = None
+        # What a message needed from the log was read before stop(); nothing is left in /tmp.
+        if self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
 
     def _post(self, path: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
         req = urllib.request.Request(
