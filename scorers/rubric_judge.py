@@ -59,6 +59,7 @@ from inspect_ai.util import collect
 
 from emplifai.dialogue_format import FormatFailure, parse_dialogue, strip_reasoning
 from emplifai.errors import UserError
+from emplifai.params import int_param
 from emplifai.scorers import judge_cache
 from emplifai.scorers.judge_prompt import (
     JUDGE_PROMPT_SHA256,
@@ -244,12 +245,10 @@ def rubric_judge(
         raise UserError(f"rubric_judge: mode must be one of {', '.join(MODES)}, got {mode!r}")
     if language not in LANGUAGES:
         raise UserError(f"rubric_judge: language must be one of {', '.join(LANGUAGES)}, got {language!r}")
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise UserError(f"rubric_judge: max_retries must be an integer >= 0, got {max_retries!r}")
+    max_retries = int_param("max_retries", max_retries, min=0, flag="rubric_judge:")
     if structured not in STRUCTURED:
         raise UserError(f"rubric_judge: structured must be one of {', '.join(STRUCTURED)}, got {structured!r}")
-    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
-        raise UserError(f"rubric_judge: max_tokens must be a positive integer or None, got {max_tokens!r}")
+    max_tokens = int_param("max_tokens", max_tokens, min=1, optional=True, flag="rubric_judge:")
     if rubric not in RUBRIC_NAMES:
         raise UserError(f"rubric_judge: rubric must be one of {', '.join(RUBRIC_NAMES)}, got {rubric!r}")
     rubrics = load_rubrics(language, rubric)

@@ -22,6 +22,7 @@ from emplifai.leak import SPLIT_FILE, record_situation_key
 
 # The sampler lives with the task so the benchmark and training cannot drift apart.
 from emplifai.pairs import draw_eval_pairs
+from emplifai.params import int_param
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,7 @@ class SftSplit:
 
     def limited(self, n: int) -> SftSplit:
         """The same split training on only its first ``n`` dialogues (file order); recorded, never silent."""
-        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-            raise ValueError(f"max_train_dialogues must be a positive integer, got {n!r}")
+        n = int_param("max_train_dialogues", n, min=1, flag="")
         if n >= len(self.train):
             return self
         logger.warning("training on the first %d of %d training dialogues (max_train_dialogues)", n, len(self.train))
