@@ -18,6 +18,7 @@ from typing import Any
 
 from emplifai.data.fingerprint import data_fingerprint
 from emplifai.data.schema import DialogueRecord
+from emplifai.errors import UserError
 from emplifai.leak import SPLIT_FILE, record_situation_key
 
 # The sampler lives with the task so the benchmark and training cannot drift apart.
@@ -27,7 +28,11 @@ from emplifai.params import int_param
 logger = logging.getLogger(__name__)
 
 SPLIT_MODES: tuple[str, ...] = ("benchmark", "paper")
-__all__ = ["SPLIT_FILE", "SPLIT_MODES", "SftSplit", "data_fingerprint", "split_for_sft"]
+
+
+class EmptyTrainingSplit(UserError):
+    """Every situation of the data is an evaluation pair of the benchmark: nothing is left to train on."""
+__all__ = ["SPLIT_FILE", "SPLIT_MODES", "EmptyTrainingSplit", "SftSplit", "data_fingerprint", "split_for_sft"]
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,7 @@ def split_for_sft(
         held = set(heldout)
         train = tuple(r for r in records if r.situation_id not in held)
         if not train:
-            raise ValueError(
+            raise EmptyTrainingSplit(
                 f"every one of the {len(situations)} situations in the data is an evaluation pair of the "
                 f"generation benchmark (eval_n={eval_n}, eval_seed={eval_seed}), so nothing is left to train on. "
                 "Set eval_n to the -T n you will evaluate with (smaller than the number of situations), "
