@@ -124,3 +124,14 @@ def test_activation_estimate_is_for_the_longest_micro_batch_not_the_mean() -> No
     assert plan.memory.micro_tokens == sum(estimates[:4])
     assert plan.memory.micro_tokens > round(4 * plan.tokens_per_dialogue)  # the mean would understate the peak
     assert f"{sum(estimates[:4])} tokens (longest micro-batch)" in render_plan(plan)
+
+
+def test_data_not_here_is_counted_on_the_sample_but_bad_data_is_an_error(tmp_path: Path) -> None:
+    from emplifai.data.schema import DataValidationError
+
+    missing = _plan("deepspeed_zero3_1node_8gpu", "--data", str(tmp_path / "nope.jsonl"))
+    assert missing.n_dialogues == 112 and "counted on the bundled sample instead" in missing.notes[0]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"dialogue_id": "d1", "situation_id": "s1", "emotion": "no-such-emotion"}\n', encoding="utf-8")
+    with pytest.raises(DataValidationError):  # here but invalid: the run would refuse it too
+        _plan("deepspeed_zero3_1node_8gpu", "--data", str(bad))

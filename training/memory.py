@@ -117,7 +117,7 @@ def load_shape(model_name: str) -> ModelShape | None:
 
             cached = try_to_load_from_cache(model_name, "config.json")
             path = Path(cached) if isinstance(cached, str) else None
-        except Exception:  # noqa: BLE001  (not a repo id, or no huggingface_hub: fall through to the table)
+        except (ImportError, ValueError):  # no huggingface_hub, or not a repo id (HFValidationError): the table
             path = None
     if path is not None and path.is_file():
         try:
