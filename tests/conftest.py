@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("INSPECT_LOG_LEVEL", "warning")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# gguf/ prompt caches of the test session stay out of the user's cache folder.
+os.environ.setdefault("EMPLIFAI_PROMPT_CACHE", tempfile.mkdtemp(prefix="emplifai-test-prompt-cache-"))
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

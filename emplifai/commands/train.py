@@ -32,11 +32,10 @@ _TRAINING_DIR = Path(__file__).resolve().parent.parent / "training"
 
 
 def _training_dir() -> Path:
-    # The package maps emplifai.training to the top-level training/ folder; find it without
-    # importing it (that would import TRL and torch just to build a command line).
+    # emplifai/training links to the top-level training/ folder; find it without importing it
+    # (that would import TRL and torch just to build a command line), and name the real folder.
     spec = importlib.util.find_spec("emplifai.training")
     if spec is not None and spec.submodule_search_locations:
-        # emplifai/training is a link to the top-level training/ folder: name the real files.
         return Path(next(iter(spec.submodule_search_locations))).resolve()
     return _TRAINING_DIR
 

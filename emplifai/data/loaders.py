@@ -198,6 +198,41 @@ def load_dialogues(
     return records
 
 
+def load_dialogues_with_rows(
+    source: str | Path,
+    *,
+    column_map: Mapping[str, str] | None = None,
+    hf_split: str | None = None,
+    encoding: str | None = None,
+) -> tuple[list[DialogueRecord], list[int]]:
+    """Every dialogue of ``source`` and its row in the source (for JSONL the line number), in file order.
+
+    Raises ``DataValidationError`` carrying every problem if any row is bad, so records and rows
+    correspond one to one.
+    """
+    table = read_table(source, column_map=column_map, hf_split=hf_split, encoding=encoding)
+    records, problems = validate_rows(table.rows, table.name, row_numbers=table.row_numbers, columns=table.columns)
+    problems = table.problems + problems
+    if problems:
+        raise DataValidationError(sorted(problems, key=lambda p: -1 if p.row is None else p.row))
+    return records, list(table.row_numbers)
+
+
+def read_jsonl_objects(path: str | Path, encoding: str | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line of a JSON-lines file of objects.
+
+    The one JSONL reader of the project's data files: a line that is not a JSON object is a
+    ``DataValidationError`` naming the file and every such line; a missing file a ``DataSourceError``.
+    """
+    p = resolve_user_path(path)
+    if not p.is_file():
+        raise DataSourceError(f"{path}: no such file")
+    table = _read_jsonl(p, check_encoding(encoding))
+    if table.problems:
+        raise DataValidationError(table.problems)
+    return list(zip(table.row_numbers, table.rows, strict=True))
+
+
 # --- formats -------------------------------------------------------------------------------
 
 
