@@ -35,8 +35,8 @@ def _prep(deepspeed_config: dict | None) -> SimpleNamespace:
 
 @pytest.mark.parametrize(
     ("accelerate_config", "expected"),
-    [("deepspeed_zero3_offload_1node_8gpu", "DeepSpeed AdamW (DeepSpeedCPUAdam, on the CPU (optimizer offloaded); "
-                                            "from the DeepSpeed config, optim=adamw_torch_fused not used)"),
+    [("deepspeed_zero3_offload_1node_8gpu", "DeepSpeed AdamW from the DeepSpeed config, run as DeepSpeedCPUAdam on "
+                                            "the CPU (optimizer offloaded); optim=adamw_torch_fused is not used"),
      ("deepspeed_zero3_1node_8gpu", "adamw_torch_fused")],  # no optimizer block: the Trainer's AdamW steps
 )
 def test_record_names_the_optimizer_that_runs(accelerate_config: str, expected: str) -> None:
@@ -51,4 +51,18 @@ def test_no_deepspeed_is_the_trainers_optimizer() -> None:
     assert deepspeed_config_of(SimpleNamespace(is_deepspeed_enabled=False)) is None
     assert optimizer_in_use("adamw_torch_fused", None) == "adamw_torch_fused"
     gpu = {"optimizer": {"type": "AdamW"}, "zero_optimization": {"offload_optimizer": {"device": "none"}}}
-    assert optimizer_in_use("adamw_torch", gpu).startswith("DeepSpeed AdamW (FusedAdam, on the GPU;")
+    assert optimizer_in_use("adamw_torch", gpu) == ("DeepSpeed AdamW from the DeepSpeed config, run as FusedAdam on "
+                                                    "the GPU; optim=adamw_torch is not used")
+
+
+@pytest.mark.parametrize(
+    "accelerate_config", ["deepspeed_zero3_offload_1node_8gpu", "deepspeed_zero3_1node_8gpu", "fsdp_1node_8gpu"]
+)
+def test_the_dry_run_names_the_optimizer_the_record_names(accelerate_config: str) -> None:
+    from emplifai.training.plan import make_plan
+
+    plan = make_plan(["--config", str(PAPER)], config_label="paper",
+                     accelerate_yaml=ROOT / "accelerate" / f"{accelerate_config}.yaml", num_gpus=None)
+    script, train, model = parse_args(["--config", str(PAPER), "--use_cpu", "true"])
+    ds = _deepspeed_config(accelerate_config) if accelerate_config.startswith("deepspeed") else None
+    assert plan.optimizer == hyperparameters(_prep(ds), script, train, model, ds)["optimizer"]

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from emplifai.training.batch import derive_batch
-from emplifai.training.memory import MemoryEstimate, ModelShape, estimate_memory, load_shape, strategy_of
+from emplifai.training.memory import (
+    MemoryEstimate,
+    ModelShape,
+    deepspeed_config_file,
+    estimate_memory,
+    load_shape,
+    strategy_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +66,8 @@ class Plan:
     tokens_method: str
     max_tokens_per_row: int
     notes: list[str] = field(default_factory=list)
+    # The optimizer that will step (run_record.optimizer_in_use): DeepSpeed's when its JSON has one.
+    optimizer: str = ""
     memory: MemoryEstimate | None = None
     shape: ModelShape | None = None
 
@@ -230,6 +239,17 @@ def _memory(plan: Plan, lengths: list[int], train: Any, model: Any, accelerate_y
     plan.shape = shape
 
 
+def _optimizer(train: Any, accelerate_yaml: Path | None) -> str:
+    """The optimizer the run will step with, named as the run record names it."""
+    import json
+
+    from emplifai.training.run_record import optimizer_in_use
+
+    ds_file = deepspeed_config_file(accelerate_yaml) if accelerate_yaml is not None else None
+    ds_config = json.loads(ds_file.read_text(encoding="utf-8")) if ds_file is not None else None
+    return optimizer_in_use(str(getattr(train.optim, "value", train.optim)), ds_config)
+
+
 def make_plan(
     argv: list[str], *, config_label: str, accelerate_yaml: Path | None, num_gpus: int | None,
 ) -> Plan:
@@ -270,6 +290,7 @@ def make_plan(
         tokens_per_dialogue=sum(lengths) / len(lengths), tokens_method=method,
         max_tokens_per_row=train.max_length if train.packing else max(lengths), notes=notes,
     )
+    plan.optimizer = _optimizer(train, accelerate_yaml)
     _memory(plan, lengths, train, model, accelerate_yaml)
     return plan
 
@@ -299,6 +320,7 @@ def render_plan(plan: Plan) -> str:
          if not (plan.max_steps and plan.max_steps > 0) else f"{plan.total_steps} (max_steps)"),
         ("tokens per dialogue", f"{_fmt(plan.tokens_per_dialogue)} mean  ({plan.tokens_method})"),
         ("tokens per optimizer step", f"~{_fmt(plan.tokens_per_step)}"),
+        ("optimizer", plan.optimizer),
     ]
     if not plan.packing:
         benchmark_train = PAPER_DIALOGUES - round(PAPER_DIALOGUES * 100 / PAPER_SITUATIONS)

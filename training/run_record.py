@@ -31,9 +31,9 @@ def optimizer_in_use(optim: str, deepspeed_config: Mapping[str, Any] | None) -> 
     zero = (deepspeed_config or {}).get("zero_optimization") or {}
     offloaded = str((zero.get("offload_optimizer") or {}).get("device", "none")) in ("cpu", "nvme")
     if kind.lower() in ("adam", "adamw"):
-        where = "DeepSpeedCPUAdam, on the CPU (optimizer offloaded)" if offloaded else "FusedAdam, on the GPU"
-        return f"DeepSpeed {kind} ({where}; from the DeepSpeed config, optim={optim} not used)"
-    return f"DeepSpeed {kind} (from the DeepSpeed config, optim={optim} not used)"
+        runs_as = "DeepSpeedCPUAdam on the CPU (optimizer offloaded)" if offloaded else "FusedAdam on the GPU"
+        return f"DeepSpeed {kind} from the DeepSpeed config, run as {runs_as}; optim={optim} is not used"
+    return f"DeepSpeed {kind} from the DeepSpeed config; optim={optim} is not used"
 
 
 def deepspeed_config_of(trainer: Any) -> dict[str, Any] | None:
