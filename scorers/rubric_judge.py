@@ -33,6 +33,7 @@ from inspect_ai.util import collect
 
 from emplifai.dialogue_format import FormatFailure, ParsedDialogue, parse_dialogue, strip_reasoning
 from emplifai.errors import UserError
+from emplifai.params import int_param
 from emplifai.scorers.judge_grader import (
     GRADER_ROLE,
     SCHEMA_PROVIDERS,
@@ -71,20 +72,20 @@ STRUCTURED: tuple[str, ...] = ("auto", "on", "off")
 
 
 def _check_parameters(mode: str, language: str, max_retries: int, structured: str, max_tokens: int | None,
-                      rubric: str) -> None:
-    """``UserError`` naming the first scorer parameter that is wrong (checked once, at construction)."""
+                      rubric: str) -> tuple[int, int | None]:
+    """``UserError`` naming the first scorer parameter that is wrong (checked once, at construction);
+    the two counts as integers."""
     if mode not in MODES:
         raise UserError(f"rubric_judge: mode must be one of {', '.join(MODES)}, got {mode!r}")
     if language not in LANGUAGES:
         raise UserError(f"rubric_judge: language must be one of {', '.join(LANGUAGES)}, got {language!r}")
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise UserError(f"rubric_judge: max_retries must be an integer >= 0, got {max_retries!r}")
+    max_retries = int_param("max_retries", max_retries, min=0, flag="rubric_judge:")
     if structured not in STRUCTURED:
         raise UserError(f"rubric_judge: structured must be one of {', '.join(STRUCTURED)}, got {structured!r}")
-    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
-        raise UserError(f"rubric_judge: max_tokens must be a positive integer or None, got {max_tokens!r}")
+    max_tokens = int_param("max_tokens", max_tokens, min=1, optional=True, flag="rubric_judge:")
     if rubric not in RUBRIC_NAMES:
         raise UserError(f"rubric_judge: rubric must be one of {', '.join(RUBRIC_NAMES)}, got {rubric!r}")
+    return max_retries, max_tokens
 
 
 @scorer(
@@ -119,7 +120,7 @@ def rubric_judge(
             principles), "neutral" (the seven definitions only) or "epitome" (three metrics:
             emotional_reactions, interpretations, explorations); see scorers/rubrics.py.
     """
-    _check_parameters(mode, language, max_retries, structured, max_tokens, rubric)
+    max_retries, max_tokens = _check_parameters(mode, language, max_retries, structured, max_tokens, rubric)
     rubrics = load_rubrics(language, rubric)
     keys = rubrics.keys  # METRIC_KEYS, or the three EPITOME_KEYS for rubric="epitome"
 

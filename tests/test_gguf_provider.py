@@ -67,8 +67,8 @@ def test_reads_the_gguf_header() -> None:
     [
         ("gguf/no/such/model.gguf", {}, "no such file"),
         ("gguf/smollm2-135m", {"ctx": 4096}, "unknown -M option"),
-        ("gguf/smollm2-135m", {"n_ctx": "big"}, "-M n_ctx must be a positive integer"),
-        ("gguf/smollm2-135m", {"slots": 0}, "-M slots must be a positive integer"),
+        ("gguf/smollm2-135m", {"n_ctx": "big"}, "-M n_ctx must be an integer >= 1"),
+        ("gguf/smollm2-135m", {"slots": 0}, "-M slots must be an integer >= 1"),
         ("gguf/smollm2-135m", {"grammar": ""}, "-M grammar must be a GBNF grammar"),
     ],
 )

@@ -95,7 +95,7 @@ def test_limited_is_recorded(records) -> None:
     assert small.train_limit == 3 and small.train_fingerprint != split.train_fingerprint
     assert small.heldout_situation_ids == split.heldout_situation_ids
     assert split.limited(10_000) is split
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="must be an integer >= 1"):
         split.limited(0)
 
 

@@ -20,15 +20,21 @@ from typing import Any
 
 from emplifai.data.fingerprint import data_fingerprint
 from emplifai.data.schema import DialogueRecord
+from emplifai.errors import UserError
 from emplifai.leak import SPLIT_FILE, BenchmarkText, record_situation_key
 
 # The sampler lives with the task so the benchmark and training cannot drift apart.
 from emplifai.pairs import draw_eval_pairs
+from emplifai.params import int_param
 
 logger = logging.getLogger(__name__)
 
 SPLIT_MODES: tuple[str, ...] = ("benchmark", "paper")
-__all__ = ["SPLIT_FILE", "SPLIT_MODES", "SftSplit", "data_fingerprint", "split_for_sft"]
+
+
+class EmptyTrainingSplit(UserError):
+    """Every situation of the data is an evaluation pair of the benchmark: nothing is left to train on."""
+__all__ = ["SPLIT_FILE", "SPLIT_MODES", "EmptyTrainingSplit", "SftSplit", "data_fingerprint", "split_for_sft"]
 
 
 @dataclass(frozen=True)
@@ -56,8 +62,7 @@ class SftSplit:
 
     def limited(self, n: int) -> SftSplit:
         """The same split training on only its first ``n`` dialogues (file order); recorded, never silent."""
-        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-            raise ValueError(f"max_train_dialogues must be a positive integer, got {n!r}")
+        n = int_param("max_train_dialogues", n, min=1, flag="")
         if n >= len(self.train):
             return self
         logger.warning("training on the first %d of %d training dialogues (max_train_dialogues)", n, len(self.train))
@@ -122,7 +127,7 @@ def split_for_sft(
             gone = dict(near)
             train = tuple(r for r in train if r.dialogue_id not in gone)
         if not train:
-            raise ValueError(
+            raise EmptyTrainingSplit(
                 f"every one of the {len(situations)} situations in the data is an evaluation pair of the "
                 f"generation benchmark (eval_n={eval_n}, eval_seed={eval_seed}), so nothing is left to train on. "
                 "Set eval_n to the -T n you will evaluate with (smaller than the number of situations), "

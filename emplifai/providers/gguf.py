@@ -40,6 +40,7 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 
 from emplifai.deps import require_modules
 from emplifai.errors import UserError
+from emplifai.params import int_param
 from emplifai.providers import gguf_server, prompt_cache
 from emplifai.providers.gguf_file import read_gguf_info, resolve_model_file
 
@@ -59,13 +60,7 @@ def check_serve_extra() -> None:
 
 
 def _positive_int(name: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise UserError(f"-M {name} must be a positive integer, got {value!r}")
-    return value
+    return int_param(name, value, min=1, optional=True, flag="-M")
 
 
 def _bool_arg(name: str, value: Any, default: bool) -> bool:

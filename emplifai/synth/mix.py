@@ -29,6 +29,7 @@ from emplifai.data.near_duplicates import DEFAULT_THRESHOLD
 from emplifai.data.schema import DialogueRecord
 from emplifai.errors import UserError
 from emplifai.leak import BenchmarkText
+from emplifai.params import float_param
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,7 @@ def mix_synthetic(
     dup_threshold: float = DEFAULT_THRESHOLD,
 ) -> tuple[list[DialogueRecord], dict[str, Any]]:
     """(real + chosen synthetic dialogues, a report for the run record)."""
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio < 0:
-        raise UserError(f"synthetic_ratio must be a number >= 0, got {ratio!r}")
+    ratio = float_param("synthetic_ratio", ratio, min=0, flag="")
     synthetic = load_dialogues(resolve_synthetic(synthetic_path))
     real_ids = {r.dialogue_id for r in real_train} | {r.situation_id for r in real_train}
     clash = sorted({r.dialogue_id for r in synthetic if r.dialogue_id in real_ids}
