@@ -72,14 +72,11 @@ def check_demo_arguments(*, emotion_limit: int | None, generation_n: int, probe_
     """``UserError`` naming the ``emplifai demo`` flag that is wrong, before any stage runs (a wrong
     --generation-n used to surface as `-T n` after two minutes of earlier stages)."""
     from emplifai.errors import UserError
+    from emplifai.params import int_param
 
-    for flag, value, least in (("--emotion-limit", emotion_limit, 0), ("--generation-n", generation_n, 1),
-                               ("--probe-n", probe_n, 1)):
-        if value is None and flag == "--emotion-limit":
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            zero = " (0 = all dialogues)" if least == 0 else ""
-            raise UserError(f"emplifai demo {flag} must be an integer >= {least}{zero}, got {value!r}")
+    int_param("--emotion-limit", emotion_limit, min=0, optional=True, flag="emplifai demo")
+    int_param("--generation-n", generation_n, min=1, flag="emplifai demo")
+    int_param("--probe-n", probe_n, min=1, flag="emplifai demo")
     if not isinstance(model, str) or "/" not in model.strip("/"):
         raise UserError(
             f"emplifai demo --model must be a model name such as {OFFLINE_MODEL} or gguf/<file.gguf>, got {model!r}"
