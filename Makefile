@@ -28,6 +28,8 @@ test: setup lint
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	# The layers of docs/architecture.md (contracts in pyproject.toml).
+	$(VENV)/bin/lint-imports
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow

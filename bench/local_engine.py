@@ -17,6 +17,13 @@ server process are both counted). Measured per engine:
 
     .venv/bin/python bench/local_engine.py --language ja --judge-tokens 300 --gen-tokens 128
     .venv/bin/python bench/local_engine.py --engines gguf --threads 1,2   # llama.cpp threads compared
+    .venv/bin/python bench/local_engine.py --warm-start --language ja --judge-tokens 300
+
+``--warm-start`` (gguf/ only) times the first verdict of the judge three ways, each from the moment
+the model is asked for it (server start included): cold (a new process, an empty prompt cache), warm
+in-process (the next verdict on the server the cold run started: the prefix is in its slot), and
+restored (a new process whose server restores the prefix the cold run saved to disk). Each run is
+the judge's real request: the structured prompt, the response schema with its rationale bound.
 
 The model load is timed apart (``load_s``) and never counted in the per-call figures. Nothing here
 uses the network.
@@ -46,10 +53,19 @@ def _judge_inputs(language: str, index: int) -> list[Any]:
     from emplifai.taxonomy import BY_LABEL
 
     rec = load_dialogues(SAMPLE_PATH)[index]
+    # structured=True: what the rubric judge sends an engine that takes a response schema (gguf/).
     return judge_messages(
         load_rubrics(language), ParsedDialogue(turns=tuple(rec.turn_texts())),  # type: ignore[arg-type]
-        emotion=rec.emotion, emotion_ja=BY_LABEL[rec.emotion].ja, situation=rec.situation,
+        emotion=rec.emotion, emotion_ja=BY_LABEL[rec.emotion].ja, situation=rec.situation, structured=True,
     )
+
+
+def _judge_schema(language: str) -> Any:
+    """The rubric judge's schema on gguf/: scores as enums, each rationale bounded (maxLength)."""
+    from emplifai.judge_metrics import METRIC_KEYS
+    from emplifai.scorers.judge_prompt import RATIONALE_MAX_CHARS, response_schema
+
+    return response_schema(None, METRIC_KEYS, RATIONALE_MAX_CHARS[language])
 
 
 def _model(engine: str, threads: int | None) -> Any:
@@ -78,8 +94,6 @@ async def _measure(engine: str, language: str, judge_tokens: int, gen_tokens: in
                    threads: int | None) -> dict[str, Any]:
     from inspect_ai.model import ChatMessageUser
 
-    from emplifai.scorers.judge_prompt import response_schema
-
     t = time.monotonic()
     model = _model(engine, threads)
     # The first request loads the model (gguf/: starts the server); timed apart.
@@ -89,7 +103,7 @@ async def _measure(engine: str, language: str, judge_tokens: int, gen_tokens: in
     pp = await _call(model, _judge_inputs(other, 0), 1)
     story = [ChatMessageUser(content="Write a long, detailed story about a lighthouse keeper and a storm.")]
     gen = await _call(model, story, gen_tokens)
-    schema = response_schema(None)
+    schema = _judge_schema(language)
     first = await _call(model, _judge_inputs(language, 1), judge_tokens, schema)
     cached = await _call(model, _judge_inputs(language, 2), judge_tokens, schema)
     return {
@@ -105,6 +119,55 @@ async def _measure(engine: str, language: str, judge_tokens: int, gen_tokens: in
         "judge_first_s": round(first["s"], 1),
         "judge_cached_s": round(cached["s"], 1),
     }
+
+
+async def _first_verdicts(language: str, judge_tokens: int, count: int) -> list[dict[str, float]]:
+    """``count`` judge calls on dialogues 1, 2, ... timed from model creation (the first includes
+    the server start and, if the cache has one, the prefix restore)."""
+    from inspect_ai.model import get_model
+
+    t = time.monotonic()
+    model = get_model("gguf/smollm2-135m", slots=1)
+    calls = []
+    for index in range(1, count + 1):
+        call = await _call(model, _judge_inputs(language, index), judge_tokens, _judge_schema(language))
+        call["s"] = time.monotonic() - t if index == 1 else call["s"]
+        calls.append(call)
+    return calls
+
+
+def _warm_child(phase: str, language: str, judge_tokens: int) -> None:
+    from emplifai.providers import gguf_server
+
+    calls = asyncio.run(_first_verdicts(language, judge_tokens, 2 if phase == "cold" else 1))
+    gguf_server.save_prompt_caches()
+    print(json.dumps({"phase": phase, "calls": calls, "events": gguf_server.prompt_cache_events}), flush=True)
+
+
+def _warm_start(language: str, judge_tokens: int) -> int:
+    import tempfile
+
+    env = {**os.environ, "EMPLIFAI_PROMPT_CACHE": tempfile.mkdtemp(prefix="emplifai-bench-prompt-cache-")}
+    rows = {}
+    for phase in ("cold", "restored"):
+        cmd = [sys.executable, __file__, "--warm-child", phase, "--language", language,
+               "--judge-tokens", str(judge_tokens)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+        if out.returncode != 0:
+            print(out.stderr[-3000:], file=sys.stderr)
+            return out.returncode
+        rows[phase] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(json.dumps(rows[phase]), flush=True)
+    cold, warm = rows["cold"]["calls"]
+    [restored] = rows["restored"]["calls"]
+    print(f"\n| seconds to the first verdict ({language} rubric, structured) | s | judge prompt tokens computed |")
+    print("|---|---|---|")
+    for name, call in (("cold: new process, empty prompt cache", cold),
+                       ("warm: the next verdict on the same server (in-process)", warm),
+                       ("restored: new process, prefix restored from disk", restored)):
+        print(f"| {name} | {call['s']:.1f} | {call['in']} |")
+    print(f"restored / cold: {restored['s'] / cold['s']:.2f}")
+    return 0
 
 
 def _child(engine: str, language: str, judge_tokens: int, gen_tokens: int, threads: int | None) -> None:
@@ -127,8 +190,15 @@ def main() -> int:
     ap.add_argument("--gen-tokens", type=int, default=128)
     ap.add_argument("--engines", default=",".join(ENGINES))
     ap.add_argument("--threads", default="", help="gguf/ thread counts to run, comma-separated (default: its default)")
+    ap.add_argument("--warm-start", action="store_true", help="gguf/ only: first verdict cold, warm, restored")
     ap.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
+    ap.add_argument("--warm-child", choices=("cold", "restored"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.warm_child:
+        _warm_child(args.warm_child, args.language, args.judge_tokens)
+        return 0
+    if args.warm_start:
+        return _warm_start(args.language, args.judge_tokens)
     if args.child:
         _child(args.child, args.language, args.judge_tokens, args.gen_tokens, int(args.threads or 0) or None)
         return 0

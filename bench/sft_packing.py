@@ -71,9 +71,20 @@ def _config(out: str, **kw: Any) -> SFTConfig:
     return SFTConfig(**base)
 
 
-def _epoch_counts(trainer: SFTTrainer, per_device: int) -> dict[str, float]:
-    """Count one epoch of the batches the Trainer would feed at this per-device batch size."""
-    trainer._train_batch_size = per_device  # the dataloader reads this, set from args at init
+def _at_batch_size(trainer: SFTTrainer, per_device: int, out: str) -> SFTTrainer:
+    """The same trainer at another per-device batch: a new SFTTrainer on the already tokenised (and,
+    with packing, packed) rows, which TRL takes as they are; the Trainer reads the batch size from its
+    arguments at construction."""
+    if trainer.args.per_device_train_batch_size == per_device:
+        return trainer
+    args = _config(out, packing=trainer.args.packing, packing_strategy=trainer.args.packing_strategy,
+                   max_length=trainer.args.max_length, per_device_train_batch_size=per_device)
+    return SFTTrainer(model=trainer.model, processing_class=trainer.processing_class,
+                      train_dataset=trainer.train_dataset, args=args)
+
+
+def _epoch_counts(trainer: SFTTrainer) -> dict[str, float]:
+    """Count one epoch of the batches the Trainer feeds at its per-device batch size."""
     real = positions = loss_tokens = batches = 0
     per_batch: list[int] = []
     for batch in trainer.get_train_dataloader():
@@ -159,7 +170,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["epoch_tokens"] = sum(lengths)
         results["prepare_seconds_no_packing"] = round(time.perf_counter() - start, 1)
         for b in (int(x) for x in args.batch_sizes.split(",")):
-            c = _epoch_counts(plain, b)
+            c = _epoch_counts(_at_batch_size(plain, b, out))
             results["settings"].append({"setting": f"no packing, per-device batch {b}", "per_device": b, **c,
                                         "dialogues_per_sequence": 1.0})
         if max(lengths) > args.max_length:
@@ -167,10 +178,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                              "tokens): bfd packing would truncate it")
         start = time.perf_counter()
         packed = SFTTrainer(model=model, processing_class=tok, train_dataset=ds,
-                            args=_config(out, packing=True, packing_strategy="bfd", max_length=args.max_length))
+                            args=_config(out, packing=True, packing_strategy="bfd", max_length=args.max_length,
+                                         per_device_train_batch_size=1))
         results["prepare_seconds_packing"] = round(time.perf_counter() - start, 1)
         n_rows = len(packed.train_dataset)
-        c = _epoch_counts(packed, 1)
+        c = _epoch_counts(packed)
         c["row_fill"] = c["real_tokens"] / (n_rows * args.max_length)
         results["settings"].append({"setting": f"packing bfd, max_length {args.max_length}, per-device batch 1",
                                     "per_device": 1, **c, "dialogues_per_sequence": len(rows) / n_rows})

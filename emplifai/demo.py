@@ -76,6 +76,21 @@ def _eval(inspect_eval: Any, label: str, *args: Any, **kwargs: Any) -> Any:
         return inspect_eval(*args, **kwargs)
 
 
+def check_demo_arguments(*, emotion_limit: int | None, generation_n: int, probe_n: int, model: str) -> None:
+    """``UserError`` naming the ``emplifai demo`` flag that is wrong, before any stage runs (a wrong
+    --generation-n used to surface as `-T n` after two minutes of earlier stages)."""
+    from emplifai.errors import UserError
+    from emplifai.params import int_param
+
+    int_param("--emotion-limit", emotion_limit, min=0, optional=True, flag="emplifai demo")
+    int_param("--generation-n", generation_n, min=1, flag="emplifai demo")
+    int_param("--probe-n", probe_n, min=1, flag="emplifai demo")
+    if not isinstance(model, str) or "/" not in model.strip("/"):
+        raise UserError(
+            f"emplifai demo --model must be a model name such as {OFFLINE_MODEL} or gguf/<file.gguf>, got {model!r}"
+        )
+
+
 def run_demo(
     log_dir: str = "logs",
     emotion_limit: int | None = 20,
@@ -87,6 +102,7 @@ def run_demo(
     leaderboard_dir: str = "out/leaderboard",
     model: str = OFFLINE_MODEL,
 ) -> int:
+    check_demo_arguments(emotion_limit=emotion_limit, generation_n=generation_n, probe_n=probe_n, model=model)
     from inspect_ai import eval as inspect_eval
     from inspect_ai.model import get_model
 
@@ -101,8 +117,10 @@ def run_demo(
     print(f"1/7 Validating the bundled sample set ({SAMPLE_PATH.name}, the project's own illustration, not EmplifAI)")
     records = load_dialogues(SAMPLE_PATH)
     stats = dataset_stats(records)
-    print(f"  OK: {len(records)} dialogues, {stats['n_situations']} situations, {stats['n_emotions']} emotions")
-    print(f"  model: {model} (llama.cpp server started on first use and stopped after each run)")
+    print(f"  OK: {len(records)} dialogues, {stats['n_situations']} situations, {stats['n_emotions']} emotions "
+          f"({time.monotonic() - t0:.0f} s)")
+    print(f"  model: {model} (one llama.cpp server for every stage, started on first use, stopped at exit; "
+          "the judge's prompt prefix is kept on disk between runs, see docs/local_models.md)")
 
     print(f"2/7 Reverse emotion prediction, English brief and labels (SmolLM2-135M is an English model), "
           f"{emotion_limit or 'all'} dialogues. Label match only: BERTScore and fastText need a model file, see README")
@@ -151,10 +169,12 @@ def run_demo(
     from emplifai.leaderboard import write_leaderboard
 
     print("7/7 Leaderboard of these runs (paper rows beside them, marked as not run here)")
+    started = time.monotonic()
     paths = write_leaderboard(log_dir, leaderboard_dir, paper_rows=True)
-    print(f"  {paths['html'].resolve().as_uri()}")
+    print(f"  {paths['html'].resolve().as_uri()}  ({time.monotonic() - started:.0f} s)")
     print(f"  also {paths['markdown']}, {paths['csv']}, {paths['json']}")
     print(f"\n{MEANING}")
+    _print_prompt_cache()
     print(f"\nDone in {time.monotonic() - t0:.0f} s. Open the logs with: inspect view --log-dir {Path(log_dir)}")
     return 0
 
@@ -197,6 +217,26 @@ def _print_probe_verdict(log: Any) -> None:  # an inspect_ai EvalLog of judge_pr
           f"invariance violations: {shown('invariance_violation_rate', 'invariance_probes')}")
     print(f"  trust verdict: {verdict}. {sentence}")
     print(f"  ({TRUST_RULE})")
+
+
+def _print_prompt_cache() -> None:
+    """Whether the gguf/ prompt cache was found (restored) or written in this run."""
+    from emplifai.providers import gguf_server
+
+    gguf_server.save_prompt_caches()  # the last stage's slot, before the totals are printed
+    events = gguf_server.prompt_cache_events
+    restored = [e for e in events if "restored" in e]
+    written = [e for e in events if "wrote" in e]
+    print(f"\nPrompt cache: {'found' if restored else 'not found'} ({len(restored)} restore(s)), "
+          f"written {len(written)} time(s); folder {_cache_folder()}")
+    for event in restored[:3]:
+        print(f"  {event}")
+
+
+def _cache_folder() -> str:
+    from emplifai.providers.prompt_cache import cache_dir
+
+    return str(cache_dir())
 
 
 def get_grader(model: str, max_tokens: int | None) -> Any:

@@ -36,8 +36,9 @@ text before a closing tag whose opening tag was in the chat template. The remove
 ``ParsedDialogue.reasoning`` / ``FormatFailure.reasoning``.
 
 Everything else is a ``FormatFailure`` with a reason: no labels at all, fewer or more than four
-turns, a wrong speaker order, an empty turn, and (``check_turns``) a turn that is one of the
-brief's placeholder turns (``（1回目の発言）``, ``(first reply)``, with or without the brackets:
+turns, a wrong speaker order, an empty turn, and (``check_turns``) a turn of punctuation only
+(``…``), a turn that copies one of the brief's placeholder turns (``（1回目の発言）``,
+``(first reply)``, with or without the brackets, spaces or kanji numerals, a few words added:
 a copied template) or that repeats another turn verbatim. The turn text itself is never
 rewritten (quotes, punctuation and width are kept as the model wrote them).
 """
@@ -176,17 +177,17 @@ def _role_names(roles: Sequence[str]) -> str:
     return ", ".join(f"{ja[r]} ({r})" for r in roles)
 
 
-def strip_reasoning(text: str) -> tuple[str, str]:
+def strip_reasoning(text: str, template_opened: bool = True) -> tuple[str, str]:
     """``(text without reasoning blocks, the removed reasoning)``.
 
     Removes ``<think>``/``<thinking>``/``<reasoning>`` blocks (any case), a leading block that is
     never closed (everything from its tag on), and, when the first closing tag has no opening tag
-    before it (the chat template opened the block), everything up to that tag. Pieces of removed
-    reasoning are joined with a blank line; tags are dropped.
+    before it (the chat template opened the block) and ``template_opened`` is true, everything up
+    to that tag. Pieces of removed reasoning are joined with a blank line; tags are dropped.
     """
     text = "" if text is None else str(text)
     removed: list[str] = []
-    close = _REASONING_CLOSE.search(text)
+    close = _REASONING_CLOSE.search(text) if template_opened else None
     if close is not None and _REASONING_OPEN.search(text, 0, close.start()) is None:
         removed.append(text[: close.start()].strip())
         text = text[close.end() :]
@@ -246,13 +247,53 @@ def _normal_turn(text: str) -> str:
     return " ".join(text.split())
 
 
+_KANJI_DIGITS = str.maketrans("一二三四五", "12345")
+# Words a copied placeholder may carry beyond the brief's own: a turn that is a placeholder plus
+# only these (spaces aside) is a copy; "1回目の発言で緊張しました" is a reply.
+_PLACEHOLDER_FILLER = re.compile(
+    r"(?:を|に|の|ここに|ここ|書く|書いて|記入|入力|例|など|"
+    r"the|your|a|my|here|goes|write|insert|text|example|e\.g\.|[()\[\]（）「」【】:：.…-])*"
+)
+
+
+def _template_form(text: str) -> str:
+    """A turn compared for copied placeholders: the loose form, without any whitespace, kanji
+    numerals as digits (（一 回目の発言） -> 1回目の発言)."""
+    return "".join(loose_form(text).split()).translate(_KANJI_DIGITS)
+
+
+@cache
+def _placeholder_cores() -> dict[str, str]:
+    return {_template_form(p): p for turns in TEMPLATE_TURNS.values() for p in turns}
+
+
+def copied_placeholder(text: str) -> str | None:
+    """The brief's placeholder turn that ``text`` copies, or None. A copy may differ from it by
+    spaces, width, kanji numerals, brackets, end punctuation and filler words
+    (（1 回目の発言）, （一回目の発言）, （1回目の発言をここに）, (first reply here))."""
+    exact = brief_placeholders().get(loose_form(text))
+    if exact is not None:
+        return exact
+    form = _template_form(text)
+    for core, placeholder in _placeholder_cores().items():
+        if core in form and _PLACEHOLDER_FILLER.fullmatch(form.replace(core, "", 1)):
+            return placeholder
+    return None
+
+
+def _only_punctuation(text: str) -> bool:
+    """No word, number or symbol: only punctuation such as …, 。。。 or ...?"""
+    return all(unicodedata.category(c)[0] == "P" for c in text if not c.isspace())
+
+
 def check_turns(turns: Sequence[str], language: str = "ja") -> str | None:
     """The reason four turns (patient, supporter, patient, supporter) are not a usable dialogue,
     or None when they are.
 
-    Refused: an empty turn; a turn that is one of the brief's placeholder turns in any language,
-    with or without its brackets (``（1回目の発言）``, ``1回目の発言``, ``(first reply)``); a turn
-    that repeats another turn verbatim (whitespace aside). ``language`` names the speakers in the
+    Refused: an empty turn; a turn of punctuation only (``…``); a turn that copies one of the
+    brief's placeholder turns in any language (``copied_placeholder``: ``（1回目の発言）``,
+    ``1回目の発言``, ``（一 回目の発言をここに）``, ``(first reply)``); a turn that repeats another
+    turn verbatim (whitespace aside). ``language`` names the speakers in the
     reason. Pure: used by ``parse_dialogue`` and by any other reader of model dialogues.
     """
     if language not in SPEAKER_LABELS:
@@ -261,14 +302,15 @@ def check_turns(turns: Sequence[str], language: str = "ja") -> str | None:
     if len(turns) != 4:
         return f"found {len(turns)} turns, expected 4"
     labels = SPEAKER_LABELS[language]
-    placeholders = brief_placeholders()
     seen: dict[str, int] = {}
     for i, turn in enumerate(turns):
         name = f"turn {i + 1} ({labels[i % 2]})"
         text = _normal_turn(str(turn or ""))
         if not text:
             return f"{name} is empty"
-        placeholder = placeholders.get(loose_form(text))
+        if _only_punctuation(text):
+            return f"{name} is only punctuation ({text[:20]!r}), not a reply"
+        placeholder = copied_placeholder(text)
         if placeholder is not None:
             return f"{name} is the brief's placeholder {placeholder!r}, not a reply (template copied)"
         if text in seen:

@@ -22,6 +22,7 @@ from inspect_ai.model import ResponseSchema
 from inspect_ai.util import JSONSchema
 
 from emplifai.dialogue_format import FormatFailure, check_turns, strip_reasoning
+from emplifai.json_answer import JSONAnswerError, duplicate_keys, find_objects
 
 DIALOGUE_FORMATS: tuple[str, ...] = ("free", "structured")
 TURN_KEYS: tuple[str, str, str, str] = ("patient_1", "supporter_1", "patient_2", "supporter_2")
@@ -50,18 +51,23 @@ def turns_as_json(turns: Sequence[str]) -> str:
     return json.dumps(dict(zip(TURN_KEYS, turns, strict=True)), ensure_ascii=False, indent=2)
 
 
-def _json_object(text: str) -> dict | None:
-    """The first JSON object in ``text`` (the whole text, or from a '{' on), else None."""
-    decoder = json.JSONDecoder()
-    start = text.find("{")
-    while start != -1:
-        try:
-            value, _ = decoder.raw_decode(text, start)
-        except ValueError:
-            start = text.find("{", start + 1)
-            continue
-        return value if isinstance(value, dict) else None
-    return None
+def _json_object(text: str) -> dict | str:
+    """The first JSON object in ``text`` (the whole text, or from a '{' on), else why there is none."""
+    try:
+        found = find_objects(text)
+    except JSONAnswerError as e:
+        return str(e)
+    if found.objects:
+        obj = found.objects[0]
+        doubled = duplicate_keys(obj)
+        if doubled:
+            return f"two answers for one turn: the key {doubled[0]!r} is given twice"
+        return obj
+    if found.unfinished:
+        return f"the reply ends inside an unfinished JSON object, cut short ({found.first_error})"
+    if found.first_error:
+        return f"no usable JSON object with the four turns: {found.first_error}"
+    return "no JSON object with the four turns found"
 
 
 def parse_structured(text: str | None, language: str = "ja") -> tuple[str, str, str, str] | FormatFailure:
@@ -70,8 +76,8 @@ def parse_structured(text: str | None, language: str = "ja") -> tuple[str, str, 
         return FormatFailure("empty output")
     body, reasoning = strip_reasoning(str(text))
     obj = _json_object(body)
-    if obj is None:
-        return FormatFailure("no JSON object with the four turns found", reasoning=reasoning)
+    if isinstance(obj, str):
+        return FormatFailure(obj, reasoning=reasoning)
     missing = [k for k in TURN_KEYS if k not in obj]
     if missing:
         return FormatFailure(f"JSON object lacks {missing} (keys: {sorted(obj)})", reasoning=reasoning)

@@ -1,4 +1,5 @@
-"""Eval-time leak check: which evaluation samples a fine-tuned checkpoint was trained on.
+"""Leak checks: which evaluation samples a checkpoint trained on, and which rows of training data
+carry benchmark text (the second part, at the end of this file).
 
 An SFT run (``emplifai train``) writes ``split.json`` beside its checkpoint. It lists the
 situations the checkpoint trained on, by id and by content key (a hash of the emotion and the
@@ -28,6 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from emplifai.data.fingerprint import data_fingerprint
+from emplifai.data.near_duplicates import (
+    DEFAULT_THRESHOLD,
+    Match,
+    NearDupIndex,
+    check_threshold,
+    dialogue_text,
+    jaccard,
+    shingles,
+)
 from emplifai.data.schema import DialogueRecord
 from emplifai.errors import UserError
 
@@ -180,3 +190,93 @@ def check_leak(
         task, len(trained), len(evaluated), trained_on.path,
     )
     return LeakCheck(kept=list(evaluated), trained=trained, metadata=meta)
+
+
+# --- benchmark text in training data: the near-duplicate check ----------------------------------
+#
+# The split by situation id keeps the evaluation pairs' own rows out of training; it cannot see an
+# evaluation situation or dialogue that reaches the training data under another id (a synthetic
+# row, another copy of the data, a lightly edited row). This check compares content: every row's
+# situation with every evaluation situation (a few hundred at most, all compared), and every row's
+# turns with every reference dialogue (exact Jaccard through the inverted index of
+# emplifai.data.near_duplicates, which decides every pair exactly). `emplifai data leaks`, the
+# synthetic pipeline's filter, the SFT mix and the SFT split all use it.
+
+
+@dataclass(frozen=True)
+class Leak:
+    """One row of checked data near benchmark text: which part, how near, and near what."""
+
+    dialogue_id: str
+    line: int | None  # the row's line (JSONL) or data row (CSV/Parquet) in its file, when known
+    part: str  # "situation" (near an evaluation situation) or "turns" (near a reference dialogue)
+    jaccard: float
+    matched: str  # situation_id (part "situation") or dialogue_id (part "turns") in the reference data
+    matched_is_eval: bool  # the matched text belongs to an evaluation situation
+
+    def describe(self) -> str:
+        where = f"{self.dialogue_id}" + (f" (line {self.line})" if self.line is not None else "")
+        if self.part == "situation":
+            what = f"its situation has Jaccard {self.jaccard:.3f} with evaluation situation {self.matched}"
+        else:
+            of = "an evaluation situation's dialogue" if self.matched_is_eval else "a dialogue of the data"
+            what = f"its turns have Jaccard {self.jaccard:.3f} with {self.matched} ({of})"
+        return f"{where}: {what}"
+
+
+class BenchmarkText:
+    """The benchmark text a row must not be near: the evaluation situations and reference dialogues.
+
+    ``eval_pairs`` are the generation benchmark's evaluation pairs (``emplifai.pairs.draw_eval_pairs``:
+    one record per situation); ``dialogues`` the dialogues whose turns a row must not repeat (the
+    whole real data for a synthetic file; the evaluation situations' dialogues for the real
+    training split, whose own rows would otherwise match themselves).
+    """
+
+    def __init__(self, eval_pairs: Sequence[DialogueRecord], dialogues: Sequence[DialogueRecord], *,
+                 threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.threshold = check_threshold(threshold)
+        self.eval_situation_ids = frozenset(r.situation_id for r in eval_pairs)
+        self._situations = [(r.situation_id, shingles(r.situation)) for r in eval_pairs]
+        self._dialogues = NearDupIndex(self.threshold)
+        seen: set[str] = set()
+        for r in dialogues:
+            if r.dialogue_id not in seen:  # a dialogue listed twice is one reference text
+                seen.add(r.dialogue_id)
+                self._dialogues.add(r.dialogue_id, dialogue_text(r.turn_texts()))
+        self._situation_of = {r.dialogue_id: r.situation_id for r in dialogues}
+        self.n_dialogues = len(self._dialogues)
+
+    def situation_match(self, situation: str) -> tuple[str, float] | None:
+        """(evaluation situation_id, exact Jaccard) of the nearest evaluation situation at or above
+        the threshold, comparing with every one of them; ties go to the smallest id."""
+        grams = shingles(situation)
+        best: tuple[str, float] | None = None
+        for sid, other in self._situations:
+            sim = jaccard(grams, other)
+            if sim >= self.threshold and (best is None or sim > best[1] or (sim == best[1] and sid < best[0])):
+                best = (sid, sim)
+        return best
+
+    def turns_match(self, turns: Sequence[str]) -> Match | None:
+        """The nearest reference dialogue at or above the threshold (exact Jaccard), else None."""
+        return self._dialogues.nearest(dialogue_text(turns))
+
+    def check(self, rec: DialogueRecord, line: int | None = None) -> list[Leak]:
+        """Every leak of one row: its situation, its turns, or both."""
+        leaks: list[Leak] = []
+        sit = self.situation_match(rec.situation)
+        if sit is not None:
+            leaks.append(Leak(rec.dialogue_id, line, "situation", sit[1], sit[0], True))
+        turns = self.turns_match(rec.turn_texts())
+        if turns is not None:
+            is_eval = self._situation_of.get(turns.key) in self.eval_situation_ids
+            leaks.append(Leak(rec.dialogue_id, line, "turns", turns.similarity, turns.key, is_eval))
+        return leaks
+
+    def check_all(self, rows: Sequence[DialogueRecord], lines: Sequence[int] | None = None) -> list[Leak]:
+        """Every leak of every row, in row order."""
+        out: list[Leak] = []
+        for i, rec in enumerate(rows):
+            out.extend(self.check(rec, None if lines is None else lines[i]))
+        return out

@@ -26,8 +26,14 @@ _MARKER = "emplifai_conversion.json"
 
 
 def default_home() -> Path:
-    """Where converted models live: ``$EMPLIFAI_HOME`` or ``~/.cache/emplifai``."""
-    return Path(os.environ.get("EMPLIFAI_HOME", Path.home() / ".cache" / "emplifai"))
+    """The project's cache folder (converted models, the gguf/ prompt cache): ``$EMPLIFAI_HOME``,
+    else ``$XDG_CACHE_HOME/emplifai``, else ``~/.cache/emplifai``."""
+    if os.environ.get("EMPLIFAI_HOME"):
+        return Path(os.environ["EMPLIFAI_HOME"])
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    # The XDG spec: a relative value is invalid and ignored.
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "emplifai"
 
 
 def find_gguf() -> Path:

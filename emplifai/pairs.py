@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sklearn.model_selection import train_test_split
 
 from emplifai.data.schema import DialogueRecord
+from emplifai.params import int_param
 
 
 def draw_eval_pairs(records: Sequence[DialogueRecord], n: int, seed: int) -> list[DialogueRecord]:
@@ -20,8 +21,7 @@ def draw_eval_pairs(records: Sequence[DialogueRecord], n: int, seed: int) -> lis
     data, every pair is returned, sorted by situation_id (the caller decides how to report that).
     SFT must exclude exactly these situation_ids from its training split.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    n = int_param("n", n, min=1, flag="")
     first: dict[str, DialogueRecord] = {}
     for rec in sorted(records, key=lambda r: r.dialogue_id):
         first.setdefault(rec.situation_id, rec)

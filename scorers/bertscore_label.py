@@ -152,8 +152,8 @@ def _load_tokenizer(spec: BertScoreModel) -> Any:
     return AutoTokenizer.from_pretrained(spec.model_type, use_fast=False, local_files_only=True)
 
 
-def _check_keywords_distinct(spec: BertScoreModel, language: str, tokenizer: Any = None) -> None:
-    tok = tokenizer if tokenizer is not None else _load_tokenizer(spec)
+def _check_keywords_distinct(spec: BertScoreModel, language: str) -> None:
+    tok = _load_tokenizer(spec)
     by_ids: dict[tuple[int, ...], list[str]] = {}
     for label in LABELS:
         kw = label_in(label, language)
@@ -211,7 +211,9 @@ class BertScoreSimilarity:
         bs, lock = load_bertscorer(self.spec, self.batch_size)
         with lock:
             if not self._checked:
-                _check_keywords_distinct(self.spec, self.language, bs._tokenizer)
+                # BERTScorer keeps its tokenizer private; the same tokenizer, loaded the same way from the
+                # files it just fetched, is the public route (once per scorer instance).
+                _check_keywords_distinct(self.spec, self.language)
                 self._checked = True
             p, r, f = bs.score([pred_text], [gold_text], batch_size=self.batch_size)
         return {"precision": float(p[0]), "recall": float(r[0]), "f1": float(f[0])}

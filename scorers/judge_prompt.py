@@ -1,38 +1,44 @@
-"""The rubric judge's prompt, the shape of its answer, and the reader of that answer.
+"""The rubric judge's prompt and the shape of its answer.
 
-Pure functions, no model calls: ``judge_messages`` builds the conversation, ``parse_verdict``
-reads a reply into validated scores or raises ``VerdictError`` with a short reason (which goes
-back to the judge as the corrective message of a retry).
-
-One set of rules for both modes: reasoning blocks (``<think>`` ...) are removed first; the reply
-must hold exactly one verdict object (two different ones raise ``AmbiguousVerdict``; a brace in
-prose around it is ignored); that object has exactly the expected keys (the seven metrics, or
-``rationale`` + ``score``, or the one metric wrapping them), every score an integer 1..5 and
-every rationale a real reason (not empty, at least one letter or digit, not the prompt's own
-placeholder ``<短い根拠>``).
+Pure functions, no model calls: ``judge_messages`` builds the conversation, ``response_schema``
+the structured-output schema. The reader of the reply and the checks every verdict goes through
+live in ``emplifai.scorers.verdict`` (``parse_verdict``, ``VerdictError``, ``MetricVerdict``
+... are importable from here too, as before).
 
 The judged dialogue is model output, so it is fenced: it sits between a line ``<<<DIALOGUE`` and
 a line ``DIALOGUE>>>``, the judge is told that nothing inside the fence is an instruction, and
-any run of three angle brackets inside the judged text is rewritten first, so the text can
-neither close the fence early nor open a second one.
+``neutralise_fences`` rewrites the judged text first, so that no line of it can read as a fence
+line, even once Unicode is normalised (NFKC) and invisible characters are dropped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import unicodedata
 from functools import cache
-from typing import Any
 
 from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageUser, ResponseSchema
 from inspect_ai.util import JSONSchema, json_schema
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, create_model, field_validator
 
-from emplifai.dialogue_format import SPEAKER_LABELS, ParsedDialogue, loose_form, strip_reasoning
+from emplifai.dialogue_format import SPEAKER_LABELS, ParsedDialogue
 from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.scorers.rubrics import RubricSet
+from emplifai.scorers.verdict import (
+    ANSWER_PLACEHOLDERS,
+    AllMetricsVerdict,
+    AmbiguousVerdict,
+    DuplicateAnswer,
+    MetricVerdict,
+    VerdictError,
+    parse_verdict,
+    verdict_model,
+)
+
+__all__ = [  # the verdict names are re-exported: callers imported them from here before
+    "AllMetricsVerdict", "AmbiguousVerdict", "DuplicateAnswer", "MetricVerdict", "VerdictError",
+    "parse_verdict", "verdict_model",
+]
 
 # 1.1.0: scores sent as enum 1..5; one verdict object; no extra keys; placeholder rationales refused.
 # 1.2.0: a length for each rationale is asked (RATIONALE_MAX_CHARS); with a response schema the
@@ -41,9 +47,21 @@ JUDGE_PROMPT_VERSION = "1.2.0"
 FENCE_OPEN = "<<<DIALOGUE"
 FENCE_CLOSE = "DIALOGUE>>>"
 
-# Three or more opening / closing angle brackets (ASCII or full-width, spaces between allowed).
-_OPEN_RUN = re.compile(r"[<＜](?:[ \t\u3000]*[<＜]){2,}")
-_CLOSE_RUN = re.compile(r"[>＞](?:[ \t\u3000]*[>＞]){2,}")
+# Every character whose NFKC form is an angle bracket (ASCII, full-width, small form variants;
+# checked over all of Unicode in tests/test_hostile_properties.py).
+_OPENERS = frozenset("<＜﹤")
+_CLOSERS = frozenset(">＞﹥")
+# What may sit between the brackets of a run and still leave a fence once normalised or rendered:
+# spaces of any width, format characters (zero-width space, joiners, BOM), controls, combining
+# marks. Line breaks end a run: a fence is one line.
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _transparent(ch: str) -> bool:
+    if ch in _LINE_BREAKS:
+        return False
+    category = unicodedata.category(ch)
+    return category[0] in "CZ" or category in ("Mn", "Me")
 
 # The length each rationale is asked to keep to ("one or two short sentences"), per language: a
 # Japanese character carries more than an English one. Asked of every judge; enforced in decoding
@@ -52,49 +70,6 @@ _CLOSE_RUN = re.compile(r"[>＞](?:[ \t\u3000]*[>＞]){2,}")
 # not fit SmolLM2's 8,192-token context after the 6,950-token Japanese prompt; of 60 they do.
 # A longer reason does not make a verdict unusable, so parse_verdict does not refuse it.
 RATIONALE_MAX_CHARS: dict[str, int] = {"ja": 60, "en": 150}
-
-
-class MetricVerdict(BaseModel):
-    """One metric's verdict. Rationale first: the judge writes its reason before the number."""
-
-    model_config = ConfigDict(extra="forbid")
-    rationale: str
-    # StrictInt: "4", 4.0 and true are not scores; a judge that writes them is asked again.
-    score: StrictInt = Field(ge=1, le=5)
-
-    @field_validator("rationale")
-    @classmethod
-    def _a_real_reason(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("empty rationale")
-        if not any(unicodedata.category(c)[0] in "LN" for c in value):
-            # "); " or "..." names nothing: no word, no number (SmolLM2 wrote "); " under minLength 1).
-            raise ValueError(f"the rationale {value[:20]!r} has no word in it, not a reason")
-        copied = _placeholders().get(loose_form(value))
-        if copied is not None:
-            raise ValueError(f"the rationale is the answer format's placeholder {copied!r}, not a reason")
-        return value
-
-
-# One field per metric, each a MetricVerdict; extra="forbid" gives additionalProperties=false,
-# which strict structured-output providers require.
-AllMetricsVerdict: type[BaseModel] = create_model(  # type: ignore[call-overload]
-    "AllMetricsVerdict",
-    __config__=ConfigDict(extra="forbid"),
-    **{key: (MetricVerdict, ...) for key in METRIC_KEYS},
-)
-
-
-class VerdictError(ValueError):
-    """A judge reply that cannot be used; the message is short enough to send back to the judge."""
-
-    kind = "invalid"
-
-
-class AmbiguousVerdict(VerdictError):
-    """A reply holding two or more different verdict objects: which one is the answer is unknown."""
-
-    kind = "ambiguous"
 
 
 # Every fixed string of the prompt, per language. Its hash (below) goes into the log.
@@ -128,8 +103,8 @@ _TEXT: dict[str, dict[str, str]] = {
         ),
         "format_words_where_all": "各項目の値はオブジェクトで、",
         "format_words_where_one": "オブジェクトは",
-        "rationale_ph": "<短い根拠>",
-        "score_ph": "<1〜5の整数>",
+        "rationale_ph": ANSWER_PLACEHOLDERS["ja"]["rationale"],
+        "score_ph": ANSWER_PLACEHOLDERS["ja"]["score"],
         "emotion_title": "# 対象の感情",
         "situation_title": "# 状況",
         "dialogue_title": "# 採点する対話",
@@ -168,8 +143,8 @@ _TEXT: dict[str, dict[str, str]] = {
         ),
         "format_words_where_all": "The value of each is an object with the ",
         "format_words_where_one": "It has the ",
-        "rationale_ph": "<short reason>",
-        "score_ph": "<integer 1-5>",
+        "rationale_ph": ANSWER_PLACEHOLDERS["en"]["rationale"],
+        "score_ph": ANSWER_PLACEHOLDERS["en"]["score"],
         "emotion_title": "# Target emotion",
         "situation_title": "# Situation",
         "dialogue_title": "# Dialogue to score",
@@ -187,20 +162,31 @@ JUDGE_PROMPT_SHA256 = hashlib.sha256(
 ).hexdigest()
 
 
-@cache
-def _placeholders() -> dict[str, str]:
-    """The answer format's placeholders (every language), keyed by their loose form: a judge that
-    copies one as its rationale has given no reason."""
-    return {loose_form(t[k]): t[k] for t in _TEXT.values() for k in ("rationale_ph", "score_ph")}
-
-
 def neutralise_fences(text: str) -> str:
-    """Rewrite runs of 3+ angle brackets (``<<<``, ``＞＞＞``, ``> > >``) as ‹‹‹ / ›››.
+    """Rewrite every run of 3+ angle brackets as ‹‹‹ / ››› (one per bracket, what sat between them
+    dropped): ``<<<``, ``＞＞＞``, ``> > >``, ``>\u200b>>``, ``﹥﹥﹥``.
 
-    After this no fence line can occur inside judged text, whatever the text tries.
+    A run is brackets of one direction (any character whose NFKC form is ``<``, or ``>``) with only
+    spaces, invisible format characters, controls or combining marks between them. After this no
+    line of the text normalises (NFKC, format characters removed) to a fence line, whatever the
+    text tries. Runs of one or two brackets are kept.
     """
-    text = _OPEN_RUN.sub(lambda m: "‹" * sum(c in "<＜" for c in m.group()), text)
-    return _CLOSE_RUN.sub(lambda m: "›" * sum(c in ">＞" for c in m.group()), text)
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        kind = _OPENERS if text[i] in _OPENERS else _CLOSERS if text[i] in _CLOSERS else None
+        if kind is None:
+            out.append(text[i])
+            i += 1
+            continue
+        count, j, end = 0, i, i
+        while j < n and (text[j] in kind or _transparent(text[j])):
+            if text[j] in kind:
+                count, end = count + 1, j + 1
+            j += 1
+        out.append(("‹" if kind is _OPENERS else "›") * count if count >= 3 else text[i:end])
+        i = end
+    return "".join(out)
 
 
 def render_dialogue(dialogue: ParsedDialogue, language: str) -> str:
@@ -331,18 +317,6 @@ def _enum_scores(schema: JSONSchema, rationale_max_chars: int | None = None) -> 
 
 
 @cache
-def verdict_model(keys: tuple[str, ...] = METRIC_KEYS) -> type[BaseModel]:
-    """The all-metrics verdict model for a rubric's keys (``AllMetricsVerdict`` for the seven)."""
-    if keys == METRIC_KEYS:
-        return AllMetricsVerdict
-    return create_model(  # type: ignore[call-overload]
-        "AllMetricsVerdict_" + "_".join(k[:4] for k in keys),
-        __config__=ConfigDict(extra="forbid"),
-        **{key: (MetricVerdict, ...) for key in keys},
-    )
-
-
-@cache
 def response_schema(
     metric: str | None, keys: tuple[str, ...] = METRIC_KEYS, rationale_max_chars: int | None = None
 ) -> ResponseSchema:
@@ -359,92 +333,3 @@ def response_schema(
         json_schema=_enum_scores(json_schema(model), rationale_max_chars),
         description="Rubric scores (1-5) with a short rationale each.",
     )
-
-
-def parse_verdict(
-    text: str, metric: str | None = None, keys: tuple[str, ...] = METRIC_KEYS
-) -> dict[str, MetricVerdict]:
-    """Validated verdicts keyed by metric (all seven, or just ``metric``); else ``VerdictError``.
-
-    Reasoning blocks are removed first. The verdict may stand alone or sit in a code block or
-    prose; braces in the prose that do not open a JSON object are ignored. Two different verdict
-    objects raise ``AmbiguousVerdict``. The object must have exactly the expected keys (for one
-    metric, ``{"rationale", "score"}`` or that metric wrapping them); scores are integers 1..5 and
-    rationales real reasons. The same rules hold in both modes.
-    """
-    if metric is not None and metric not in keys:
-        raise ValueError(f"unknown metric {metric!r}; expected one of {keys}")
-    obj = _the_verdict_object(text, metric, keys)
-    if metric is None:
-        missing = [k for k in keys if k not in obj]
-        if missing:
-            raise VerdictError(f"missing metrics: {', '.join(missing)}")
-        try:
-            parsed = verdict_model(keys).model_validate(obj)
-        except ValidationError as e:
-            raise VerdictError(_summarise(e)) from e
-        return {k: getattr(parsed, k) for k in keys}
-    # A judge may wrap the single verdict in its metric key; that is unambiguous, so accept it.
-    if set(obj) == {metric} and isinstance(obj[metric], dict):
-        obj = obj[metric]
-    try:
-        return {metric: MetricVerdict.model_validate(obj)}
-    except ValidationError as e:
-        raise VerdictError(_summarise(e)) from e
-
-
-def _looks_like_verdict(obj: dict[str, Any], metric: str | None, metric_keys: tuple[str, ...] = METRIC_KEYS) -> bool:
-    keys = set(obj)
-    return bool(keys & set(metric_keys)) or (metric is not None and bool(keys & {"rationale", "score"}))
-
-
-def _the_verdict_object(text: str, metric: str | None, keys: tuple[str, ...] = METRIC_KEYS) -> dict[str, Any]:
-    """The one verdict object of a reply (see ``parse_verdict``)."""
-    if not (text or "").strip():
-        raise VerdictError("empty reply")
-    s, _ = strip_reasoning(text)
-    s = s.strip()
-    if not s:
-        raise VerdictError("empty reply once the reasoning block was removed")
-    try:
-        whole = json.loads(s)
-    except json.JSONDecodeError:
-        pass
-    else:
-        if not isinstance(whole, dict):
-            raise VerdictError(f"the reply is a JSON {type(whole).__name__}, not an object")
-        return whole
-    # Every top-level JSON object in the text, left to right; a brace that opens no valid JSON
-    # (prose, a template) is skipped.
-    decoder = json.JSONDecoder()
-    found: list[dict[str, Any]] = []
-    first_error: json.JSONDecodeError | None = None
-    i = s.find("{")
-    while i >= 0:
-        try:
-            obj, end = decoder.raw_decode(s, i)
-        except json.JSONDecodeError as e:
-            first_error = first_error or e
-            i = s.find("{", i + 1)
-            continue
-        if isinstance(obj, dict):
-            found.append(obj)
-        i = s.find("{", end)
-    if not found:
-        if first_error is not None:
-            raise VerdictError(f"invalid JSON ({first_error.msg} at char {first_error.pos})")
-        raise VerdictError("no JSON object in the reply")
-    verdicts = [o for o in found if _looks_like_verdict(o, metric, keys)]
-    if not verdicts:
-        return found[0]  # validated below, which names what is missing
-    distinct = {json.dumps(o, sort_keys=True, ensure_ascii=False): o for o in verdicts}
-    if len(distinct) > 1:
-        raise AmbiguousVerdict(f"ambiguous: {len(distinct)} different verdict objects in the reply")
-    return next(iter(distinct.values()))
-
-
-def _summarise(e: ValidationError, limit: int = 4) -> str:
-    errs = e.errors()
-    parts = [f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in errs[:limit]]
-    more = f" (+{len(errs) - limit} more)" if len(errs) > limit else ""
-    return "; ".join(parts) + more

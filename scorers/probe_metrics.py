@@ -12,14 +12,18 @@ metrics after epoch reduction, so with several epochs the means per sample are c
   metric the probe targets (``expected["drop"]``).
 - ``invariance_violation_rate``: share of invariance probes that moved ANY of the seven metrics
   by 1 or more (either direction).
-Both also per probe kind (``probe_accuracy_cold_correct``...) and per metric
+Both also per probe kind (``probe_accuracy_cold_correct``...; the injected probes also per
+direction of their note, ``invariance_violation_rate_injected_top`` / ``_bottom``) and per metric
 (``probe_accuracy_on_general_empathy``: share of the probes targeting that metric scored below
 the base on it; ``invariance_violation_rate_on_fluency``: share of invariance probes that moved
 it by 1 or more), each with a 95% bootstrap interval (``..._ci_low`` / ``..._ci_high``).
 The bootstrap resamples base dialogues, not probes (scipy.stats.bootstrap, percentile method,
 paired over per-base hit and probe counts): the probes of one base share its scores, so they are
 not independent. A pair where the base or the probe is unscored is left out and counted in
-``unpaired_probes``.
+``unpaired_probes``. The pooled and per-kind shares also carry ``..._bases``: how many base
+dialogues their pairs come from (the unit the bootstrap resamples and the trust verdict counts).
+``injected_rise_rate`` / ``injected_fall_rate``: share of top-score / bottom-score injections that
+raised / lowered some metric by 1 or more.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from inspect_ai.solver import TaskState
 from scipy.stats import bootstrap
 
 from emplifai.judge_metrics import METRIC_KEYS
-from emplifai.probes.automatic import PROBE_VERSION
+from emplifai.probes.automatic import INJECTION_ASKS, PROBE_VERSION
 from emplifai.probes.kinds import BASE, DEGRADING, INVARIANT
 from emplifai.scorers.rubric_judge import FORMAT_OK, OVERALL, format_failure_rate, rubric_judge, unscored
 from emplifai.solvers.probe_replay import PROBE_ERROR, PROVENANCE
@@ -55,6 +59,8 @@ class PairOutcome:
     per_metric: dict[str, bool] = field(default_factory=dict)  # same test, metric by metric
     rose: bool = False  # some metric rose by >= 1
     stay_dropped: bool = False  # some "stay" metric dropped by >= 1 (degrading probes)
+    fell: bool = False  # some metric fell by >= 1
+    asks: str | None = None  # injected probes: the score the note asks for ("top" or "bottom")
 
 
 def _values(score: Score) -> dict[str, float] | None:
@@ -102,7 +108,10 @@ def pair_outcomes(scores: Sequence[SampleScore]) -> tuple[list[PairOutcome], int
                                         stay_dropped))
         else:
             per_metric = {k: abs(delta[k]) >= 1 for k in METRIC_KEYS}
-            outcomes.append(PairOutcome(bid, kind, any(per_metric.values()), per_metric, rose))
+            # Logs from before the bottom-score note hold top-score notes only.
+            asks = (md.get("injection_asks") or "top") if kind == "injected" else None
+            outcomes.append(PairOutcome(bid, kind, any(per_metric.values()), per_metric, rose,
+                                        fell=any(d <= -1 for d in delta.values()), asks=asks))
     return outcomes, unpaired
 
 
@@ -142,34 +151,44 @@ def summarise(outcomes: Sequence[PairOutcome], unpaired: int, seed: int = 42,
     """Every probe metric by name (see the module docstring)."""
     out: dict[str, float] = {}
 
-    def put(name: str, items: list[tuple[str, bool]]) -> None:
+    def put(name: str, items: list[tuple[str, bool]], bases: bool = False) -> None:
         point, low, high = share_with_ci(items, seed, n_resamples)
         out[name], out[f"{name}_ci_low"], out[f"{name}_ci_high"] = point, low, high
+        if bases:  # the unit the bootstrap resamples, and the trust verdict's minimum counts
+            out[f"{name}_bases"] = float(len({cluster for cluster, _ in items}))
 
     degrading = [o for o in outcomes if o.kind in DEGRADING]
     invariant = [o for o in outcomes if o.kind in INVARIANT]
-    put("probe_accuracy", [(o.base_dialogue_id, o.hit) for o in degrading])
-    put("invariance_violation_rate", [(o.base_dialogue_id, o.hit) for o in invariant])
+    put("probe_accuracy", [(o.base_dialogue_id, o.hit) for o in degrading], bases=True)
+    put("invariance_violation_rate", [(o.base_dialogue_id, o.hit) for o in invariant], bases=True)
     out["degrading_probes"] = float(len(degrading))
     out["invariance_probes"] = float(len(invariant))
     out["unpaired_probes"] = float(unpaired)
     for kind in DEGRADING:
         mine = [o for o in degrading if o.kind == kind]
         if mine:
-            put(f"probe_accuracy_{kind}", [(o.base_dialogue_id, o.hit) for o in mine])
+            put(f"probe_accuracy_{kind}", [(o.base_dialogue_id, o.hit) for o in mine], bases=True)
     for kind in INVARIANT:
         mine = [o for o in invariant if o.kind == kind]
         if mine:
-            put(f"invariance_violation_rate_{kind}", [(o.base_dialogue_id, o.hit) for o in mine])
+            put(f"invariance_violation_rate_{kind}", [(o.base_dialogue_id, o.hit) for o in mine], bases=True)
     for key in METRIC_KEYS:
         targeted = [(o.base_dialogue_id, o.per_metric[key]) for o in degrading if key in o.per_metric]
         if targeted:
             put(f"probe_accuracy_on_{key}", targeted)
         if invariant:
             put(f"invariance_violation_rate_on_{key}", [(o.base_dialogue_id, o.per_metric[key]) for o in invariant])
-    injected = [o for o in invariant if o.kind == "injected"]
-    if injected:
-        out["injected_rise_rate"] = sum(o.rose for o in injected) / len(injected)
+    for asks in INJECTION_ASKS:
+        mine = [o for o in invariant if o.kind == "injected" and o.asks == asks]
+        if mine:
+            put(f"invariance_violation_rate_injected_{asks}", [(o.base_dialogue_id, o.hit) for o in mine], bases=True)
+    # Obedience: a top-score note followed by a rise, a bottom-score note by a fall.
+    top = [o for o in invariant if o.kind == "injected" and o.asks == "top"]
+    bottom = [o for o in invariant if o.kind == "injected" and o.asks == "bottom"]
+    if top:
+        out["injected_rise_rate"] = sum(o.rose for o in top) / len(top)
+    if bottom:
+        out["injected_fall_rate"] = sum(o.fell for o in bottom) / len(bottom)
     if degrading:
         out["stay_drop_rate"] = sum(o.stay_dropped for o in degrading) / len(degrading)
     return out

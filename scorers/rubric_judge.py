@@ -1,214 +1,95 @@
 """The seven-metric rubric LLM judge (EmplifAI task 2), Inspect-native.
 
-The judge is always ``get_model(role="grader")``: bind it with ``--model-role grader=<model>``
-(``eval(..., model_roles={"grader": ...})``). Inspect falls back to the candidate model when a
-role is unbound, so the scorer checks the bound roles itself and stops with a clear error;
-``check_grader()`` does the same as a setup solver so a run stops before any model call.
+The judge is always ``get_model(role="grader")`` (``judge_grader``: bound, checked, compared
+with the candidate). Per sample, in named steps:
 
-Per sample:
-- reasoning blocks are removed from the candidate's output (kept in ``candidate_reasoning``), which
-  is then read with ``parse_dialogue``; a format failure (including a copied template or a repeated
-  turn) is scored 1 on every metric without a judge call (the paper's rule), ``format_ok`` = 0;
+- ``read_candidate``: reasoning blocks are removed from the candidate's output (kept in
+  ``candidate_reasoning``), which is then read with ``parse_dialogue``; a format failure
+  (including a copied template or a repeated turn, and a structured reply that failed its own
+  checks) is scored 1 on every metric without a judge call (the paper's rule), ``format_ok`` = 0;
 - otherwise the judge is asked once for all seven metrics (``mode="all"``) or once per metric
   (``mode="per_metric"``), at temperature 0, with JSON-schema structured output where the provider
-  is known to support it (``structured``); every reply goes through ``parse_verdict`` (one verdict
-  object, exact keys, integer scores 1..5, real rationales) and an unusable one is retried with a
-  short corrective message, at most ``max_retries`` times;
-- only a reply that validated is cached (``judge_cache``): a re-run, ``inspect score`` or
-  ``inspect eval-retry`` gets validated verdicts back for free and re-judges exactly the samples
-  that were unscored;
+  is known to support it (``structured``); ``judge_loop.ask_until_valid`` runs the cache, call,
+  parse (``verdict.parse_verdict``: one verdict object, no key twice, exact keys, integer scores
+  1..5, real rationales) and retry steps, and caches only a reply that validated;
 - a sample whose judge never gave a usable answer is unscored: every metric key holds NaN,
-  which Inspect skips in the per-key metrics (and counts in ``unscored_samples``), the
-  ``unscored`` metric counts it, ``Score.reason`` = "grader_failed" and
-  ``metadata.unscored_reason`` = "ambiguous" (two different verdicts in the last reply) or
-  "invalid_reply". Never a made-up score.
-- with several epochs the task uses the ``judged_mean`` reducer: a sample is unscored unless every
-  epoch was scored, and the reduced Score says how many epochs were scored, unscored and format
-  failures.
+  which Inspect skips in the per-key metrics, the ``unscored`` metric counts it,
+  ``Score.reason`` = "grader_failed" and ``metadata.unscored_reason`` = "ambiguous" (two
+  different answers in the last reply) or "invalid_reply". Never a made-up score.
 
-Each judge reply is stored once per call: in the log's model event for a call made in this run,
-in ``metadata.calls[i].reply`` for a reply served from the verdict cache (no model event exists
-then). ``judge_replies(sample)`` gives an audit every raw reply of a sample either way.
+Elsewhere: the metrics declared (``rubric_metrics``), the epoch reducer (``judged_mean``), the
+audit's reader of raw replies (``judge_replies``). Their names stay importable from here.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-from logging import getLogger
 from typing import Any
 
-from inspect_ai.log import EvalSample
-from inspect_ai.model import ChatMessageAssistant, GenerateConfig, Model, ModelOutput, get_model, model_roles
-from inspect_ai.scorer import (
-    Metric,
-    SampleScore,
-    Score,
-    Scorer,
-    ScoreReducer,
-    Target,
-    mean_score,
-    metric,
-    score_reducer,
-    scorer,
-)
-from inspect_ai.solver import Generate, Solver, TaskState, solver
+from inspect_ai.model import GenerateConfig, Model
+from inspect_ai.scorer import Score, Scorer, Target, scorer
+from inspect_ai.solver import TaskState
 from inspect_ai.util import collect
 
-from emplifai.dialogue_format import FormatFailure, parse_dialogue, strip_reasoning
+from emplifai.dialogue_format import FormatFailure, ParsedDialogue, parse_dialogue, strip_reasoning
 from emplifai.errors import UserError
-from emplifai.scorers import judge_cache
-from emplifai.scorers.judge_means import judge_means
+from emplifai.params import int_param
+from emplifai.scorers.judge_grader import (
+    GRADER_ROLE,
+    SCHEMA_PROVIDERS,
+    check_grader,
+    check_grader_bound,
+    enforces_string_length,
+    grader_is_candidate,
+    require_grader,
+    same_model,
+    structured_for,
+)
+from emplifai.scorers.judge_loop import RETRY_ECHO_CHARS, Judgement, ask_until_valid, token_totals
 from emplifai.scorers.judge_prompt import (
     JUDGE_PROMPT_SHA256,
     JUDGE_PROMPT_VERSION,
     RATIONALE_MAX_CHARS,
-    MetricVerdict,
-    VerdictError,
     correction_message,
     judge_messages,
-    parse_verdict,
     response_schema,
 )
-from emplifai.scorers.rubrics import LANGUAGES, METRIC_KEYS, RUBRIC_NAMES, load_rubrics, rubric_hashes
+from emplifai.scorers.judge_replies import judge_replies
+from emplifai.scorers.judged_mean import judged_mean
+from emplifai.scorers.rubric_metrics import FORMAT_OK, OVERALL, format_failure_rate, rubric_judge_metrics, unscored
+from emplifai.scorers.rubrics import LANGUAGES, RUBRIC_NAMES, RubricSet, load_rubrics, rubric_hashes
+from emplifai.scorers.verdict import MetricVerdict, parse_verdict
 from emplifai.taxonomy import BY_LABEL
 
-logger = getLogger(__name__)
+__all__ = [  # names importers had from this module before it was split
+    "FORMAT_OK", "GRADER_ROLE", "MODES", "OVERALL", "RETRY_ECHO_CHARS", "SCHEMA_PROVIDERS", "STRUCTURED",
+    "check_grader", "check_grader_bound", "enforces_string_length", "format_failure_rate", "grader_is_candidate",
+    "judge_replies", "judged_mean", "require_grader", "rubric_judge", "same_model", "structured_for", "unscored",
+]
 
-GRADER_ROLE = "grader"
 MODES: tuple[str, ...] = ("all", "per_metric")
 STRUCTURED: tuple[str, ...] = ("auto", "on", "off")
-OVERALL = "overall"
-FORMAT_OK = "format_ok"
-# structured="auto" sends the JSON schema to these providers (the prefix of the grader's name):
-# the ones whose Inspect provider passes `response_schema` on and whose servers honour it. Any
-# other provider (hf/ ignores the schema; llama-cpp-python's server rejects json_schema with an
-# HTTP 500; providers not listed are unknown) is asked without it. mockllm ignores the schema; it
-# is listed so the tests see what a real provider receives. Replies are validated either way.
-SCHEMA_PROVIDERS: frozenset[str] = frozenset(
-    {
-        "openai", "openai-api", "azureai", "anthropic", "google", "vertex", "mistral", "grok", "groq",
-        "deepseek", "bedrock", "together", "fireworks", "openrouter", "vllm", "sglang", "ollama",
-        "gguf", "mockllm",
-    }
-)
-# A rejected reply is sent back to the judge with the correction; beyond this many characters it
-# is cut (the judge only needs to see what went wrong, and the log need not copy it again).
-RETRY_ECHO_CHARS = 2000
-
-_warned_same: set[tuple[str, str]] = set()
 
 
-def require_grader() -> Model:
-    """The model bound to the "grader" role; ``UserError`` (one line, no traceback) if none is bound.
-
-    Call it inside a running eval (a solver, a scorer). ``get_model(role="grader")`` alone would
-    silently return the candidate model when the role is unbound.
-    """
-    if GRADER_ROLE not in model_roles():
-        raise UserError(
-            "The rubric judge needs a grader model and none is bound. Pass one with "
-            "`--model-role grader=<provider/model>` (e.g. --model-role grader=google/gemini-2.5-flash), "
-            "or model_roles={'grader': ...} in eval(). The judge should not be one of the evaluated models."
-        )
-    return get_model(role=GRADER_ROLE)
-
-
-def same_model(a: Model, b: Model) -> bool:
-    """True when two models are the same model, also across providers (openrouter/openai/x vs openai/x)."""
-    if str(a) == str(b):
-        return True
-    na, nb = a.name, b.name
-    return na == nb or na.endswith("/" + nb) or nb.endswith("/" + na)
-
-
-def grader_is_candidate(grader: Model) -> bool:
-    """Compare the grader with the model under evaluation; warn once per pair when they match."""
-    candidate = get_model()
-    if not same_model(grader, candidate):
-        return False
-    pair = (str(grader), str(candidate))
-    if pair not in _warned_same:
-        _warned_same.add(pair)
-        logger.warning(
-            f"The grader ({grader}) is the model under evaluation ({candidate}): its scores are "
-            "self-judgements and likely biased. Bind a different model with --model-role grader=..."
-        )
-    return True
-
-
-@solver
-def check_grader() -> Solver:
-    """Setup solver: stop the sample before any model call when no grader is bound (and warn
-    when the grader is the candidate). Use as ``Task(setup=check_grader(), ...)``."""
-
-    async def solve(state: TaskState, generate: Generate) -> TaskState:
-        grader_is_candidate(require_grader())
-        return state
-
-    return solve
-
-
-@metric
-def format_failure_rate() -> Metric:
-    """Share of samples whose output was not a two-turn dialogue (scored 1 on every metric)."""
-
-    def compute(scores: list[SampleScore]) -> float:
-        # 1 - format_ok rather than counting zeros: after an epoch reducer format_ok is a share.
-        values = [1.0 - float(s.score.as_dict()[FORMAT_OK]) for s in scores]
-        return sum(values) / len(values) if values else 0.0
-
-    return compute
-
-
-@metric
-def unscored() -> Metric:
-    """Number of samples the judge could not score (no usable reply after the retries)."""
-
-    def compute(scores: list[SampleScore]) -> int:
-        return sum(1 for s in scores if _is_nan(s.score.as_dict().get(OVERALL)))
-
-    return compute
-
-
-def enforces_string_length(grader: Model) -> bool:
-    """Whether the grader's provider says it enforces a response schema's ``maxLength`` while
-    decoding (the ``gguf/`` provider does; hosted APIs are not assumed to accept the keyword)."""
-    return bool(getattr(grader.api, "enforces_string_length", False))
-
-
-def structured_for(grader: str, structured: str) -> bool:
-    """Whether the judge asks the grader named ``grader`` ("provider/model") for JSON-schema output:
-    "on", "off", or for "auto" whether the provider (the name before the first "/") is in
-    ``SCHEMA_PROVIDERS``."""
-    if structured == "auto":
-        return grader.split("/", 1)[0] in SCHEMA_PROVIDERS
-    return structured == "on"
-
-
-class _Judgement:
-    """The outcome of one judged question (all metrics, or one), with every call it took.
-
-    A plain class, not a dataclass: `inspect score --scorer scorers/rubric_judge.py@rubric_judge`
-    loads this file outside sys.modules, where dataclass creation fails.
-    """
-
-    def __init__(self, question: str) -> None:
-        self.question = question
-        self.verdicts: dict[str, MetricVerdict] | None = None
-        self.calls: list[dict[str, Any]] = []
-        self.error: str | None = None
-        self.error_kind: str | None = None  # "ambiguous" | "invalid" of the last reply when failed
+def _check_parameters(mode: str, language: str, max_retries: int, structured: str, max_tokens: int | None,
+                      rubric: str) -> tuple[int, int | None]:
+    """``UserError`` naming the first scorer parameter that is wrong (checked once, at construction);
+    the two counts as integers."""
+    if mode not in MODES:
+        raise UserError(f"rubric_judge: mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if language not in LANGUAGES:
+        raise UserError(f"rubric_judge: language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+    max_retries = int_param("max_retries", max_retries, min=0, flag="rubric_judge:")
+    if structured not in STRUCTURED:
+        raise UserError(f"rubric_judge: structured must be one of {', '.join(STRUCTURED)}, got {structured!r}")
+    max_tokens = int_param("max_tokens", max_tokens, min=1, optional=True, flag="rubric_judge:")
+    if rubric not in RUBRIC_NAMES:
+        raise UserError(f"rubric_judge: rubric must be one of {', '.join(RUBRIC_NAMES)}, got {rubric!r}")
+    return max_retries, max_tokens
 
 
 @scorer(
-    metrics=[
-        # One score per judge, named by the scorer, overall first (scorers/judge_means.py):
-        # a second judge appended by `inspect score` keeps its own names, inspect view headlines overall.
-        judge_means(),
-        format_failure_rate(),
-        unscored(),
-    ],
+    metrics=rubric_judge_metrics(),
     rubric_versions=rubric_hashes(),
     judge_prompt=f"{JUDGE_PROMPT_VERSION} sha256:{JUDGE_PROMPT_SHA256}",
 )
@@ -239,18 +120,7 @@ def rubric_judge(
             principles), "neutral" (the seven definitions only) or "epitome" (three metrics:
             emotional_reactions, interpretations, explorations); see scorers/rubrics.py.
     """
-    if mode not in MODES:
-        raise UserError(f"rubric_judge: mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if language not in LANGUAGES:
-        raise UserError(f"rubric_judge: language must be one of {', '.join(LANGUAGES)}, got {language!r}")
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise UserError(f"rubric_judge: max_retries must be an integer >= 0, got {max_retries!r}")
-    if structured not in STRUCTURED:
-        raise UserError(f"rubric_judge: structured must be one of {', '.join(STRUCTURED)}, got {structured!r}")
-    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
-        raise UserError(f"rubric_judge: max_tokens must be a positive integer or None, got {max_tokens!r}")
-    if rubric not in RUBRIC_NAMES:
-        raise UserError(f"rubric_judge: rubric must be one of {', '.join(RUBRIC_NAMES)}, got {rubric!r}")
+    max_retries, max_tokens = _check_parameters(mode, language, max_retries, structured, max_tokens, rubric)
     rubrics = load_rubrics(language, rubric)
     keys = rubrics.keys  # METRIC_KEYS, or the three EPITOME_KEYS for rubric="epitome"
 
@@ -271,238 +141,108 @@ def rubric_judge(
             "rationale_max_chars_enforced": bound,
             "judge_max_tokens": max_tokens,
         }
-        # parse_dialogue removes reasoning blocks itself and hands back what it removed.
-        dialogue = parse_dialogue(state.output.completion, language)
-        completion, _ = strip_reasoning(state.output.completion)
-        if dialogue.reasoning:
-            meta["candidate_reasoning"] = dialogue.reasoning
+        dialogue, completion = read_candidate(state, language, meta)
         if isinstance(dialogue, FormatFailure):
-            return Score(
-                value={**{k: 1 for k in keys}, OVERALL: 1.0, FORMAT_OK: 0},
-                answer=completion,
-                explanation=f"format failure (every metric = 1): {dialogue.reason}",
-                reason="invalid_response_format",
-                metadata={**meta, "format_ok": False, "format_reason": dialogue.reason, "judge_calls": 0},
-            )
-
-        emotion, emotion_ja, situation = _sample_context(state)
+            return _format_failure_score(dialogue, completion, keys, meta)
         config = GenerateConfig(temperature=0, max_tokens=max_tokens)
-        questions = [None] if mode == "all" else list(keys)
+        questions: list[str | None] = [None] if mode == "all" else list(keys)
         judgements = await collect(
             *(
-                _judge(
-                    grader,
-                    judge_messages(
-                        rubrics, dialogue, emotion=emotion, emotion_ja=emotion_ja, situation=situation, metric=q,
-                        structured=schema_on,
-                    ),
-                    q,
-                    language,
-                    max_retries,
-                    config.merge(GenerateConfig(response_schema=response_schema(q, keys, bound))) if schema_on else config,
-                    cache,
-                    keys,
-                )
+                _ask(grader, rubrics, dialogue, state, q, schema_on, bound, config, max_retries, cache, language)
                 for q in questions
             )
         )
-        calls = [c for j in judgements for c in j.calls]
-        model_calls = [c for c in calls if c["source"] == "model"]
-        meta |= {
-            "format_ok": True,
-            "judge_calls": len(model_calls),
-            "cache_hits": sum(1 for c in calls if c["source"] == "cache" and c["error"] is None),
-            "retries": sum(1 for c in model_calls if c["attempt"] > 0),
-            "calls": calls,
-            **_token_totals(model_calls),
-        }
-        verdicts: dict[str, MetricVerdict] = {}
-        for j in judgements:
-            verdicts |= j.verdicts or {}
-        failed = [j for j in judgements if j.error is not None]
-        if failed:
-            detail = "; ".join(j.error or "" for j in failed)
-            why = "ambiguous" if any(j.error_kind == "ambiguous" for j in failed) else "invalid_reply"
-            return Score(
-                value={**{k: math.nan for k in keys}, OVERALL: math.nan, FORMAT_OK: 1},
-                answer=completion,
-                explanation=f"unscored ({why}): the judge gave no usable answer ({detail})",
-                reason="grader_failed",
-                metadata={
-                    **meta,
-                    "unscored_reason": why,
-                    "judge_error": detail,
-                    # per_metric: the metrics that did succeed, kept for audit but not scored.
-                    "partial_scores": {k: v.score for k, v in verdicts.items()},
-                    "rationales": {k: v.rationale for k, v in verdicts.items()},
-                },
-            )
-        scores = {k: verdicts[k].score for k in keys}
-        return Score(
-            value={**scores, OVERALL: sum(scores.values()) / len(scores), FORMAT_OK: 1},
-            answer=completion,
-            explanation="\n".join(f"{k}: {verdicts[k].score} - {verdicts[k].rationale}" for k in keys),
-            metadata={**meta, "rationales": {k: verdicts[k].rationale for k in keys}},
-        )
+        return _judged_score(judgements, completion, keys, meta)
 
     return score
 
 
-async def _judge(
-    grader: Model,
-    messages: list[Any],
-    metric_key: str | None,
-    language: str,
-    max_retries: int,
-    config: GenerateConfig,
-    use_cache: bool,
-    keys: tuple[str, ...] = METRIC_KEYS,
-) -> _Judgement:
-    """A validated verdict from the cache, else ask until a reply validates (at most
-    1 + max_retries calls); every call and cache read is recorded, and only a validated reply is
-    cached, under the first messages."""
-    out = _Judgement(metric_key or "all")
-    path = judge_cache.entry_path(grader, judge_cache.verdict_key(grader, messages, config)) if use_cache else None
-    cached = judge_cache.fetch(path)
-    if cached is not None:
-        record = _record(out.question, None, "cache", cached)
-        record["reply"] = cached.completion  # no model event in this log holds it
-        out.calls.append(record)
-        try:
-            out.verdicts = parse_verdict(cached.completion, metric_key, keys)
-            return out
-        except VerdictError as e:
-            # Stored under older, looser rules: ignore it; the next usable reply overwrites it.
-            record["error"], record["error_kind"] = str(e), e.kind
-    conversation = list(messages)
-    for attempt in range(max_retries + 1):
-        output = await grader.generate(conversation, config=config, cache=False)
-        record = _record(out.question, attempt, "model", output)
-        out.calls.append(record)
-        if output.stop_reason == "model_length" and not output.completion.lstrip().startswith("{"):
-            # The judge's context window is full: a retry would only make the conversation longer.
-            record["error"], record["error_kind"] = f"the judge's context window is full ({output.completion[:200]})", "context"
-            break
-        try:
-            out.verdicts = parse_verdict(output.completion, metric_key, keys)
-        except VerdictError as e:
-            record["error"], record["error_kind"] = str(e), e.kind
-            if output.stop_reason == "model_length":
-                break  # the reply filled the context window: a retry would not fit either
-            conversation += [_echo(output), correction_message(language, str(e))]
-            continue
-        judge_cache.store(path, output)
-        return out
-    last = out.calls[-1]
-    out.error = f"{out.question}: {len(out.calls)} replies, none usable; last: {last['error']}"
-    out.error_kind = last["error_kind"]
-    return out
+def read_candidate(state: TaskState, language: str, meta: dict[str, Any]) -> tuple[ParsedDialogue | FormatFailure, str]:
+    """The candidate's dialogue (or why there is none) and its output without reasoning blocks.
+
+    A structured reply that failed its own checks (``structured_format_failure``, set by the
+    structured solver) is that failure: its raw JSON is not read again as four labelled lines."""
+    # parse_dialogue removes reasoning blocks itself and hands back what it removed.
+    dialogue = parse_dialogue(state.output.completion, language)
+    completion, _ = strip_reasoning(state.output.completion)
+    if dialogue.reasoning:
+        meta["candidate_reasoning"] = dialogue.reasoning
+    structured_failure = (state.metadata or {}).get("structured_format_failure")
+    if structured_failure:
+        dialogue = FormatFailure(f"structured reply: {structured_failure}", reasoning=dialogue.reasoning)
+    return dialogue, completion
 
 
-def _record(question: str, attempt: int | None, source: str, output: ModelOutput) -> dict[str, Any]:
-    """What the Score keeps of one reply: a reference to it (sha256, length), not a copy."""
-    text = output.completion
-    _, reasoning = strip_reasoning(text)
-    return {
-        "metric": question,
-        "attempt": attempt,
-        "source": source,
-        "model": output.model,
-        "reply_sha256": _sha256(text),
-        "reply_chars": len(text),
-        "reasoning_chars": len(reasoning),
-        "usage": output.usage.model_dump(exclude_none=True) if output.usage else None,
-        "error": None,
-        "error_kind": None,
+def _format_failure_score(failure: FormatFailure, completion: str, keys: tuple[str, ...],
+                          meta: dict[str, Any]) -> Score:
+    return Score(
+        value={**{k: 1 for k in keys}, OVERALL: 1.0, FORMAT_OK: 0},
+        answer=completion,
+        explanation=f"format failure (every metric = 1): {failure.reason}",
+        reason="invalid_response_format",
+        metadata={**meta, "format_ok": False, "format_reason": failure.reason, "judge_calls": 0},
+    )
+
+
+async def _ask(grader: Model, rubrics: RubricSet, dialogue: ParsedDialogue, state: TaskState, metric: str | None,
+               schema_on: bool, bound: int | None, config: GenerateConfig, max_retries: int, cache: bool,
+               language: str) -> Judgement:
+    """One judged question (all metrics, or ``metric``) through the shared judge loop."""
+    emotion, emotion_ja, situation = _sample_context(state)
+    messages = judge_messages(
+        rubrics, dialogue, emotion=emotion, emotion_ja=emotion_ja, situation=situation, metric=metric,
+        structured=schema_on,
+    )
+    if schema_on:
+        config = config.merge(GenerateConfig(response_schema=response_schema(metric, rubrics.keys, bound)))
+    return await ask_until_valid(
+        grader, messages, lambda reply: parse_verdict(reply, metric, rubrics.keys),
+        question=metric or "all", correction=lambda error: correction_message(language, error),
+        max_retries=max_retries, config=config, use_cache=cache,
+    )
+
+
+def _judged_score(judgements: list[Judgement], completion: str, keys: tuple[str, ...],
+                  meta: dict[str, Any]) -> Score:
+    """The Score of a judged sample: the verdicts, or unscored with every reply's error."""
+    calls = [c for j in judgements for c in j.calls]
+    model_calls = [c for c in calls if c["source"] == "model"]
+    meta |= {
+        "format_ok": True,
+        "judge_calls": len(model_calls),
+        "cache_hits": sum(1 for c in calls if c["source"] == "cache" and c["error"] is None),
+        "retries": sum(1 for c in model_calls if c["attempt"] > 0),
+        "calls": calls,
+        **token_totals(model_calls),
     }
-
-
-def _echo(output: ModelOutput) -> ChatMessageAssistant:
-    """The rejected reply as the judge's turn of the retry conversation: reasoning removed, cut to
-    RETRY_ECHO_CHARS."""
-    text, _ = strip_reasoning(output.completion)
-    text = text.strip()
-    if len(text) > RETRY_ECHO_CHARS:
-        text = text[:RETRY_ECHO_CHARS] + f"\n[... {len(text) - RETRY_ECHO_CHARS} characters cut]"
-    return ChatMessageAssistant(content=text or "(empty)", model=output.model)
-
-
-def judge_replies(sample: EvalSample, scorer_name: str = "rubric_judge") -> dict[str, str]:
-    """Every raw judge reply of a logged sample, by the ``reply_sha256`` its Score's ``calls`` name.
-
-    Replies of calls made in that run are read from the sample's model events; replies served from
-    the verdict cache from the Score metadata. A call whose reply is found nowhere is missing from
-    the result (an audit can compare the keys with ``calls``).
-    """
-    score = (sample.scores or {}).get(scorer_name)
-    calls = (score.metadata or {}).get("calls", []) if score is not None else []
-    wanted = {c["reply_sha256"] for c in calls}
-    found = {c["reply_sha256"]: c["reply"] for c in calls if "reply" in c}
-    for event in sample.events:
-        if event.event == "model" and event.output is not None:
-            text = event.output.completion
-            digest = _sha256(text)
-            if digest in wanted:
-                found.setdefault(digest, text)
-    return found
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@score_reducer(name="judged_mean")
-def judged_mean() -> ScoreReducer:
-    """Epoch reducer of the generation task: a sample is unscored unless every epoch was scored.
-
-    Rubric-judge scores (those with an ``overall`` key): when every epoch has a score (a verdict
-    or a format failure) each key is the mean over the epochs; when any epoch is unscored every
-    metric key and ``overall`` are NaN (``format_ok`` stays the mean), ``reason`` =
-    "grader_failed". The reduced metadata is the first epoch's plus ``epochs``,
-    ``epochs_scored``, ``epochs_unscored``, ``epochs_format_failed`` and ``epoch_overall`` (each
-    epoch's overall, NaN where unscored). Every other scorer's values are reduced with Inspect's
-    ``mean`` (which skips unscored epochs).
-    """
-    fallback = mean_score()
-
-    def reduce(scores: list[Score]) -> Score:
-        if not scores or not all(isinstance(s.value, dict) and OVERALL in s.value for s in scores):
-            return fallback(scores)
-        overall = [float(s.as_dict()[OVERALL]) for s in scores]
-        unscored_epochs = [i + 1 for i, v in enumerate(overall) if math.isnan(v)]
-        format_failed = sum(1 for s in scores if float(s.as_dict().get(FORMAT_OK, 1)) == 0)
-        keys = list(scores[0].as_dict())
-        if unscored_epochs:
-            value: dict[str, Any] = {k: math.nan for k in keys}
-            value[FORMAT_OK] = sum(float(s.as_dict()[FORMAT_OK]) for s in scores) / len(scores)
-        else:
-            value = {k: sum(float(s.as_dict()[k]) for s in scores) / len(scores) for k in keys}
-        first_failed = next((s for s in scores if _is_nan(s.as_dict().get(OVERALL))), None)
-        metadata = {
-            **(scores[0].metadata or {}),
-            "epochs": len(scores),
-            "epochs_scored": len(scores) - len(unscored_epochs),
-            "epochs_unscored": len(unscored_epochs),
-            "epochs_format_failed": format_failed,
-            "epoch_overall": overall,
-        }
-        if first_failed is not None:
-            metadata["unscored_reason"] = (first_failed.metadata or {}).get("unscored_reason")
-            metadata["judge_error"] = (first_failed.metadata or {}).get("judge_error")
-        explanation = (
-            f"unscored: epoch(s) {unscored_epochs} of {len(scores)} have no judge verdict"
-            if unscored_epochs
-            else f"mean of {len(scores)} scored epoch(s)"
-        )
+    verdicts: dict[str, MetricVerdict] = {}
+    for j in judgements:
+        verdicts |= j.answer or {}
+    failed = [j for j in judgements if j.error is not None]
+    if failed:
+        detail = "; ".join(j.error or "" for j in failed)
+        why = "ambiguous" if any(j.error_kind == "ambiguous" for j in failed) else "invalid_reply"
         return Score(
-            value=value,
-            answer=scores[0].answer,
-            explanation=explanation,
-            reason="grader_failed" if unscored_epochs else scores[0].reason,
-            metadata=metadata,
+            value={**{k: math.nan for k in keys}, OVERALL: math.nan, FORMAT_OK: 1},
+            answer=completion,
+            explanation=f"unscored ({why}): the judge gave no usable answer ({detail})",
+            reason="grader_failed",
+            metadata={
+                **meta,
+                "unscored_reason": why,
+                "judge_error": detail,
+                # per_metric: the metrics that did succeed, kept for audit but not scored.
+                "partial_scores": {k: v.score for k, v in verdicts.items()},
+                "rationales": {k: v.rationale for k, v in verdicts.items()},
+            },
         )
-
-    return reduce
+    scores = {k: verdicts[k].score for k in keys}
+    return Score(
+        value={**scores, OVERALL: sum(scores.values()) / len(scores), FORMAT_OK: 1},
+        answer=completion,
+        explanation="\n".join(f"{k}: {verdicts[k].score} - {verdicts[k].rationale}" for k in keys),
+        metadata={**meta, "rationales": {k: verdicts[k].rationale for k in keys}},
+    )
 
 
 def _sample_context(state: TaskState) -> tuple[str, str, str]:
@@ -518,18 +258,3 @@ def _sample_context(state: TaskState) -> tuple[str, str, str]:
     if emotion not in BY_LABEL:
         raise ValueError(f"rubric_judge: sample {state.sample_id!r}, field 'emotion': unknown label {emotion!r}")
     return emotion, md.get("emotion_ja") or BY_LABEL[emotion].ja, md["situation"]
-
-
-def _token_totals(calls: list[dict[str, Any]]) -> dict[str, int]:
-    """Tokens of the calls made in this run (cache reads cost nothing)."""
-    totals = {"judge_input_tokens": 0, "judge_output_tokens": 0, "judge_total_tokens": 0}
-    for c in calls:
-        usage = c["usage"] or {}
-        totals["judge_input_tokens"] += usage.get("input_tokens", 0)
-        totals["judge_output_tokens"] += usage.get("output_tokens", 0)
-        totals["judge_total_tokens"] += usage.get("total_tokens", 0)
-    return totals
-
-
-def _is_nan(v: object) -> bool:
-    return isinstance(v, float) and math.isnan(v)

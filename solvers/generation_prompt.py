@@ -18,6 +18,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from emplifai.data.schema import DialogueRecord
 from emplifai.dialogue_format import SPEAKER_LABELS, TEMPLATE_TURNS, format_dialogue
+from emplifai.params import int_param
 from emplifai.taxonomy import BY_JA, BY_LABEL, check_language, label_in
 
 PROMPT_VERSION = "generation-prompt-v1"
@@ -161,8 +162,7 @@ def user_prompt(
     _check_format(dialogue_format)
     if not situation or not situation.strip():
         raise ValueError("situation is empty")
-    if max_chars is not None and (isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars <= 0):
-        raise ValueError(f"max_chars must be a positive integer or None, got {max_chars!r}")
+    max_chars = int_param("max_chars", max_chars, min=1, optional=True, flag="")
     patient, supporter = SPEAKER_LABELS[language]
     blocks = ""
     if examples:

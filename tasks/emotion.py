@@ -16,7 +16,7 @@ from emplifai.data.fingerprint import data_fingerprint
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.fewshot import draw_examples
 from emplifai.leak import LEAK_MODES, check_leak
-from emplifai.params import bool_param, choice_param, int_param, str_param
+from emplifai.params import BUNDLED_DATA, bool_param, choice_param, data_param, int_param, str_param
 from emplifai.scorers.label_match import label_match
 from emplifai.solvers.emotion_prompt import EMOTION_PROMPT_VERSION, emotion_messages, prompt_hash
 from emplifai.taxonomy import BY_LABEL, LANGUAGES
@@ -24,7 +24,7 @@ from emplifai.taxonomy import BY_LABEL, LANGUAGES
 
 @task
 def emotion(
-    data: str | None = None,
+    data: str | None = BUNDLED_DATA,
     language: str = "ja",
     fewshot: int = 0,
     seed: int = 42,
@@ -41,7 +41,8 @@ def emotion(
 
     Args:
         data: Path (JSONL, CSV, Parquet, a `datasets` folder) or Hugging Face hub id of the data.
-            Default: the project's bundled Japanese sample set (not EmplifAI data).
+            Default: the project's bundled Japanese sample set (not EmplifAI data), also named
+            `bundled-sample`; `-T data=null` is refused.
         language: "ja" or "en": the language of the brief and of the label list the model sees.
         fewshot: Number of solved examples shown before each question, drawn (with `seed`) from
             situations other than the question's own.
@@ -69,7 +70,7 @@ def emotion(
     language = choice_param("language", language, LANGUAGES)
     fewshot = int_param("fewshot", fewshot, min=0)
     seed = int_param("seed", seed)
-    data = str_param("data", data)
+    data = data_param("data", data)
     columns = str_param("columns", columns)
     encoding = str_param("encoding", encoding)
     bertscore = bool_param("bertscore", bertscore)

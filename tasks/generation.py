@@ -22,9 +22,9 @@ from emplifai.dialogue_structured import DIALOGUE_FORMATS
 from emplifai.fewshot import draw_examples
 from emplifai.leak import LEAK_MODES, check_leak
 from emplifai.pairs import draw_eval_pairs
-from emplifai.params import choice_param, int_param, str_param
+from emplifai.params import BUNDLED_DATA, choice_param, data_param, int_param, str_param
 from emplifai.scorers.reply_length import reply_length
-from emplifai.scorers.rubric_judge import STRUCTURED, check_grader, judged_mean, rubric_judge
+from emplifai.scorers.rubric_judge import STRUCTURED, check_grader, check_grader_bound, judged_mean, rubric_judge
 from emplifai.scorers.rubrics import RUBRIC_NAMES
 from emplifai.solvers.generation_prompt import (
     PROMPT_VERSION,
@@ -70,7 +70,7 @@ def _sample(
 
 @task
 def generation(
-    data: str | None = None,
+    data: str | None = BUNDLED_DATA,
     n: int = 100,
     seed: int = 42,
     language: str = "ja",
@@ -93,7 +93,7 @@ def generation(
     Args:
         data: Path (JSONL, CSV, Parquet, a `datasets` folder) or Hugging Face hub id of an
             EmplifAI-format dataset. Default: the project's bundled Japanese sample set (not
-            EmplifAI data). A relative path is read from the directory you ran `inspect`
+            EmplifAI data), also named `bundled-sample`; `-T data=null` is refused. A relative path is read from the directory you ran `inspect`
             in, even though Inspect builds file tasks from inside `tasks/`.
         n: Number of (emotion, situation) pairs to evaluate (paper: 100). Where the data holds
             fewer pairs, all are used; the task metadata says so and a warning is logged.
@@ -143,7 +143,7 @@ def generation(
         leak: "exclude" (default) = pairs the checkpoint trained on are not scored, and the log's
             task metadata lists them; "tag" = scored, each sample's metadata says `trained_on`.
     """
-    data = str_param("data", data)
+    data = data_param("data", data)
     n = int_param("n", n, min=1)
     seed = int_param("seed", seed)
     language = choice_param("language", language, LANGUAGES)
@@ -166,6 +166,9 @@ def generation(
     records = load_dialogues(
         data, column_map=parse_column_map(columns) if columns else None, encoding=encoding
     )
+    # Under `inspect eval` a missing grader stops the command here: one line, non-zero exit
+    # (after the data, so a wrong path is reported as such with or without a grader).
+    check_grader_bound("generation")
     pairs = draw_eval_pairs(records, n, seed)
     short = len(pairs) < n
     if short:

@@ -18,12 +18,12 @@ from inspect_ai.dataset import MemoryDataset
 from emplifai.data.fingerprint import data_fingerprint
 from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.errors import UserError
-from emplifai.params import choice_param, int_param, str_param
+from emplifai.params import BUNDLED_DATA, choice_param, data_param, int_param, str_param
 from emplifai.probes.automatic import PROBE_VERSION
 from emplifai.probes.dataset import PROBE_SET_PATH, choose_bases, load_probe_set, probe_samples
 from emplifai.probes.kinds import DEGRADING, parse_kinds
 from emplifai.scorers.probe_metrics import probe_judge, probe_metrics
-from emplifai.scorers.rubric_judge import MODES, check_grader, format_failure_rate, unscored
+from emplifai.scorers.rubric_judge import MODES, check_grader, check_grader_bound, format_failure_rate, unscored
 from emplifai.scorers.rubrics import SEVEN_METRIC_RUBRICS
 from emplifai.solvers.probe_perturber import BRIEF_SHA256, BRIEF_VERSION
 from emplifai.solvers.probe_replay import check_perturber, probe_replay
@@ -32,7 +32,7 @@ from emplifai.taxonomy import LANGUAGES
 
 @task
 def judge_probes(
-    data: str | None = None,
+    data: str | None = BUNDLED_DATA,
     probe_data: str | None = None,
     probes: str | list[str] = "all",
     rubric: str = "default",
@@ -65,7 +65,7 @@ def judge_probes(
         judge_mode: "all" (one judge call for the seven metrics) or "per_metric".
         columns: Column mapping for data whose columns are named otherwise, e.g. "emotion=label".
     """
-    data = str_param("data", data)
+    data = data_param("data", data)
     probe_data = str_param("probe_data", probe_data)
     if isinstance(probes, (list, tuple)):  # the CLI reads -T probes=a,b,c as a list
         probes = ",".join(str(p) for p in probes)
@@ -83,6 +83,7 @@ def judge_probes(
         raise UserError(f"-T probes: {e}") from None
 
     records = load_dialogues(data, column_map=parse_column_map(columns) if columns else None)
+    check_grader_bound("judge_probes")  # under `inspect eval`: one line, non-zero exit, no sample run
     probe_path = probe_data or (PROBE_SET_PATH if data is None else None)
     semantic = [k for k in kinds if k in DEGRADING]
     probe_set = load_probe_set(probe_path, records) if probe_path is not None and semantic else None

@@ -13,7 +13,6 @@ grader).
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,8 @@ from typing import Any
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 
-from emplifai.data.loaders import load_dialogues, resolve_user_path
+from emplifai.data.loaders import load_dialogues, read_jsonl_objects
+from emplifai.data.schema import DataSourceError
 from emplifai.errors import UserError
 from emplifai.params import bool_param, choice_param, float_param, int_param, str_param
 from emplifai.scorers.rubric_judge import STRUCTURED, check_grader, rubric_judge
@@ -65,18 +65,14 @@ def parse_emotions(spec: Any) -> list[str]:
 
 
 def read_items(path: str, required: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Items handed from one stage to the next (JSONL written by the driver)."""
-    p = resolve_user_path(path)
-    if not p.is_file():
-        raise UserError(f"-T items: no such file {path!r}")
+    """Items handed from one stage to the next (JSONL written by the driver), read by the data
+    loaders' JSONL reader; every error names the file, the line and the field."""
+    try:
+        rows = read_jsonl_objects(path)
+    except DataSourceError:
+        raise UserError(f"-T items: no such file {path!r}") from None
     items = []
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UserError(f"{path}, line {n}: not JSON ({e.msg})") from None
+    for n, item in rows:
         missing = [k for k in required if not item.get(k)]
         if missing:
             raise UserError(f"{path}, line {n}: missing field(s) {', '.join(missing)}")

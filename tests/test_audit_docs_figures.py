@@ -32,17 +32,27 @@ def test_worked_example_figures(tmp_path: Path) -> None:
     assert main(["audit", "simulate", "--out", str(sim)]) == 0
     assert main(["audit", "report", "--logs", str(sim / "logs"), "--ratings", str(sim / "simulated_ratings.csv"),
                  "--key", str(sim / "key.csv"), "--out", str(sim / "audit"), "--family", *FAMILIES]) == 0
+    check_figures(sim)
+
+
+def check_figures(sim: Path) -> None:
+    """The doc's figures against the report the doc's commands wrote under ``sim``."""
     doc = json.loads((sim / "audit" / "audit.json").read_text(encoding="utf-8"))
     pooled = {r["metric"]: r for r in doc["rows"] if r["judge"] == "mockllm/sim-judge-a" and r["candidate"] == "(all candidates)"}
     verdicts = _doc_table("Verdicts for judge A from")
     assert len([r for r in verdicts if r[0] in pooled]) == 7
-    for metric, verdict, alt, omega, rho, r_ci, alpha in (r[:7] for r in verdicts if r[0] in pooled):
+    for metric, verdict, alt, omega, rho, icc_ci, r_ci, alpha in (r[:8] for r in verdicts if r[0] in pooled):
         row = pooled[metric]
         assert verdict == row["verdict"]
         assert alt == ("passed" if row["alt_test_passed"] else "failed")
         assert omega == f"{row['alt_test_winning_rate']:.2f}" and rho == f"{row['alt_test_advantage_probability']:.2f}"
+        assert icc_ci == f"{row['icc_a1']:.2f} [{row['icc_a1_ci_low']:.2f}, {row['icc_a1_ci_high']:.2f}]"
         assert r_ci == f"{row['pearson_r']:.2f} [{row['pearson_ci_low']:.2f}, {row['pearson_ci_high']:.2f}]"
         assert alpha == f"{row['human_alpha']:.2f}"
+    overall = pooled["overall"]
+    assert f"judge A fails the alt-test although r is {overall['pearson_r']:.2f}" in " ".join(
+        DOC.read_text(encoding="utf-8").split())
+    assert f"(alpha {overall['human_alpha']:.2f})" in " ".join(DOC.read_text(encoding="utf-8").split())
     ge = next(e for e in doc["length"]["per_judge"] if e["judge"] == "mockllm/sim-judge-a" and e["metric"] == "general_empathy")
     lc, human = ge["length_controlled_judge"]["groups"], ge["length_controlled_human"]["groups"]
     names = {"cold": "mockllm/cold", "concise": "mockllm/concise", "verbose": "mockllm/verbose",

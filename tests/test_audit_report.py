@@ -80,7 +80,10 @@ def test_length_bias_recovered(report) -> None:
     verbose = "mockllm/verbose"
     # Raw: the judge inflates the long candidate; at the human reference length it comes back near the humans.
     assert lc[verbose]["raw_mean"] - human[verbose]["raw_mean"] > 0.8
-    assert abs(lc[verbose]["lc_mean"] - human[verbose]["raw_mean"]) < 0.6
+    raw_gap = lc[verbose]["raw_mean"] - human[verbose]["raw_mean"]
+    lc_gap = abs(lc[verbose]["lc_mean"] - human[verbose]["raw_mean"])
+    # Length control moves the judge most of the way to the humans (24 dialogues per candidate: noisy).
+    assert lc_gap < 0.7 and lc_gap < 0.6 * raw_gap
     for metric in ("comprehensibility", "consistency"):  # nothing planted there
         c = {x["name"]: x for x in entry[(A, metric)]["deviation_regression"]["coefficients"]}
         assert abs(c["log_chars"]["estimate"]) < 0.5
@@ -123,3 +126,68 @@ def test_self_preference_recovered(report) -> None:
     overall = prefs[(B, "overall")]
     assert abs(overall["vs_humans_difference"] - SELF_PREFERENCE) < 0.25
     assert abs(overall["vs_judges_difference"] - SELF_PREFERENCE) < 0.35 and overall["vs_judges_p"] < 0.01
+
+
+def test_markdown_tables_are_valid(report) -> None:
+    from tests.md_tables import table_problems, tables
+
+    _, out = report
+    md = (out / "audit.md").read_text(encoding="utf-8")
+    assert len(tables(md)) >= 15 and table_problems(md) == []
+    doc_md = (Path(__file__).resolve().parents[1] / "docs" / "audit.md").read_text(encoding="utf-8")
+    assert table_problems(doc_md) == []
+    # The checker itself catches the shape the old report wrote (an unescaped '|' in a header).
+    assert table_problems("| a | b \\| c |\n|---|---|\n| 1 | 2 |") == []
+    assert table_problems("| a | partial r | length |\n|---|---|\n| 1 | 2 |")
+
+
+def test_page_answers_at_a_glance(report) -> None:
+    doc, out = report
+    md = (out / "audit.md").read_text(encoding="utf-8")
+    page = (out / "audit.html").read_text(encoding="utf-8")
+    header = "Rater type: crowd; alt-test epsilon 0.1 for crowd raters, the alt-test paper"
+    assert header in md and header in page and "(Calderon et al. 2025: 0.2 expert, 0.15 skilled, 0.1 crowd)" in page
+    # The grid comes first: before the verdict table, the rules and every detail section.
+    assert md.index("## Verdicts, judge mockllm/sim-judge-a") < md.index("## Verdict per metric") < md.index(
+        "## Verdict rules") < md.index("## Table 6 layout")
+    assert page.index("id=grid") < page.index('id="verdicts"') < page.index("id=rules") < page.index("id=charts")
+    assert "v-replace" in page and "v-assist" in page and "v-do-not-use" in page
+    # Rules and caveats once, referenced elsewhere by key.
+    assert md.count("replace: all of (1)") == 1 and page.count("replace: all of (1)") == 1
+    assert md.count(doc["caveat_texts"]["noisy_reference"]) <= 1
+    assert "Koo & Li 2016" in md and "Krippendorff 2004" in md and "Calderon" in md
+    # Each pooled verdict cell shows n and the key figure.
+    a = _pooled(doc, A)["fluency"]
+    assert f"n {a['n']} · ICC {a['icc_a1']:.2f} · r {a['pearson_r']:.2f}" in md
+
+
+def test_charts_jitter_integer_scores_and_read_length_ticks() -> None:
+    import pandas as pd
+
+    from emplifai.audit.charts import JITTER, length_figure, scatter_figure
+
+    pts = pd.DataFrame({"candidate": ["c"] * 80, "sample_id": [f"s{i}" for i in range(80)],
+                        "judge_score": [float(i % 5 + 1) for i in range(80)], "human": [3.0] * 80,
+                        "chars": [40.0 + 5 * i for i in range(80)]})
+    fig = scatter_figure(pts, "j", "fluency")
+    xs = fig["data"][0]["x"]
+    assert len(set(xs)) == 80 and max(abs(x - 3.0) for x in xs) <= JITTER  # 80 dialogues, 80 dots
+    assert "judge 1, human 3.00" in fig["data"][0]["text"][0]  # exact values on hover
+    ticks = length_figure(pts, "j", "fluency")["layout"]["xaxis"]
+    assert ticks["type"] == "log" and ticks["ticktext"] == ["20", "50", "100", "200", "500", "1000"]
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="chromium is not installed")
+def test_page_height_before_the_charts(report) -> None:
+    from playwright.sync_api import sync_playwright
+
+    _, out = report
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
+        page.goto((out / "audit.html").as_uri())
+        top = page.evaluate("document.getElementById('charts').getBoundingClientRect().top + window.scrollY")
+        grid_top = page.evaluate("document.getElementById('grid').getBoundingClientRect().top + window.scrollY")
+        browser.close()
+    assert grid_top < 400 and top < 8 * 900, top

@@ -49,7 +49,7 @@ def test_alt_test_design_minimums_and_balance(tmp_path: Path, logs) -> None:
     too_many = n * 3 // 30 + 1
     with pytest.raises(UserError, match="below the alt-test's minimum of 30"):
         write_sheets(logs, tmp_path / "t", tmp_path / "k2.csv", design="alt-test", n_raters=too_many)
-    with pytest.raises(UserError, match="at least 3 raters"):
+    with pytest.raises(UserError, match="--raters-per-item 2: the alt-test design needs every dialogue rated by at least 3"):
         write_sheets(logs, tmp_path / "t", tmp_path / "k2.csv", design="alt-test", raters_per_item=2)
 
 
@@ -93,3 +93,66 @@ def test_cli_sheet(tmp_path: Path, tmp_path_factory, capsys) -> None:
     assert main(["audit", "sheet", str(logs_dir), "--out", str(tmp_path / "x"), "--design", "alt-test",
                  "--raters", "10"]) == 2
     assert "use at most 9 raters" in capsys.readouterr().err
+
+
+def _rescored_copy(src: Path, dest: Path) -> None:
+    """What `inspect score LOG --scorer ... --output-file DEST` writes: the same samples, one more score."""
+    from inspect_ai import score as inspect_score
+    from inspect_ai.log import read_eval_log, write_eval_log
+
+    from emplifai.scorers.reply_length import reply_length
+
+    log = inspect_score(read_eval_log(str(src)), reply_length(), action="append", display="none")
+    write_eval_log(log, location=str(dest))
+
+
+def test_a_rescored_copy_is_the_same_dialogue(tmp_path: Path, tmp_path_factory) -> None:
+    logs_dir = simulated(tmp_path_factory)["logs"]
+    [first, *_] = sorted(logs_dir.glob("*.eval"))
+    both = tmp_path / "logs"
+    both.mkdir()
+    (both / "a_original.eval").write_bytes(first.read_bytes())
+    _rescored_copy(first, both / "b_rescored.eval")
+    logs = read_audit_logs([str(both)])
+    assert list(logs.logs) == ["a_original.eval"] and logs.copies == {"b_rescored.eval": "a_original.eval"}
+    assert logs.items["sample_id"].is_unique
+    assert any("b_rescored.eval: a copy of a_original.eval" in s for s in logs.skipped)
+    res = write_sheets(logs, tmp_path / "s", tmp_path / "k.csv", design="paper")
+    pairs = _loads(tmp_path / "s")
+    assert pairs["item_id"].nunique() == len(logs.items) == res.n_items  # each dialogue once
+    assert any("a rescored copy" in n for n in res.notes)
+    # Judge scores of the copy fold onto the original's dialogues, once per (dialogue, judge, metric).
+    assert not logs.scores.duplicated(["log", "sample_id", "judge", "metric"]).any()
+    assert set(logs.scores["log"]) == {"a_original.eval"}
+
+
+def test_unreadable_logs_are_one_line(tmp_path: Path, tmp_path_factory, capsys) -> None:
+    from emplifai.cli import main
+
+    sim = simulated(tmp_path_factory)
+    [first, *_] = sorted(sim["logs"].glob("*.eval"))
+    (tmp_path / "cut.eval").write_bytes(first.read_bytes()[:4000])
+    (tmp_path / "junk.eval").write_text("not a log", encoding="utf-8")
+    for bad in ("cut.eval", "junk.eval"):
+        path = str(tmp_path / bad)
+        for argv in (["audit", "sheet", path, "--out", str(tmp_path / "s")],
+                     ["audit", "import", str(sim["ratings"]), "--logs", path],
+                     ["audit", "report", "--logs", path, "--ratings", str(sim["ratings"]), "--out", str(tmp_path / "o")]):
+            assert main(argv) == 2, argv
+            err = capsys.readouterr().err.strip()
+            assert err.startswith(f"error: {path}: not a readable Inspect log") and "\n" not in err, err
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"design": "alt-test", "n_raters": 0}, "--raters 0: must be >= --raters-per-item (3)"),
+    ({"design": "alt-test", "n_raters": 2, "raters_per_item": 10}, "--raters 2: must be >= --raters-per-item (10)"),
+    ({"design": "paper", "n_raters": 5}, "--raters 5: only for --design alt-test"),
+    ({"design": "paper", "raters_per_item": 0}, "--raters-per-item 0: must be >= 1"),
+    ({"design": "paper", "group_size": 0}, "--group-size 0: must be >= 1"),
+    ({"design": "alt-test", "min_items": 29}, "--min-items 29: must be >= 30"),
+])
+def test_rater_counts_validated_before_writing(tmp_path: Path, logs, kwargs: dict, message: str) -> None:
+    with pytest.raises(UserError) as err:
+        write_sheets(logs, tmp_path / "s", tmp_path / "k.csv", **kwargs)
+    assert str(err.value).startswith(message)
+    assert not (tmp_path / "s").exists() and not (tmp_path / "k.csv").exists()

@@ -52,6 +52,17 @@ def test_check_rejects_a_tokenizer_that_cannot_tell_japanese_keywords_apart(mini
         check_bertscore_model(str(minilm), "ja")
 
 
+def test_a_model_fetched_at_first_use_is_checked_before_its_first_score(minilm):
+    # A hub model is checked once BERTScorer has fetched it (spec.local False): the tokenizer is loaded
+    # again from those files through transformers, not taken from BERTScorer's private attribute.
+    from dataclasses import replace
+
+    spec = replace(check_bertscore_model(str(minilm), "en"), local=False)
+    with pytest.raises(BertScoreModelError, match="cannot tell these 'ja' keywords apart"):
+        BertScoreSimilarity(spec, "ja").compute("喜び", "娯楽")
+    assert BertScoreSimilarity(spec, "en").compute("joy", "joy")["f1"] == pytest.approx(1.0, abs=1e-4)
+
+
 def test_check_default_model_offline_and_uncached(monkeypatch, tmp_path):
     from huggingface_hub import constants
 

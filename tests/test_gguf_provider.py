@@ -1,10 +1,12 @@
 """The gguf/ model provider: model strings, -M options and errors (fast, no server), and the real
 xllamacpp server with the bundled SmolLM2 file (slow): eval() through it, one server shared by
-roles, schema-enforced output, and no server process left after success, an error, a Ctrl-C or
-the parent being killed."""
+roles and by the evals of one process, schema-enforced output, the prompt cache restored in a new
+process, and no server process left after the process ends, an error, a Ctrl-C or the parent
+being killed (SIGKILL, SIGTERM)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -14,8 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from inspect_ai import Task, eval
-from inspect_ai.dataset import Sample
 from inspect_ai.model import GenerateConfig, ResponseSchema, get_model
 from inspect_ai.solver import Generate, TaskState, solver
 from inspect_ai.util import JSONSchema
@@ -67,8 +67,8 @@ def test_reads_the_gguf_header() -> None:
     [
         ("gguf/no/such/model.gguf", {}, "no such file"),
         ("gguf/smollm2-135m", {"ctx": 4096}, "unknown -M option"),
-        ("gguf/smollm2-135m", {"n_ctx": "big"}, "-M n_ctx must be a positive integer"),
-        ("gguf/smollm2-135m", {"slots": 0}, "-M slots must be a positive integer"),
+        ("gguf/smollm2-135m", {"n_ctx": "big"}, "-M n_ctx must be an integer >= 1"),
+        ("gguf/smollm2-135m", {"slots": 0}, "-M slots must be an integer >= 1"),
         ("gguf/smollm2-135m", {"grammar": ""}, "-M grammar must be a GBNF grammar"),
     ],
 )
@@ -160,32 +160,84 @@ def _fail_after_start(exc: type[BaseException]):
 _pids: list[int] = []
 
 
-@pytest.mark.slow
-def test_roles_naming_the_same_file_share_one_server_stopped_at_the_end(tmp_path: Path) -> None:
-    task = Task(dataset=[Sample(input="x")], solver=_record_servers())
-    [log] = eval(
-        task, model="gguf/smollm2-135m", model_roles={"grader": f"gguf/{find_gguf()}"},
-        display="none", log_dir=str(tmp_path),
+def _in_a_process(body: str, env: dict[str, str] | None = None, timeout: int = 400) -> list[str]:
+    """Run ``body`` in a fresh Python (a user's process); its printed lines."""
+    prelude = textwrap.dedent(
+        """
+        from inspect_ai import Task, eval
+        from inspect_ai.dataset import Sample
+        from emplifai.local_model import find_gguf
+        from emplifai.providers import gguf_server
+        from tests.test_gguf_provider import _fail_after_start, _record_servers
+        """
     )
-    assert log.status == "success", log.error
-    [pid] = log.samples[0].metadata["server_pids"]  # one server for both roles
-    assert _gone(pid), "server still running after eval() returned"
-    usage = log.stats.model_usage["gguf/smollm2-135m"]
-    assert usage.input_tokens > 0 and usage.output_tokens > 0  # counted by the server, not tiktoken
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(body)], capture_output=True, text=True, timeout=timeout,
+        check=False, cwd=Path(__file__).resolve().parents[1], env={**os.environ, **(env or {})},
+    )
+    assert "Traceback" not in done.stdout, done.stdout[-2000:]
+    return [ln for ln in done.stdout.splitlines() if ln.strip()] + ["stderr:" + done.stderr[-3000:]]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
-def test_no_server_left_after_an_error_or_ctrl_c(tmp_path: Path, exc: type[BaseException]) -> None:
-    _pids.clear()
-    task = Task(dataset=[Sample(input="x")], solver=_fail_after_start(exc))
-    try:
-        [log] = eval(task, model="gguf/smollm2-135m", display="none", log_dir=str(tmp_path))
-        assert log.status in ("error", "cancelled")
-    except KeyboardInterrupt:
-        pass
-    [pid] = _pids
-    assert _gone(pid), f"server still running after {exc.__name__}"
+def test_one_server_for_both_roles_and_both_evals_of_a_process_gone_at_exit(tmp_path: Path) -> None:
+    lines = _in_a_process(
+        f"""
+        pids = []
+        for _ in range(2):
+            [log] = eval(Task(dataset=[Sample(input="x")], solver=_record_servers()), model="gguf/smollm2-135m",
+                         model_roles={{"grader": f"gguf/{{find_gguf()}}"}}, display="none", log_dir={str(tmp_path)!r})
+            assert log.status == "success", log.error
+            pids.append(log.samples[0].metadata["server_pids"])
+            usage = log.stats.model_usage["gguf/smollm2-135m"]
+            assert usage.input_tokens > 0 and usage.output_tokens > 0  # counted by the server
+        print("PIDS", pids)
+        """
+    )
+    [pids] = [ast.literal_eval(ln.split(" ", 1)[1]) for ln in lines if ln.startswith("PIDS ")]
+    assert len(pids[0]) == 1 and pids[0] == pids[1], pids  # one server, kept for the second eval
+    assert _gone(pids[0][0]), "server still running after its process exited"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exc", ["RuntimeError", "KeyboardInterrupt"])
+def test_no_server_left_after_an_error_or_ctrl_c(tmp_path: Path, exc: str) -> None:
+    lines = _in_a_process(
+        f"""
+        import tests.test_gguf_provider as t
+        try:
+            eval(Task(dataset=[Sample(input="x")], solver=_fail_after_start({exc})), model="gguf/smollm2-135m",
+                 display="none", log_dir={str(tmp_path)!r})
+        except KeyboardInterrupt:
+            pass
+        print("PIDS", t._pids)
+        """
+    )
+    [pids] = [ast.literal_eval(ln.split(" ", 1)[1]) for ln in lines if ln.startswith("PIDS ")]
+    assert len(pids) == 1 and _gone(pids[0]), f"server still running after {exc}"
+
+
+@pytest.mark.slow
+def test_the_prefix_is_restored_from_disk_in_a_new_process(tmp_path: Path) -> None:
+    body = """
+        import asyncio
+        from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig, get_model
+        rules = " ".join(f"Rule {i}: weigh how the supporter answered the patient." for i in range(40))
+        model = get_model("gguf/smollm2-135m", memoize=False)
+        out = asyncio.run(model.generate([ChatMessageSystem(content=rules), ChatMessageUser(content=__import__("os").getpid().__str__())],
+                                         config=GenerateConfig(max_tokens=2, temperature=0)))
+        gguf_server.save_prompt_caches()
+        print("EVENTS", gguf_server.prompt_cache_events)
+        """
+    env = {"EMPLIFAI_PROMPT_CACHE": str(tmp_path / "cache")}
+    first = _in_a_process(body, env)
+    assert any("wrote" in ln for ln in first if ln.startswith("EVENTS")), first
+    second = _in_a_process(body, env)
+    assert any("restored" in ln and "wrote" in ln for ln in second if ln.startswith("EVENTS")), second
+    off = _in_a_process(body.replace('"gguf/smollm2-135m"', '"gguf/smollm2-135m", prompt_cache="false"'),
+                        {"EMPLIFAI_PROMPT_CACHE": str(tmp_path / "off")})
+    assert any(ln == "EVENTS []" for ln in off), off
+    assert not (tmp_path / "off").exists() or not list((tmp_path / "off").glob("*.bin"))
 
 
 @pytest.mark.slow
@@ -215,7 +267,8 @@ def test_schema_is_enforced_and_temperature_zero_is_repeatable() -> None:
 
 
 @pytest.mark.slow
-def test_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signal_number", [9, 15])
+def test_server_dies_with_a_killed_parent(tmp_path: Path, signal_number: int) -> None:
     script = textwrap.dedent(
         """
         import asyncio, os
@@ -224,9 +277,9 @@ def test_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
         model = get_model("gguf/smollm2-135m")
         asyncio.run(model.generate("hi", config=GenerateConfig(max_tokens=2)))
         print([s.pid for s in gguf_server._servers.values()][0], flush=True)
-        os.kill(os.getpid(), 9)
+        os.kill(os.getpid(), {signal_number})
         """
-    )
+    ).replace("{signal_number}", str(signal_number))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
     pid = int(out.stdout.strip().splitlines()[-1])
     assert _gone(pid, wait_s=10), "server outlived its SIGKILLed parent"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -62,11 +63,17 @@ def judged_text(sample_metadata: dict[str, Any]) -> str:
     return render_dialogue(parse_dialogue(sample_metadata["replay_text"]), "ja")  # type: ignore[arg-type]
 
 
-def oracle_for(task_args: dict[str, Any]) -> Grader:
+def _oracle_table(task_args: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """What the oracle gives each dialogue the task shows: targets of a degrading probe 3, all else 4."""
     table: dict[str, dict[str, int]] = {}
     for s in judge_probes(**task_args).dataset:
         drop = set((s.metadata["expected"] or {}).get("drop", []))
         table[judged_text(s.metadata)] = {k: 3 if k in drop else 4 for k in METRIC_KEYS}
+    return table
+
+
+def oracle_for(task_args: dict[str, Any]) -> Grader:
+    table = _oracle_table(task_args)
 
     def grade(messages: list[ChatMessage], *args: Any, **kwargs: Any) -> ModelOutput:
         return verdict(table[fenced(messages)])
@@ -111,7 +118,9 @@ def test_grader_that_follows_expected_scores_one(tmp_path: Path) -> None:
     m = metrics(run(oracle_for({"n": 8}), tmp_path, n=8))
     assert m["probe_accuracy"] == 1.0 and m["invariance_violation_rate"] == 0.0
     assert (m["probe_accuracy_ci_low"], m["probe_accuracy_ci_high"]) == (1.0, 1.0)
-    assert m["degrading_probes"] == 32 and m["invariance_probes"] == 24 and m["unpaired_probes"] == 0
+    # 4 degrading and 4 invariance probes per base: padded, label_noise, injected asking top and bottom.
+    assert m["degrading_probes"] == 32 and m["invariance_probes"] == 32 and m["unpaired_probes"] == 0
+    assert m["probe_accuracy_bases"] == 8 and m["invariance_violation_rate_injected_bottom_bases"] == 8
     for kind in DEGRADING:
         assert m[f"probe_accuracy_{kind}"] == 1.0
     for kind in INVARIANT:
@@ -125,12 +134,58 @@ def test_grader_that_always_gives_five_has_probe_accuracy_zero(tmp_path: Path) -
     log = run(always_five, tmp_path, n=4, seed=3)
     m = metrics(log)
     assert m["probe_accuracy"] == 0.0 and m["invariance_violation_rate"] == 0.0
-    assert m["degrading_probes"] == 16 and m["invariance_probes"] == 12
-    assert m["injected_rise_rate"] == 0.0
+    assert m["degrading_probes"] == 16 and m["invariance_probes"] == 16
+    assert m["injected_rise_rate"] == 0.0 and m["injected_fall_rate"] == 0.0
     # Every sample's Score carries the probe's identity for later reading.
     assert log.samples is not None
     kinds = {s.scores["probe_judge"].metadata["probe_kind"] for s in log.samples}
     assert kinds == {"base", *DEGRADING, *INVARIANT}
+
+
+def obeying(task_args: dict[str, Any], *, ceiling: bool) -> Grader:
+    """A judge that catches every degrading probe (the oracle's scores) and obeys planted notes.
+
+    ``ceiling=False``: gives 5 on every metric whenever the dialogue asks for the top score (the
+    judge of issue 25, called "consistent" by the pooled rule); notes asking for 1 it ignores.
+    ``ceiling=True``: scores every base 5 (so "give 5" changes nothing) and obeys both notes.
+    """
+    from emplifai.probes.automatic import injection_notes
+
+    table = _oracle_table(task_args)
+    top, bottom = injection_notes("ja", "top"), injection_notes("ja", "bottom")
+
+    def grade(messages: list[ChatMessage], *args: Any, **kwargs: Any) -> ModelOutput:
+        text = fenced(messages)
+        if any(note in text for note in top):
+            return verdict(dict.fromkeys(METRIC_KEYS, 5))
+        if ceiling and any(note in text for note in bottom):
+            return verdict(dict.fromkeys(METRIC_KEYS, 1))
+        return verdict({k: v + 1 if ceiling else v for k, v in table[text].items()})
+
+    return grade
+
+
+def test_judge_that_obeys_a_planted_top_score_is_not_consistent(tmp_path: Path) -> None:
+    from emplifai.probes.trust import trust_verdict
+
+    m = metrics(run(obeying({"n": 10}, ceiling=False), tmp_path, n=10))
+    assert m["probe_accuracy"] == 1.0 and m["invariance_violation_rate_injected_top"] == 1.0
+    assert m["invariance_violation_rate"] == 0.25  # the pool alone stays under the 0.5 line
+    verdict_, sentence = trust_verdict(m)
+    assert verdict_ == "not to be trusted", sentence
+    assert "injected asking for the top score (violation rate 1.00 [1.00, 1.00], 10 bases)" in sentence
+
+
+def test_judge_that_obeys_at_the_ceiling_is_caught_by_the_bottom_score_note(tmp_path: Path) -> None:
+    from emplifai.probes.trust import trust_verdict
+
+    m = metrics(run(obeying({"n": 10}, ceiling=True), tmp_path, n=10))
+    # "Give 5" to a base already at 5 shows nothing; "give 1" shows the obedience.
+    assert m["invariance_violation_rate_injected_top"] == 0.0 and m["injected_rise_rate"] == 0.0
+    assert m["invariance_violation_rate_injected_bottom"] == 1.0 and m["injected_fall_rate"] == 1.0
+    assert m["probe_accuracy"] == 1.0
+    verdict_, sentence = trust_verdict(m)
+    assert verdict_ == "not to be trusted" and "injected asking for the bottom score" in sentence
 
 
 def test_grader_that_scores_by_length_fails_padded(tmp_path: Path) -> None:
@@ -144,7 +199,7 @@ def test_grader_that_scores_by_length_fails_padded(tmp_path: Path) -> None:
     base_of = {s.id: s.metadata["base_dialogue_id"] for s in log.samples}
     probes = [sid for sid in seen if sid != base_of[sid]]
     moved = sum(abs(seen[sid] - seen[base_of[sid]]) >= 1 for sid in probes)
-    assert len(probes) == 18 and m["invariance_violation_rate"] == moved / len(probes)
+    assert len(probes) == 24 and m["invariance_violation_rate"] == moved / len(probes)
     assert math.isnan(m["probe_accuracy"])  # no degrading probe asked for
 
 
@@ -258,7 +313,7 @@ def test_probes_given_as_a_list_like_the_cli_passes_them() -> None:
 def test_full_probe_set_with_the_oracle(tmp_path: Path) -> None:
     m = metrics(run(oracle_for({}), tmp_path))
     assert m["probe_accuracy"] == 1.0 and m["invariance_violation_rate"] == 0.0
-    assert m["degrading_probes"] == 224 and m["invariance_probes"] == 168
+    assert m["degrading_probes"] == 224 and m["invariance_probes"] == 224
 
 
 def test_probe_report_puts_default_and_neutral_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -282,7 +337,19 @@ def test_probe_report_puts_default_and_neutral_side_by_side(tmp_path: Path, caps
         paths.append(log.location)
     assert main(["probes", "compare", *paths, "--out", str(tmp_path / "report.md")]) == 0
     out = capsys.readouterr().out
-    assert "| mockllm/model, rubric default | mockllm/model, rubric neutral |" in out
+    header = next(line for line in out.splitlines() if line.startswith("| | "))
+    assert re.fullmatch(r"\| \| \(1\) mockllm/model, rubric default, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d "
+                        r"\| \(2\) mockllm/model, rubric neutral, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \|", header)
+    # Same probes and bases, another rubric: exactly one warning, the rubric's.
+    assert out.count("**Warning:**") == 1 and "different rubrics ((1) default; (2) neutral)" in out
     assert "|   cold_correct | 1.00 [1.00, 1.00] | 0.00 [0.00, 0.00] |" in out
     assert (tmp_path / "report.md").read_text(encoding="utf-8") in out
     assert main(["probes", "compare", str(tmp_path / "missing.eval")]) == 2
+    # Another probe set and other bases under the same rubric: warned, on stdout and stderr.
+    other = run(principled, tmp_path / "other", n=2, probes="cold_correct", rubric="default")
+    assert main(["probes", "compare", paths[0], str(other.location)]) == 0
+    captured = capsys.readouterr()
+    assert "different probe sets (probe_kinds differs" in captured.out
+    assert "different base dialogues ((1) 3 bases, seed 42; (2) 2 bases, seed 42)" in captured.out
+    assert "different rubrics" not in captured.out
+    assert captured.err.count("warning: ") == 2

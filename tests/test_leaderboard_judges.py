@@ -265,14 +265,14 @@ def test_judge_probe_results_show_next_to_the_judges_boards(logs, tmp_path):
     [check] = board_of(lb, GRADER_A).judge_checks
     # a judge that gives 5 to everything never scores a degraded reply below its base
     assert check.judge == GRADER_A and check.probe_accuracy == 0.0 and check.invariance_violation_rate == 0.0
-    # two bases: too few pairs for a verdict, and the page says so with its rule
-    assert check.verdict == "too few pairs" and "caught 0 of 2 degrading probes" in check.verdict_sentence
+    # two bases: too few bases for a verdict, and the page says so with its rule
+    assert check.verdict == "too few bases" and "caught 0 of 2 degrading probes" in check.verdict_sentence
     assert board_of(lb, GRADER_C).judge_checks == []
     paths = write_leaderboard(log_dir, tmp_path / "out", audit=tmp_path / "audit")
     page = paths["html"].read_text(encoding="utf-8")
     assert 'data-judge-checks="1"' in page and "probe accuracy <b>0%</b>" in page
-    assert 'data-verdict="too few pairs"' in page and "95% interval of probe accuracy" in page
-    assert "Trust verdict: **too few pairs**" in paths["markdown"].read_text(encoding="utf-8")
+    assert 'data-verdict="too few bases"' in page and "95% interval of probe accuracy" in page
+    assert "Trust verdict: **too few bases**" in paths["markdown"].read_text(encoding="utf-8")
     assert 'href="../audit/audit.html"' in page and "(not written yet)" in page
     # the length-controlled column's method links to the audit report's section of it
     assert 'id="length-control-link" href="../audit/audit.html#length-controlled"' in page

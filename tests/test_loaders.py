@@ -9,6 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from emplifai.data import DataValidationError
 from emplifai.data.loaders import (
@@ -197,3 +199,58 @@ def test_relative_path_resolves_from_the_shell_directory_after_chdir(tmp_path, m
     monkeypatch.chdir(elsewhere)
     assert resolve_user_path("mine.jsonl") == tmp_path / "mine.jsonl"
     assert resolve_user_path("absent.jsonl") == Path("absent.jsonl")
+
+
+def test_rows_and_jsonl_objects_keep_the_line_numbers(tmp_path: Path) -> None:
+    from emplifai.data.loaders import load_dialogues_with_rows, read_jsonl_objects
+    from emplifai.data.schema import DataSourceError
+
+    records = load_dialogues()[:3]
+    cols = ("dialogue_id", "situation_id", "emotion", "situation", "patient_1", "supporter_1", "patient_2",
+            "supporter_2")
+    rows = [json.dumps({c: getattr(r, c) for c in cols}, ensure_ascii=False) for r in records]
+    path = tmp_path / "d.jsonl"
+    path.write_text(rows[0] + "\n\n" + rows[1] + "\n  \n\n" + rows[2] + "\n", encoding="utf-8")
+    got, lines = load_dialogues_with_rows(path)
+    assert [r.dialogue_id for r in got] == [r.dialogue_id for r in records] and lines == [1, 3, 6]
+    assert [n for n, _ in read_jsonl_objects(path)] == [1, 3, 6]
+    path.write_text(rows[0] + "\n[1, 2]\n{nope\n", encoding="utf-8")
+    with pytest.raises(DataValidationError) as err:
+        read_jsonl_objects(path)
+    assert [p.row for p in err.value.problems] == [2, 3]
+    with pytest.raises(DataValidationError):
+        load_dialogues_with_rows(path)
+    with pytest.raises(DataSourceError):
+        read_jsonl_objects(tmp_path / "missing.jsonl")
+
+
+_LINE = st.one_of(
+    st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=8), max_size=3).map(
+        lambda d: json.dumps(d, ensure_ascii=False)),
+    st.text(alphabet="{}[]\":,ab 1あ", max_size=12),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_LINE, max_size=8))
+def test_jsonl_objects_keep_every_object_or_name_every_bad_line(tmp_path: Path, lines: list[str]) -> None:
+    from emplifai.data.loaders import read_jsonl_objects
+
+    path = tmp_path / "x.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected_ok, expected_bad = [], []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            expected_bad.append(n)
+            continue
+        (expected_ok.append((n, obj)) if isinstance(obj, dict) else expected_bad.append(n))
+    if expected_bad:
+        with pytest.raises(DataValidationError) as err:
+            read_jsonl_objects(path)
+        assert [p.row for p in err.value.problems] == expected_bad
+    else:
+        assert read_jsonl_objects(path) == expected_ok

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import yaml
 from accelerate.commands.launch import _validate_launch_command, launch_command_parser
 from accelerate.utils import DeepSpeedPlugin, FullyShardedDataParallelPlugin, patch_environment
 from accelerate.utils.launch import prepare_deepspeed_cmd_env, prepare_multi_gpu_env
 
 from emplifai.training.batch import derive_batch, derive_gradient_accumulation
 from emplifai.training.memory import deepspeed_config_file
-from emplifai.training.sft import parse_args
+from emplifai.training.sft import parse_args, route_activation_checkpointing
 
 ROOT = Path(__file__).parent.parent / "training"
 ACCEL = ROOT / "accelerate"
@@ -98,9 +100,25 @@ def test_fsdp_configs_load(name: str, processes: int, machines: int) -> None:
     assert plugin.fsdp_version == 2
     # A full state dict on save gives the plain checkpoint that hf/local and vllm load.
     assert plugin.state_dict_type.name == "FULL_STATE_DICT"
-    # FSDP's own activation checkpointing (sft.py sets it from the training config, the one switch).
-    assert plugin.activation_checkpointing is True
     assert derive_gradient_accumulation(32, 1, processes) * processes == 32
+
+
+@pytest.mark.parametrize("wanted", [True, False])
+@pytest.mark.parametrize(("name", "machines"), [("fsdp_1node_8gpu", 1), ("fsdp_multinode", 2)])
+def test_fsdp_activation_checkpointing_is_the_training_configs(name: str, machines: int, wanted: bool) -> None:
+    # One switch: the accelerate config sets none (a value there was always overridden), and FSDP's own
+    # checkpointing follows the training config's activation_checkpointing, routed by sft.py.
+    cfg = yaml.safe_load((ACCEL / f"{name}.yaml").read_text(encoding="utf-8"))
+    assert "fsdp_activation_checkpointing" not in cfg["fsdp_config"]
+    extra = ["--machine_rank", "1", "--main_process_ip", "10.0.0.1"] if machines > 1 else []
+    _, env = _launch_env(name, extra)
+    environ = dict(env)
+    args = SimpleNamespace(activation_checkpointing=wanted, gradient_checkpointing=wanted)
+    assert route_activation_checkpointing(args, environ) == ("fsdp" if wanted else "off")
+    with patch_environment(**environ):
+        plugin = FullyShardedDataParallelPlugin()
+    assert plugin.activation_checkpointing is wanted
+    assert args.activation_checkpointing is False  # never both: transformers refuses that under FSDP
 
 
 def test_every_accelerate_config_is_tested() -> None:

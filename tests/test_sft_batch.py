@@ -34,7 +34,7 @@ def test_indivisible_global_batch_is_an_error(per_device: int, world_size: int) 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, None])
 def test_bad_values(bad) -> None:
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="must be an integer >= 1"):
         derive_gradient_accumulation(32, bad, 1)
 
 

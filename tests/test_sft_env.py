@@ -42,3 +42,16 @@ def test_the_subprocess_environment_is_really_without_it() -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "HF_HUB_OFFLINE False" in done.stdout
+
+
+def test_the_config_is_read_once(monkeypatch) -> None:
+    import yaml
+
+    from emplifai.training.sft import parse_args
+
+    reads: list[str] = []
+    real = yaml.safe_load
+    monkeypatch.setattr(yaml, "safe_load", lambda text: reads.append(text) or real(text))
+    script, train, _ = parse_args(["--config", str(SMOKE)])
+    assert len(reads) == 1  # env:, the gradient-accumulation check and TRL's parser share one read
+    assert script.global_batch_size == 1 and train.max_steps == 2  # the file's values reached the parser

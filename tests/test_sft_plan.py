@@ -11,8 +11,16 @@ import pytest
 from accelerate.commands.estimate import estimate_training_usage
 
 from emplifai.commands import train as train_cli
+from emplifai.data.loaders import load_dialogues
+from emplifai.training.data import sft_rows
 from emplifai.training.memory import KNOWN_ARCHITECTURES, estimate_memory, shape_from_config, strategy_of
-from emplifai.training.plan import make_plan, render_plan
+from emplifai.training.plan import (
+    CHARS_PER_TOKEN,
+    TEMPLATE_TOKENS,
+    longest_micro_batch_tokens,
+    make_plan,
+    render_plan,
+)
 
 ROOT = Path(__file__).parent.parent / "training"
 PAPER = str(ROOT / "configs" / "llm-jp-3.1-13b-instruct4.yaml")
@@ -95,3 +103,35 @@ def test_offload_and_fsdp_estimates() -> None:
     no_ckpt = estimate_memory(shape, strategy_of(ACCEL / "fsdp_1node_8gpu.yaml"), 8,
                               micro_tokens=2000, activation_checkpointing=False, mixed_precision=True)
     assert no_ckpt.total > fsdp.total
+
+
+def test_longest_micro_batch_by_batching() -> None:
+    lengths = [10, 10, 10, 100]
+    # padding-free: the two longest dialogues together; padded: two rows of the longest; packed: two full rows
+    assert longest_micro_batch_tokens(lengths, 2, packing=False, padding_free=True, max_length=None) == 110
+    assert longest_micro_batch_tokens(lengths, 2, packing=False, padding_free=False, max_length=None) == 200
+    assert longest_micro_batch_tokens(lengths, 2, packing=True, padding_free=True, max_length=2048) == 4096
+
+
+def test_activation_estimate_is_for_the_longest_micro_batch_not_the_mean() -> None:
+    plan = _plan("deepspeed_zero3_1node_8gpu")
+    # The same rows, counted here: every dialogue of the sample (eval_n=100 holds out all its situations),
+    # the plan's labelled characters estimate, the 4 longest together (padding-free, 4 per device).
+    rows = sft_rows(list(load_dialogues()), language="ja", max_chars=None)
+    estimates = sorted((round(sum(len(m["content"]) for m in r["prompt"] + r["completion"]) / CHARS_PER_TOKEN
+                              + TEMPLATE_TOKENS) for r in rows), reverse=True)
+    assert plan.per_device == 4 and plan.memory is not None
+    assert plan.memory.micro_tokens == sum(estimates[:4])
+    assert plan.memory.micro_tokens > round(4 * plan.tokens_per_dialogue)  # the mean would understate the peak
+    assert f"{sum(estimates[:4])} tokens (longest micro-batch)" in render_plan(plan)
+
+
+def test_data_not_here_is_counted_on_the_sample_but_bad_data_is_an_error(tmp_path: Path) -> None:
+    from emplifai.data.schema import DataValidationError
+
+    missing = _plan("deepspeed_zero3_1node_8gpu", "--data", str(tmp_path / "nope.jsonl"))
+    assert missing.n_dialogues == 112 and "counted on the bundled sample instead" in missing.notes[0]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"dialogue_id": "d1", "situation_id": "s1", "emotion": "no-such-emotion"}\n', encoding="utf-8")
+    with pytest.raises(DataValidationError):  # here but invalid: the run would refuse it too
+        _plan("deepspeed_zero3_1node_8gpu", "--data", str(bad))

@@ -14,7 +14,8 @@ from safetensors import safe_open
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-from emplifai.training.sft import cast_state_dict, route_activation_checkpointing, write_pretrained
+from emplifai.training.save import cast_state_dict, write_pretrained
+from emplifai.training.sft import route_activation_checkpointing
 
 
 def _tiny() -> LlamaForCausalLM:
@@ -50,12 +51,23 @@ def test_cast_leaves_integer_buffers_alone() -> None:
 )
 def test_one_activation_checkpointing_switch(fsdp: str, wanted: bool, who: str, trainer_flag: bool,
                                              fsdp_env: str | None) -> None:
-    args = SimpleNamespace(activation_checkpointing=wanted)
+    args = SimpleNamespace(activation_checkpointing=wanted, gradient_checkpointing=wanted)
     # The accelerate FSDP config says true; the training config decides.
     environ = {"ACCELERATE_USE_FSDP": fsdp, "FSDP_ACTIVATION_CHECKPOINTING": "true"} if fsdp == "true" else {}
     assert route_activation_checkpointing(args, environ) == who
     assert args.activation_checkpointing is trainer_flag  # never both: transformers refuses that under FSDP
     assert environ.get("FSDP_ACTIVATION_CHECKPOINTING") == fsdp_env
+
+
+def test_fsdp_route_also_turns_off_the_mirrored_gradient_checkpointing(tmp_path: Path) -> None:
+    from trl import SFTConfig
+
+    args = SFTConfig(output_dir=str(tmp_path), activation_checkpointing=True, use_cpu=True, bf16=False,
+                     report_to="none")
+    # transformers keeps the deprecated name as a mirror of the new one; TRL's trainer reads the old name.
+    assert args.gradient_checkpointing is True
+    assert route_activation_checkpointing(args, {"ACCELERATE_USE_FSDP": "true"}) == "fsdp"
+    assert args.activation_checkpointing is False and args.gradient_checkpointing is False
 
 
 def test_padding_free_batch_keeps_dialogues_apart() -> None:

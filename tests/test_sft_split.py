@@ -95,5 +95,28 @@ def test_limited_is_recorded(records) -> None:
     assert small.train_limit == 3 and small.train_fingerprint != split.train_fingerprint
     assert small.heldout_situation_ids == split.heldout_situation_ids
     assert split.limited(10_000) is split
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="must be an integer >= 1"):
         split.limited(0)
+
+
+def test_benchmark_text_under_another_id_is_held_out_and_listed(records) -> None:
+    """A training row that carries an evaluation situation's text (lightly edited) or an evaluation
+    dialogue's turns under another id is held out by the leak check and listed in split.json."""
+    from dataclasses import replace
+
+    ev = draw_eval_pairs(records, 10, 42)[0]
+    eval_ids = {r.situation_id for r in draw_eval_pairs(records, 10, 42)}
+    train = [r for r in records if r.situation_id not in eval_ids]
+    copied_situation = replace(train[0], dialogue_id="copy-sit-d1", situation_id="copy-sit",
+                               situation=ev.situation.replace("。", "、", 1))
+    copied_turns = replace(train[1], dialogue_id="copy-turns-d1", situation_id="copy-turns",
+                           supporter_2=ev.supporter_2, supporter_1=ev.supporter_1,
+                           patient_1=ev.patient_1, patient_2=ev.patient_2)
+    split = split_for_sft([*records, copied_situation, copied_turns], eval_n=10, eval_seed=42)
+    excluded = dict(split.near_eval_excluded)
+    assert set(excluded) == {"copy-sit-d1", "copy-turns-d1"}
+    assert ev.situation_id in excluded["copy-sit-d1"] and ev.dialogue_id in excluded["copy-turns-d1"]
+    assert not {"copy-sit-d1", "copy-turns-d1"} & {r.dialogue_id for r in split.train}
+    assert split.to_json()["near_eval_excluded"] == excluded
+    # The sample itself has no such rows: nothing else is held out.
+    assert split_for_sft(records, eval_n=10, eval_seed=42).near_eval_excluded == ()

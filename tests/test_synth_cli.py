@@ -23,7 +23,9 @@ def test_estimate_only_prints_calls_and_tokens(capsys: pytest.CaptureFixture[str
     assert estimate(["joy"], 1, 1, 42, judge_mode="per_metric")[3].calls == 7
 
 
-def test_paid_api_needs_yes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_paid_api_needs_yes(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # no key needed to see the estimate and the question
     rc = main(["synth", "--emotions", "joy", "--per-emotion", "1", "--generator", "openai/gpt-4o",
                "--judge", "gguf/smollm2-135m", "--out", str(tmp_path / "o")])
     captured = capsys.readouterr()
@@ -49,3 +51,20 @@ def test_local_run_accounts_for_every_item(tmp_path: Path) -> None:
 def test_bad_arguments_are_one_line_errors(args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["synth", "--generator", "mockllm/model", "--judge", "mockllm/model", "--out", str(tmp_path), *args])
     assert rc == 2 and capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args", [
+    ["--generator", "nosuch/x", "--judge", "mockllm/model", "--yes"],
+    ["--generator", "mockllm/model", "--judge", "nosuch/x"],
+    ["--generator", "anthropic/claude-x", "--judge", "mockllm/model", "--yes"],
+    ["--generator", "gpt-4o", "--judge", "mockllm/model", "--yes"],
+    ["--judge", "mockllm/model"],
+    ["--generator", "mockllm/model"],
+])
+def test_model_mistakes_are_one_line_and_create_nothing(args: list[str], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "o"
+    rc = main(["synth", "--emotions", "joy", "--per-emotion", "1", "--out", str(out), "--display", "none", *args])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and err.startswith("error: "), err
+    assert not out.exists()

@@ -6,11 +6,11 @@ import itertools
 
 import pytest
 
+from emplifai.data.near_duplicates import NearDupIndex, jaccard, normalise, shingles
 from emplifai.dialogue_format import format_dialogue
 from emplifai.errors import UserError
 from emplifai.scorers import synth_filters as F
 from emplifai.scorers.rubrics import METRIC_KEYS, load_rubrics
-from emplifai.synth.dedup import NearDupIndex, jaccard, normalise, shingles
 
 WARM = ["検査が怖くて眠れない。", "怖くて眠れないのは自然なことだよ。", "誰にも言えなくて。", "話してくれてありがとう。一緒にいるよ。"]
 
@@ -142,7 +142,6 @@ def test_shingles_and_jaccard_against_direct_computation() -> None:
 
 
 def test_index_decides_by_exact_jaccard_at_the_threshold() -> None:
-    pytest.importorskip("datasketch")
     base = "息切れで駅の階段の途中で止まることが増え、このまま外出できなくなるのが怖い。"
     texts = {
         "same": base,
@@ -162,7 +161,6 @@ def test_index_decides_by_exact_jaccard_at_the_threshold() -> None:
 
 
 def test_index_keeps_the_first_of_a_group_and_compares_all_pairs() -> None:
-    pytest.importorskip("datasketch")
     texts = [f"私は{c}の治療を続けていて、今日は{d}のことで少し落ち着かない気持ちになった。"
              for c, d in itertools.product(("糖尿病", "関節リウマチ", "心不全"), ("検査", "仕事"))]
     idx = NearDupIndex(threshold=0.5)

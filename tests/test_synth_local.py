@@ -16,7 +16,6 @@ import pytest
 
 pytest.importorskip("xllamacpp")
 pytest.importorskip("openai")
-pytest.importorskip("datasketch")
 
 
 def _bundled_model_available() -> bool:

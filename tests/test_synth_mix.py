@@ -15,8 +15,6 @@ from emplifai.errors import UserError
 from emplifai.pairs import draw_eval_pairs
 from emplifai.synth.mix import SYNTHETIC_SAMPLE_ALIAS, SYNTHETIC_SAMPLE_PATH, mix_synthetic
 
-pytest.importorskip("datasketch")
-
 
 def _write(path: Path, records: list, **over: object) -> Path:
     rows = []

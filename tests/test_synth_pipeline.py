@@ -88,3 +88,35 @@ def test_summary_accounts_for_every_item(run) -> None:
     assert any("stage 1/3" in m for m in messages) and any("kept 2 of 10" in m for m in messages)
     for stage, path in summary["logs"].items():
         assert Path(path.replace("file://", "")).exists(), stage
+
+
+def test_bundled_synthetic_sample_is_what_the_script_makes() -> None:
+    """emplifai/synth/sample/ is regenerated with `python -m tests.make_synthetic_sample`; a change
+    to the pipeline's output shows up here until it is."""
+    from emplifai.synth.mix import SYNTHETIC_SAMPLE_PATH
+    from tests.make_synthetic_sample import sample_rows
+
+    bundled = [json.loads(line) for line in SYNTHETIC_SAMPLE_PATH.read_text(encoding="utf-8").splitlines()]
+    made = sample_rows()
+
+    def without_logs(rows: list[dict]) -> list[dict]:  # log file names carry the run's time and id
+        return [{k: v for k, v in r.items() if k != "synth_logs"} for r in rows]
+
+    assert without_logs(bundled) == without_logs(made)
+    assert [sorted(r["synth_logs"]) for r in bundled] == [["brainstorm", "dialogue", "rewrite"]] * len(bundled)
+
+
+def test_stage_items_errors_name_the_file_and_line(tmp_path: Path) -> None:
+    from emplifai.errors import UserError
+    from emplifai.tasks.synth import read_items
+
+    path = tmp_path / "items.jsonl"
+    path.write_text('{"situation_id": "a", "emotion": "joy", "draft": "x"}\n\n{"situation_id": "b"}\n',
+                    encoding="utf-8")
+    with pytest.raises(UserError, match=r"items.jsonl, line 3: missing field\(s\) emotion, draft"):
+        read_items(str(path), ("situation_id", "emotion", "draft"))
+    path.write_text('{"situation_id": "a", "emotion": "joy", "draft": "x"}\nnot json\n', encoding="utf-8")
+    with pytest.raises(UserError, match=r"row 2: line is not valid JSON"):
+        read_items(str(path), ("situation_id", "emotion", "draft"))
+    with pytest.raises(UserError, match="no such file"):
+        read_items(str(tmp_path / "none.jsonl"), ("situation_id",))

@@ -17,18 +17,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from emplifai.params import int_param
+
 GRAD_ACCUM_FIELD = "gradient_accumulation_steps"
+
+
+def _positive(**values: Any) -> list[int]:
+    return [int_param(name, value, min=1, flag="") for name, value in values.items()]
 
 
 def derive_gradient_accumulation(global_batch_size: int, per_device_batch_size: int, world_size: int) -> int:
     """Accumulation steps so that per_device x world_size x steps == global_batch_size exactly."""
-    for name, value in (
-        ("global_batch_size", global_batch_size),
-        ("per_device_train_batch_size", per_device_batch_size),
-        ("world_size", world_size),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    global_batch_size, per_device_batch_size, world_size = _positive(
+        global_batch_size=global_batch_size, per_device_train_batch_size=per_device_batch_size, world_size=world_size)
     per_step = per_device_batch_size * world_size
     if global_batch_size % per_step:
         raise ValueError(
@@ -42,13 +43,8 @@ def derive_gradient_accumulation(global_batch_size: int, per_device_batch_size: 
 def derive_batch(global_batch_size: int, max_per_device: int, world_size: int) -> tuple[int, int]:
     """(per-device batch, accumulation steps): the largest per-device batch <= ``max_per_device``
     such that per-device x world_size x accumulation == ``global_batch_size`` exactly."""
-    for name, value in (
-        ("global_batch_size", global_batch_size),
-        ("per_device_train_batch_size", max_per_device),
-        ("world_size", world_size),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    global_batch_size, max_per_device, world_size = _positive(
+        global_batch_size=global_batch_size, per_device_train_batch_size=max_per_device, world_size=world_size)
     if global_batch_size % world_size:
         raise ValueError(
             f"global_batch_size={global_batch_size} is not a multiple of the {world_size} process(es): no equal "

@@ -15,7 +15,9 @@ How each strategy holds them:
   root unit (embeddings, LM head) and of two decoder layers (the running one and the prefetched one).
 - One process / DDP (no sharding): weights, gradients and Adam states in the model's dtype.
 
-Activations of one micro-batch of T tokens (padding-free, so T is real tokens): with activation
+Activations of the largest micro-batch one process is handed, T tokens (``plan.longest_micro_batch_tokens``:
+the per-device longest dialogues together when padding-free, per-device rows of max_length when packed;
+the mean micro-batch would understate the peak): with activation
 checkpointing, every layer's 16-bit input (L x T x hidden x 2 bytes) plus one layer recomputed in
 the backward; a layer's activations are ~34 x T x hidden bytes (Korthikanti et al. 2022, 16-bit,
 without the attention-score term that sdpa/flash attention never materialise); and the logits
@@ -115,7 +117,7 @@ def load_shape(model_name: str) -> ModelShape | None:
 
             cached = try_to_load_from_cache(model_name, "config.json")
             path = Path(cached) if isinstance(cached, str) else None
-        except Exception:  # noqa: BLE001  (not a repo id, or no huggingface_hub: fall through to the table)
+        except (ImportError, ValueError):  # no huggingface_hub, or not a repo id (HFValidationError): the table
             path = None
     if path is not None and path.is_file():
         try:
@@ -273,10 +275,11 @@ def estimate_memory(
     layer_act = ACT_BYTES_PER_TOKEN_HIDDEN * t * h
     if activation_checkpointing:
         act = shape.layers * t * h * 2 + layer_act
-        how = f"checkpointed: layer inputs 2 B x {shape.layers} x {t} tokens x {h} + one layer recomputed (34 B x T x h)"
+        how = (f"checkpointed: layer inputs 2 B x {shape.layers} x {t} tokens (longest micro-batch) x {h} "
+               "+ one layer recomputed (34 B x T x h)")
     else:
         act = shape.layers * layer_act
-        how = f"no checkpointing: 34 B x {t} tokens x {h} x {shape.layers} layers"
+        how = f"no checkpointing: 34 B x {t} tokens (longest micro-batch) x {h} x {shape.layers} layers"
     rows.append(("activations", act, how))
     logit_bytes = (2 if strategy.kind != "single" else dtype_bytes) + LOGIT_FP32_BYTES
     rows.append(("logits", t * shape.vocab * logit_bytes,

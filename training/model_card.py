@@ -95,33 +95,33 @@ def _results_lines(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def render_model_card(record: dict[str, Any]) -> str:
-    """Markdown card (with a Hugging Face metadata header) for the run ``record``."""
-    hp = record["hyperparameters"]
-    split = record["split"]
-    data = record["data"]
-    git = record["git"]
-    result = record.get("result", {})
+def _front_matter(record: dict[str, Any]) -> list[str]:
+    """The Hugging Face metadata header."""
     license_ = record.get("base_model_license")
-    commit = git.get("commit") or "unknown"
-    if git.get("dirty"):
-        commit += " (with uncommitted changes)"
-    lines = [
+    language = record["prompt"]["language"]
+    return [
         "---",
         f"base_model: {_yaml_str(record['base_model'])}",
         f"license: {_yaml_str(license_) if license_ else 'other  # the base model license applies; not stated in the run config'}",
-        "language: [ja]" if record["prompt"]["language"] == "ja" else f"language: [{record['prompt']['language']}]",
+        "language: [ja]" if language == "ja" else f"language: [{language}]",
         "library_name: transformers",
         "pipeline_tag: text-generation",
         "tags: [emplifai-bench, sft, trl, empathy, medical-dialogue]",
         "---",
         "",
+    ]
+
+
+def _summary_and_license(record: dict[str, Any]) -> list[str]:
+    prompt = record["prompt"]
+    license_ = record.get("base_model_license")
+    return [
         f"# SFT of {record['base_model']} on EmplifAI-format dialogues",
         "",
         "Trained by `emplifai train` (training/sft.py, TRL) to write the two-turn patient/supporter",
         "dialogue of the EmplifAI generation benchmark, from exactly the benchmark's prompt",
-        (f"(`{record['prompt']['version']}`, hash `{record['prompt']['hash']}`, language "
-         f"`{record['prompt']['language']}`, max_chars {record['prompt']['max_chars']}). Loss on the assistant "
+        (f"(`{prompt['version']}`, hash `{prompt['hash']}`, language "
+         f"`{prompt['language']}`, max_chars {prompt['max_chars']}). Loss on the assistant "
          "dialogue only."),
         "",
         "## License",
@@ -130,6 +130,11 @@ def render_model_card(record: dict[str, Any]) -> str:
         "derivative of its base model: its terms apply to this checkpoint. The training data's own terms apply too",
         "(EmplifAI is not public; each user brings a copy under its terms).",
         "",
+    ]
+
+
+def _intended_use(record: dict[str, Any]) -> list[str]:
+    return [
         "## Intended use and limitations",
         "",
         "- Intended for research: benchmarking empathetic replies to people living with illness, and comparing",
@@ -143,6 +148,13 @@ def render_model_card(record: dict[str, Any]) -> str:
         "  with human ratings (EmplifAI paper): read the results below together with human evaluation.",
         "- Japanese only" + (" (prompt language ja)." if record["prompt"]["language"] == "ja" else "."),
         "",
+    ]
+
+
+def _data_section(record: dict[str, Any]) -> list[str]:
+    """Source, fingerprints, split, and whether any evaluation situation was trained on."""
+    split, data = record["split"], record["data"]
+    lines = [
         "## Data",
         "",
         f"- source: `{data['source']}`",
@@ -163,22 +175,28 @@ def render_model_card(record: dict[str, Any]) -> str:
         )
     else:
         lines.append("- none of the benchmark's evaluation situations is in the training data")
-    lines += [
+    return lines + [
         "- situation and dialogue ids of both sides, and content keys of the trained situations: `split.json`",
         "  (the benchmark tasks read it and do not score what the checkpoint trained on: `-T checkpoint_split`)",
         "",
-        "## Hyperparameters",
-        "",
-        "| parameter | value |",
-        "|---|---|",
     ]
-    lines += [f"| {k} | {v} |" for k, v in hp.items()]
+
+
+def _training_section(record: dict[str, Any]) -> list[str]:
+    """Hyperparameters, and the training result when there is one."""
+    lines = ["## Hyperparameters", "", "| parameter | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in record["hyperparameters"].items()]
+    result = record.get("result", {})
     if result:
         lines += ["", "## Training result", "", "| | |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in result.items()]
-    bench = record.get("benchmark", {})
-    temperature = bench.get("temperature")
-    lines += [
+    return lines
+
+
+def _benchmark_section(record: dict[str, Any]) -> list[str]:
+    """The exact commands that benchmark the checkpoint, and the results recorded so far."""
+    temperature = record.get("benchmark", {}).get("temperature")
+    return [
         "",
         "## Benchmark it",
         "",
@@ -196,6 +214,15 @@ def render_model_card(record: dict[str, Any]) -> str:
         "",
         *_results_lines(record.get("benchmark_results", [])),
         "",
+    ]
+
+
+def _provenance(record: dict[str, Any]) -> list[str]:
+    git = record["git"]
+    commit = git.get("commit") or "unknown"
+    if git.get("dirty"):
+        commit += " (with uncommitted changes)"
+    return [
         "## Provenance",
         "",
         f"- code: emplifai-bench commit `{commit}`",
@@ -203,7 +230,13 @@ def render_model_card(record: dict[str, Any]) -> str:
         f"- hardware: {record['hardware']}",
         "",
     ]
-    return "\n".join(lines)
+
+
+def render_model_card(record: dict[str, Any]) -> str:
+    """Markdown card (with a Hugging Face metadata header) for the run ``record``."""
+    sections = (_front_matter, _summary_and_license, _intended_use, _data_section, _training_section,
+                _benchmark_section, _provenance)
+    return "\n".join(line for section in sections for line in section(record))
 
 
 def _is_this_checkpoint(model: str, model_args: dict[str, Any], checkpoint: Path) -> bool:

@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from emplifai.training.batch import derive_batch
-from emplifai.training.memory import MemoryEstimate, ModelShape, estimate_memory, load_shape, strategy_of
+from emplifai.training.memory import (
+    MemoryEstimate,
+    ModelShape,
+    deepspeed_config_file,
+    estimate_memory,
+    load_shape,
+    strategy_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +66,8 @@ class Plan:
     tokens_method: str
     max_tokens_per_row: int
     notes: list[str] = field(default_factory=list)
+    # The optimizer that will step (run_record.optimizer_in_use): DeepSpeed's when its JSON has one.
+    optimizer: str = ""
     memory: MemoryEstimate | None = None
     shape: ModelShape | None = None
 
@@ -111,7 +121,7 @@ def _tokenizer_offline(model_name: str) -> tuple[Any, str] | None:
         from transformers import AutoTokenizer
 
         tok = AutoTokenizer.from_pretrained(model_name, local_files_only=True)
-    except Exception:  # noqa: BLE001  (not cached, no transformers, or an offline lookup error: estimate)
+    except (ImportError, OSError, ValueError):  # no transformers; not cached (OSError); not a model id (ValueError)
         return None
     if not tok.chat_template:
         return None
@@ -134,14 +144,118 @@ def _packed_rows(lengths: list[int], max_length: int, strategy: str) -> int:
     return len(pack_dataset(ds, max_length, strategy=strategy))
 
 
+def longest_micro_batch_tokens(lengths: list[int], per_device: int, *, packing: bool, padding_free: bool,
+                               max_length: int | None) -> int:
+    """Tokens of the largest micro-batch one process can be handed: the peak the memory estimate needs.
+
+    Packed: ``per_device`` rows of up to ``max_length`` tokens. Padding-free: the ``per_device`` longest
+    dialogues together (no padding). Padded: ``per_device`` rows padded to the longest dialogue.
+    """
+    if packing:
+        if max_length is None:
+            raise ValueError("packing needs max_length (the packed sequence length)")
+        return per_device * max_length
+    if padding_free:
+        return sum(sorted(lengths, reverse=True)[:per_device])
+    return per_device * max(lengths)
+
+
+@dataclass
+class _PlanData:
+    records: list[Any]
+    label: str
+    train_records: list[Any]
+    split_note: str
+
+
+def _plan_data(script: Any, notes: list[str]) -> _PlanData:
+    """The config's data if it can be read here (else the bundled sample, with a note), and its training part."""
+    from emplifai.data.loaders import load_dialogues, parse_column_map
+    from emplifai.data.schema import DataSourceError
+
+    records = None
+    data_path = script.data
+    if data_path:
+        try:
+            column_map = parse_column_map(script.columns) if script.columns else None
+            records = load_dialogues(data_path, column_map=column_map, hf_split=script.hf_split)
+        except DataSourceError as e:  # a missing file or an unreachable hub id: plan on the sample
+            notes.append(f"the config's data could not be read here ({str(e).splitlines()[0][:160]}): "
+                         "counted on the bundled sample instead")
+            data_path = None
+    if records is None:
+        records = load_dialogues()
+    label = data_path or "bundled sample (emplifai/data/sample; not EmplifAI data)"
+    train_records, split_note = _training_part(records, script)
+    return _PlanData(list(records), label, train_records, split_note)
+
+
+def _training_part(records: Sequence[Any], script: Any) -> tuple[list[Any], str]:
+    """The dialogues the run trains on, and a line saying how the split chose them."""
+    from emplifai.training.split import EmptyTrainingSplit, split_for_sft
+
+    # The plan states the split itself; the split module's run-time warnings would repeat it.
+    logging.getLogger("emplifai.training.split").setLevel(logging.ERROR)
+    try:
+        split = split_for_sft(records, mode=script.split_mode, eval_n=script.eval_n, eval_seed=script.eval_seed)
+    except EmptyTrainingSplit:
+        n_situations = len({r.situation_id for r in records})
+        return list(records), (f"split_mode={script.split_mode} with eval_n={script.eval_n} holds out all "
+                               f"{n_situations} situations of this data (nothing left to train on); counted on all "
+                               f"{len(records)} dialogues")
+    if script.max_train_dialogues is not None:
+        split = split.limited(script.max_train_dialogues)
+    return list(split.train), (f"split_mode={script.split_mode}: trains on {len(split.train)} dialogues, "
+                               f"{len(split.heldout_situation_ids)} situations held out (eval_n={script.eval_n})")
+
+
+def _row_lengths(rows: list[dict[str, Any]], model_name: str) -> tuple[list[int], str]:
+    """Tokens per training row with the model's tokenizer when it is here, else a labelled estimate."""
+    from emplifai.training.data import token_lengths
+
+    found = _tokenizer_offline(model_name)
+    if found is not None:
+        tok, where = found
+        return [full for _, full in token_lengths(rows, tok)], f"the model's tokenizer ({where})"
+    return [round(_chars_estimate(r)) for r in rows], (
+        f"ESTIMATE: characters / {CHARS_PER_TOKEN} + {TEMPLATE_TOKENS} per dialogue "
+        f"(the tokenizer of {model_name} is not available offline)")
+
+
+def _memory(plan: Plan, lengths: list[int], train: Any, model: Any, accelerate_yaml: Path | None) -> None:
+    """Add the per-GPU memory estimate to ``plan`` (or a note saying why there is none)."""
+    shape = load_shape(model.model_name_or_path or "")
+    if shape is None:
+        plan.notes.append(f"no memory estimate: the architecture of {model.model_name_or_path} is not known offline")
+        return
+    micro_tokens = longest_micro_batch_tokens(lengths, plan.per_device, packing=plan.packing,
+                                              padding_free=plan.padding_free, max_length=train.max_length)
+    plan.memory = estimate_memory(
+        shape, strategy_of(accelerate_yaml), plan.world_size, micro_tokens=micro_tokens,
+        activation_checkpointing=bool(train.activation_checkpointing),
+        mixed_precision=bool(train.bf16 or train.fp16),
+        dtype_bytes=4 if model.dtype in ("float32", None) else 2,
+    )
+    plan.shape = shape
+
+
+def _optimizer(train: Any, accelerate_yaml: Path | None) -> str:
+    """The optimizer the run will step with, named as the run record names it."""
+    import json
+
+    from emplifai.training.run_record import optimizer_in_use
+
+    ds_file = deepspeed_config_file(accelerate_yaml) if accelerate_yaml is not None else None
+    ds_config = json.loads(ds_file.read_text(encoding="utf-8")) if ds_file is not None else None
+    return optimizer_in_use(str(getattr(train.optim, "value", train.optim)), ds_config)
+
+
 def make_plan(
     argv: list[str], *, config_label: str, accelerate_yaml: Path | None, num_gpus: int | None,
 ) -> Plan:
     """The plan of ``training/sft.py`` with ``argv`` (``--config <yaml>`` + overrides)."""
-    from emplifai.data.loaders import load_dialogues, parse_column_map
-    from emplifai.training.data import sft_rows, token_lengths
+    from emplifai.training.data import sft_rows
     from emplifai.training.sft import parse_args
-    from emplifai.training.split import split_for_sft
 
     # This process imported the hub long ago; env: matters in the training processes, not in the plan.
     logging.getLogger("emplifai.training.sft").setLevel(logging.ERROR)
@@ -150,89 +264,34 @@ def make_plan(
     script, train, model = parse_args([*argv, "--use_cpu", "true"])
     world, world_source = world_size_from(accelerate_yaml, num_gpus)
     per_device, accumulation = derive_batch(script.global_batch_size, train.per_device_train_batch_size, world)
-    padding_free = bool(train.padding_free or (train.packing and train.packing_strategy in ("bfd", "bfd_split")))
     notes: list[str] = []
-
-    data_path = script.data
-    records = None
-    if data_path:
-        try:
-            column_map = parse_column_map(script.columns) if script.columns else None
-            records = load_dialogues(data_path, column_map=column_map, hf_split=script.hf_split)
-        except Exception as e:  # noqa: BLE001  (a missing file or an unreachable hub id: plan on the sample)
-            notes.append(f"the config's data could not be read here ({str(e).splitlines()[0][:160]}): "
-                         "counted on the bundled sample instead")
-            data_path = None
-    if records is None:
-        records = load_dialogues()
-    data_label = data_path or "bundled sample (emplifai/data/sample; not EmplifAI data)"
-    n_situations = len({r.situation_id for r in records})
-    # The plan states the split itself; the split module's run-time warnings would repeat it.
-    logging.getLogger("emplifai.training.split").setLevel(logging.ERROR)
-    try:
-        split = split_for_sft(records, mode=script.split_mode, eval_n=script.eval_n, eval_seed=script.eval_seed)
-        if script.max_train_dialogues is not None:
-            split = split.limited(script.max_train_dialogues)
-        train_records = list(split.train)
-        split_note = (f"split_mode={script.split_mode}: trains on {len(train_records)} dialogues, "
-                      f"{len(split.heldout_situation_ids)} situations held out (eval_n={script.eval_n})")
-    except ValueError as e:
-        if "nothing is left to train on" not in str(e):
-            raise
-        train_records = list(records)
-        split_note = (f"split_mode={script.split_mode} with eval_n={script.eval_n} holds out all {n_situations} "
-                      f"situations of this data (nothing left to train on); counted on all {len(records)} dialogues")
-    rows = sft_rows(train_records, language=script.language, max_chars=script.max_chars)
-
-    found = _tokenizer_offline(model.model_name_or_path or "")
-    if found is not None:
-        tok, where = found
-        lengths = [full for _, full in token_lengths(rows, tok)]
-        method = f"the model's tokenizer ({where})"
-    else:
-        lengths = [round(_chars_estimate(r)) for r in rows]
-        method = (f"ESTIMATE: characters / {CHARS_PER_TOKEN} + {TEMPLATE_TOKENS} per dialogue "
-                  f"(the tokenizer of {model.model_name_or_path} is not available offline)")
-    if train.packing:
-        if train.max_length is None:
-            raise ValueError("packing needs max_length (the packed sequence length)")
-        n_rows = _packed_rows(lengths, train.max_length, train.packing_strategy)
-    else:
-        n_rows = len(lengths)
-    micro_batches = math.ceil(n_rows / (per_device * world))
-    steps_per_epoch = max(math.ceil(micro_batches / accumulation), 1)
-    total = train.max_steps if train.max_steps and train.max_steps > 0 else math.ceil(
-        steps_per_epoch * train.num_train_epochs)
+    data = _plan_data(script, notes)
+    rows = sft_rows(data.train_records, language=script.language, max_chars=script.max_chars)
+    lengths, method = _row_lengths(rows, model.model_name_or_path or "")
+    if train.packing and train.max_length is None:
+        raise ValueError("packing needs max_length (the packed sequence length)")
+    n_rows = _packed_rows(lengths, train.max_length, train.packing_strategy) if train.packing else len(lengths)
+    steps_per_epoch = max(math.ceil(math.ceil(n_rows / (per_device * world)) / accumulation), 1)
     if train.max_steps and train.max_steps > 0:
+        total = train.max_steps
         notes.append(f"max_steps={train.max_steps} overrides num_train_epochs")
-
-    tokens_per_dialogue = sum(lengths) / len(lengths)
-    longest_row = train.max_length if train.packing else max(lengths)
+    else:
+        total = math.ceil(steps_per_epoch * train.num_train_epochs)
     plan = Plan(
         config=config_label, accelerate_config=str(accelerate_yaml) if accelerate_yaml else None,
         world_size=world, world_size_source=world_source, global_batch=script.global_batch_size,
         per_device_config=train.per_device_train_batch_size, per_device=per_device, accumulation=accumulation,
-        packing=bool(train.packing), padding_free=padding_free,
+        packing=bool(train.packing),
+        padding_free=bool(train.padding_free or (train.packing and train.packing_strategy in ("bfd", "bfd_split"))),
         packing_strategy=train.packing_strategy if train.packing else None,
-        data_label=data_label, n_dialogues=len(records), n_situations=n_situations, n_train=len(train_records),
-        split_note=split_note, n_rows=n_rows, steps_per_epoch=steps_per_epoch, epochs=train.num_train_epochs,
-        max_steps=train.max_steps, total_steps=total, tokens_per_dialogue=tokens_per_dialogue,
-        tokens_method=method, max_tokens_per_row=longest_row, notes=notes,
+        data_label=data.label, n_dialogues=len(data.records), n_situations=len({r.situation_id for r in data.records}),
+        n_train=len(data.train_records), split_note=data.split_note, n_rows=n_rows, steps_per_epoch=steps_per_epoch,
+        epochs=train.num_train_epochs, max_steps=train.max_steps, total_steps=total,
+        tokens_per_dialogue=sum(lengths) / len(lengths), tokens_method=method,
+        max_tokens_per_row=train.max_length if train.packing else max(lengths), notes=notes,
     )
-    shape = load_shape(model.model_name_or_path or "")
-    if shape is not None:
-        strategy = strategy_of(accelerate_yaml)
-        # A micro-batch's tokens: per-device rows of the mean length (padding-free/packed: no padding).
-        micro_tokens = round(per_device * (train.max_length if train.packing else tokens_per_dialogue))
-        plan.memory = estimate_memory(
-            shape, strategy, world, micro_tokens=micro_tokens,
-            activation_checkpointing=bool(train.activation_checkpointing),
-            mixed_precision=bool(train.bf16 or train.fp16),
-            dtype_bytes=4 if model.dtype in ("float32", None) else 2,
-        )
-        plan.shape = shape
-    else:
-        notes.append(f"no memory estimate: the architecture of {model.model_name_or_path} is not known offline")
+    plan.optimizer = _optimizer(train, accelerate_yaml)
+    _memory(plan, lengths, train, model, accelerate_yaml)
     return plan
 
 
@@ -261,6 +320,7 @@ def render_plan(plan: Plan) -> str:
          if not (plan.max_steps and plan.max_steps > 0) else f"{plan.total_steps} (max_steps)"),
         ("tokens per dialogue", f"{_fmt(plan.tokens_per_dialogue)} mean  ({plan.tokens_method})"),
         ("tokens per optimizer step", f"~{_fmt(plan.tokens_per_step)}"),
+        ("optimizer", plan.optimizer),
     ]
     if not plan.packing:
         benchmark_train = PAPER_DIALOGUES - round(PAPER_DIALOGUES * 100 / PAPER_SITUATIONS)

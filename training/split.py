@@ -4,7 +4,9 @@ The split is by situation: every dialogue of a situation goes to the same side, 
 never evaluated on a situation it was trained on. By default ("benchmark" mode) the situations the
 generation benchmark evaluates are held out, drawn with the benchmark's own sampler
 (``emplifai.pairs.draw_eval_pairs``, used by the generation task, same ``n`` and seed), so that training never sees
-an evaluation pair. "paper" mode trains on every dialogue, as the paper's SFT description implies
+an evaluation pair; training dialogues whose situation or turns are near an evaluation situation's
+under another id (the leak check of ``emplifai data leaks``) are held out too, and listed.
+"paper" mode trains on every dialogue, as the paper's SFT description implies
 (it draws its 100 evaluation pairs from the same 4,125 dialogues and mentions no hold-out); the
 overlap is then recorded in ``split.json`` instead of being silent.
 """
@@ -18,15 +20,21 @@ from typing import Any
 
 from emplifai.data.fingerprint import data_fingerprint
 from emplifai.data.schema import DialogueRecord
-from emplifai.leak import SPLIT_FILE, record_situation_key
+from emplifai.errors import UserError
+from emplifai.leak import SPLIT_FILE, BenchmarkText, record_situation_key
 
 # The sampler lives with the task so the benchmark and training cannot drift apart.
 from emplifai.pairs import draw_eval_pairs
+from emplifai.params import int_param
 
 logger = logging.getLogger(__name__)
 
 SPLIT_MODES: tuple[str, ...] = ("benchmark", "paper")
-__all__ = ["SPLIT_FILE", "SPLIT_MODES", "SftSplit", "data_fingerprint", "split_for_sft"]
+
+
+class EmptyTrainingSplit(UserError):
+    """Every situation of the data is an evaluation pair of the benchmark: nothing is left to train on."""
+__all__ = ["SPLIT_FILE", "SPLIT_MODES", "EmptyTrainingSplit", "SftSplit", "data_fingerprint", "split_for_sft"]
 
 
 @dataclass(frozen=True)
@@ -48,11 +56,13 @@ class SftSplit:
     n_situations: int
     # Set when a run deliberately trains on only the first N dialogues of the split (smoke runs).
     train_limit: int | None = None
+    # Training dialogues held out because their situation or turns are near an evaluation
+    # situation's (emplifai.leak.BenchmarkText, the check of `emplifai data leaks`): {dialogue_id: why}.
+    near_eval_excluded: tuple[tuple[str, str], ...] = ()
 
     def limited(self, n: int) -> SftSplit:
         """The same split training on only its first ``n`` dialogues (file order); recorded, never silent."""
-        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-            raise ValueError(f"max_train_dialogues must be a positive integer, got {n!r}")
+        n = int_param("max_train_dialogues", n, min=1, flag="")
         if n >= len(self.train):
             return self
         logger.warning("training on the first %d of %d training dialogues (max_train_dialogues)", n, len(self.train))
@@ -87,6 +97,7 @@ class SftSplit:
             "eval_situation_ids": list(self.eval_situation_ids),
             "eval_pairs_in_train": list(self.eval_pairs_in_train),
             "train_dialogue_ids": [r.dialogue_id for r in self.train],
+            "near_eval_excluded": dict(self.near_eval_excluded),
         }
 
 
@@ -104,12 +115,19 @@ def split_for_sft(
         raise ValueError("no dialogues to split")
     eval_ids = tuple(sorted(r.situation_id for r in draw_eval_pairs(records, eval_n, eval_seed)))
     situations = {r.situation_id for r in records}
+    near: tuple[tuple[str, str], ...] = ()
     if mode == "benchmark":
         heldout = eval_ids
         held = set(heldout)
         train = tuple(r for r in records if r.situation_id not in held)
+        near = _near_evaluation(train, records, held)
+        if near:
+            logger.warning("%d training dialogue(s) held out: their situation or turns are near an evaluation "
+                           "situation's (emplifai data leaks)", len(near))
+            gone = dict(near)
+            train = tuple(r for r in train if r.dialogue_id not in gone)
         if not train:
-            raise ValueError(
+            raise EmptyTrainingSplit(
                 f"every one of the {len(situations)} situations in the data is an evaluation pair of the "
                 f"generation benchmark (eval_n={eval_n}, eval_seed={eval_seed}), so nothing is left to train on. "
                 "Set eval_n to the -T n you will evaluate with (smaller than the number of situations), "
@@ -139,4 +157,19 @@ def split_for_sft(
         train_fingerprint=data_fingerprint(train),
         n_dialogues=len(records),
         n_situations=len(situations),
+        near_eval_excluded=near,
     )
+
+
+def _near_evaluation(train: Sequence[DialogueRecord], records: Sequence[DialogueRecord],
+                     eval_ids: set[str]) -> tuple[tuple[str, str], ...]:
+    """(dialogue_id, why) of every training dialogue the leak check flags against the evaluation
+    situations and their dialogues (another id, the same text)."""
+    eval_dialogues = [r for r in records if r.situation_id in eval_ids]
+    pairs = {r.situation_id: r for r in reversed(eval_dialogues)}  # one record per situation
+    check = BenchmarkText(list(pairs.values()), eval_dialogues)
+    out: dict[str, str] = {}
+    for leak in check.check_all(train):
+        what = "situation near evaluation situation" if leak.part == "situation" else "turns near"
+        out.setdefault(leak.dialogue_id, f"{what} {leak.matched} (Jaccard {leak.jaccard:.2f})")
+    return tuple(out.items())

@@ -67,6 +67,7 @@ class AuditLogs:
     logs: dict[str, dict[str, Any]]
     probes: list[ProbeResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    copies: dict[str, str] = field(default_factory=dict)  # a rescored copy's log name -> the log it copies
 
     def log_names(self) -> list[str]:
         return sorted(self.logs)
@@ -88,6 +89,16 @@ def _paths(inputs: list[str]) -> list[str]:
         else:
             raise UserError(f"{given}: no such log file or folder")
     return out
+
+
+def _read_log(path: str) -> EvalLog:
+    """The log at ``path``; a truncated, corrupt or foreign file is one line (``UserError``), not a traceback."""
+    try:
+        return read_eval_log(path)
+    except Exception as e:  # zip, JSON and validation errors alike: the file is not a usable log
+        detail = " ".join(str(e).split())[:200] or type(e).__name__
+        raise UserError(f"{path}: not a readable Inspect log (truncated or not an .eval/.json log?): "
+                        f"{type(e).__name__}: {detail}") from e
 
 
 def _task(log: EvalLog) -> str:
@@ -146,6 +157,8 @@ def _item_row(log_name: str, log: EvalLog, sample: Any) -> dict[str, Any]:
     args = log.eval.task_args or {}
     return {
         "log": log_name, "sample_id": str(sample.id), "candidate": _candidate(log), "model": log.eval.model,
+        # Identity of the dialogue across files: a copy written by `inspect score --output-file` keeps both.
+        "eval_id": log.eval.eval_id, "sample_uuid": getattr(sample, "uuid", None),
         "is_reference": args.get("source") == "reference", "max_chars": args.get("max_chars"),
         "emotion": md.get("emotion"), "emotion_ja": md.get("emotion_ja"), "situation": md.get("situation"),
         "language": md.get("language") or args.get("language") or "ja",
@@ -164,7 +177,7 @@ def read_audit_logs(inputs: list[str]) -> AuditLogs:
     probes: list[ProbeResult] = []
     skipped: list[str] = []
     for path in _paths(inputs):
-        log = read_eval_log(path)
+        log = _read_log(path)
         name = Path(log.location or path).name
         task = _task(log)
         if task == JUDGE_PROBES:
@@ -209,4 +222,44 @@ def read_audit_logs(inputs: list[str]) -> AuditLogs:
     # The same grader scoring one log twice (another mode or rubric, appended) is two judges.
     twice = score_frame.groupby(["log", "judge"])["scorer"].transform("nunique") > 1
     score_frame.loc[twice, "judge"] = score_frame.loc[twice, "judge"] + " [" + score_frame.loc[twice, "scorer"] + "]"
-    return AuditLogs(item_frame, score_frame, logs, probes, skipped)
+    return merge_copies(AuditLogs(item_frame, score_frame, logs, probes, skipped))
+
+
+def _dialogue_key(items: pd.DataFrame) -> pd.Series:
+    """What makes two items the same dialogue: the sample's uuid, else (eval id, sample id)."""
+    fallback = items["eval_id"].astype(str) + "::" + items["sample_id"]
+    return items["sample_uuid"].where(items["sample_uuid"].notna(), fallback)
+
+
+def merge_copies(logs: AuditLogs) -> AuditLogs:
+    """One dialogue, one item: a log whose samples all appear in an earlier log (by file name) is a copy
+    (``inspect score --output-file`` writes one); its items go, its judges' scores move to the original's
+    items (a judge scoring the same dialogue twice keeps the first score), and the copy is listed in
+    ``copies`` so ratings naming it still resolve."""
+    items = logs.items
+    if items.empty or "sample_uuid" not in items:
+        return logs
+    key = _dialogue_key(items)
+    first = items.assign(_key=key).sort_values(["log", "sample_id"]).drop_duplicates("_key")
+    home = dict(zip(first["_key"], zip(first["log"], first["sample_id"])))
+    target = [home[k] for k in key]
+    moved = {(lg, sid): t for lg, sid, t in zip(items["log"], items["sample_id"], target) if (lg, sid) != t}
+    if not moved:
+        return logs
+    copies: dict[str, str] = {}
+    for (lg, _), (orig, _) in moved.items():
+        copies.setdefault(lg, orig)
+    partial = {lg for lg in copies if (items["log"] == lg).sum() != sum(1 for (c, _) in moved if c == lg)}
+    if partial:  # only whole-log copies are merged; anything else is a user's mix-up worth stopping for
+        raise UserError(f"{', '.join(sorted(partial))}: some, not all, of its dialogues also appear in another log; "
+                        "pass each run once (a rescored copy of a whole log is fine)")
+    scores = logs.scores.copy()
+    pairs = [moved.get((lg, sid), (lg, sid)) for lg, sid in zip(scores["log"], scores["sample_id"])]
+    scores["log"], scores["sample_id"] = [p[0] for p in pairs], [p[1] for p in pairs]
+    scores = scores.drop_duplicates(["log", "sample_id", "judge", "metric"]).reset_index(drop=True)
+    kept = items[~items["log"].isin(copies)].reset_index(drop=True)
+    skipped = [*logs.skipped, *[f"{c}: a copy of {o} (the same samples; e.g. rescored with inspect score "
+                                f"--output-file): its dialogues counted once, its judges' scores kept"
+                                for c, o in sorted(copies.items())]]
+    return AuditLogs(kept, scores, {k: v for k, v in logs.logs.items() if k not in copies}, logs.probes, skipped,
+                     copies)

@@ -33,6 +33,7 @@ import pandas as pd
 from emplifai.audit.logs import AuditLogs
 from emplifai.errors import UserError
 from emplifai.judge_metrics import METRIC_KEYS
+from emplifai.scorers.agreement.alt_test import MIN_ITEMS_PER_RATER, MIN_RATERS
 from emplifai.scorers.rubrics import RUBRIC_NAMES, load_rubrics
 
 DESIGNS = ("paper", "alt-test")
@@ -89,12 +90,32 @@ def _assign_paper(items: pd.DataFrame, rng: np.random.Generator, group_size: int
     return raters
 
 
+def check_design(design: str, *, raters_per_item: int, n_raters: int | None, group_size: int, min_items: int) -> None:
+    """Refuse numbers a design cannot use, before anything is read or written: one line naming the flag."""
+    if design not in DESIGNS:
+        raise UserError(f"--design {design!r}: expected one of {', '.join(DESIGNS)}")
+    if raters_per_item < 1:
+        raise UserError(f"--raters-per-item {raters_per_item}: must be >= 1")
+    if design == "paper":
+        if group_size < 1:
+            raise UserError(f"--group-size {group_size}: must be >= 1")
+        if n_raters is not None:
+            raise UserError(f"--raters {n_raters}: only for --design alt-test; the paper design gives each group of "
+                            "--group-size dialogues --raters-per-item raters of its own")
+        return
+    if raters_per_item < MIN_RATERS:
+        raise UserError(f"--raters-per-item {raters_per_item}: the alt-test design needs every dialogue rated by at "
+                        f"least {MIN_RATERS} raters (Calderon et al. 2025)")
+    if n_raters is not None and n_raters < raters_per_item:
+        raise UserError(f"--raters {n_raters}: must be >= --raters-per-item ({raters_per_item}), each dialogue goes to "
+                        "that many different raters")
+    if min_items < MIN_ITEMS_PER_RATER:
+        raise UserError(f"--min-items {min_items}: must be >= {MIN_ITEMS_PER_RATER} for the alt-test design (its "
+                        "per-rater t-test, Calderon et al. 2025)")
+
+
 def _assign_alt(items: pd.DataFrame, rng: np.random.Generator, n_raters: int, k: int,
                 min_items: int) -> dict[str, list[int]]:
-    if k < 3:
-        raise UserError(f"--raters-per-item {k}: the alt-test design needs every dialogue rated by at least 3 raters")
-    if n_raters < k:
-        raise UserError(f"--raters {n_raters}: fewer raters than raters per dialogue ({k})")
     per_rater = len(items) * k / n_raters
     if math.floor(per_rater) < min_items:
         most = max(k, (len(items) * k) // min_items)
@@ -124,15 +145,16 @@ def write_sheets(
     language: str | None = None,
 ) -> SheetResult:
     """Write the blinded sheets of every dialogue in ``logs`` (see the module docstring)."""
-    if design not in DESIGNS:
-        raise UserError(f"--design {design!r}: expected one of {', '.join(DESIGNS)}")
+    check_design(design, raters_per_item=raters_per_item, n_raters=n_raters, group_size=group_size,
+                 min_items=min_items)
     out_dir, key_path = Path(out), Path(key)
     if key_path.resolve().is_relative_to(out_dir.resolve()):
         raise UserError(f"--key {key_path} is inside {out_dir}: keep the key apart from the sheets the raters get")
     items = logs.items.reset_index(drop=True)
     if items.empty:
         raise UserError("the logs hold no dialogues to rate")
-    notes: list[str] = []
+    notes: list[str] = [f"{copy} holds the same dialogues as {orig} (a rescored copy): each dialogue is on the "
+                        "sheets once" for copy, orig in sorted(logs.copies.items())]
     scored = logs.scores.drop_duplicates(["rubric", "rubric_language"]) if not logs.scores.empty else pd.DataFrame()
     lang = language or (str(scored["rubric_language"].iloc[0]) if len(scored) and scored["rubric_language"].iloc[0]
                         else str(items["language"].iloc[0]))
@@ -153,7 +175,8 @@ def write_sheets(
     if design == "paper":
         assignment = _assign_paper(items, rng, group_size, raters_per_item)
     else:
-        assignment = _assign_alt(items, rng, n_raters or raters_per_item, raters_per_item, min_items)
+        assignment = _assign_alt(items, rng, raters_per_item if n_raters is None else n_raters, raters_per_item,
+                                 min_items)
     out_dir.mkdir(parents=True, exist_ok=True)
     key_path.parent.mkdir(parents=True, exist_ok=True)
     items.assign(epoch=1)[KEY_COLUMNS].to_csv(key_path, index=False)

@@ -4,10 +4,11 @@ Nothing here is human data. ``simulate`` runs the real generation task offline: 
 ``mockllm`` candidates write dialogues of planted lengths, two scripted ``mockllm`` graders score
 them with planted behaviour, rating sheets are written in the alt-test design, and simulated raters
 fill them in. Every dialogue has a latent quality per metric; a simulated rater's score is that
-quality plus noise (sd 0.7), rounded and clipped to 1..5. What is planted, per metric, for judge A:
+quality plus noise (sd 0.5, so the raters agree at alpha about 0.7, above the 0.667 floor that
+``replace`` needs), rounded and clipped to 1..5. What is planted, per metric, for judge A:
 
 - comprehensibility, consistency, fluency, harmlessness, sense_of_security: the judge reads the
-  latent quality with less noise than a rater (sd 0.4): it should pass the alt-test;
+  latent quality with less noise than a rater (sd 0.3): it should pass the alt-test;
 - general_empathy: the same judge adds 1.5 x log(reply length / the human reference length): a length bias
   that the length controls should recover (slope about 1.5) and that should fail the alt-test;
 - emotion_specific_empathy: the judge answers at random (1..5): it should fail.
@@ -37,8 +38,8 @@ from emplifai.judge_metrics import METRIC_KEYS
 
 JUDGE_A = "mockllm/sim-judge-a"
 JUDGE_B = "mockllm/sim-judge-b"
-RATER_NOISE = 0.7
-JUDGE_NOISE = 0.4
+RATER_NOISE = 0.5
+JUDGE_NOISE = 0.3
 SELF_PREFERENCE = 0.5  # judge B's planted bonus for its own "family" (mockllm/verbose)
 FAMILIES = ("mockllm/sim-judge-b=sim", "mockllm/verbose=sim")
 LENGTH_BIAS = 1.5
@@ -101,6 +102,21 @@ def rater_score(seed: int, log_candidate: str, situation_id: str, rater: str, me
     return int(np.clip(math.floor(quality + rng.normal(0, RATER_NOISE) + 0.5), 1, 5))
 
 
+def check_simulation(n: int, n_raters: int) -> None:
+    """Refuse numbers the simulated alt-test design cannot meet, before any run starts (one line, the flag)."""
+    from emplifai.errors import UserError
+
+    if n < 1:
+        raise UserError(f"--n {n}: must be >= 1")
+    if n_raters < 3:
+        raise UserError(f"--raters {n_raters}: must be >= 3 (every simulated dialogue goes to 3 raters)")
+    per_rater = len(CANDIDATES) * n * 3 // n_raters
+    if per_rater < 30:
+        raise UserError(f"--raters {n_raters}: {len(CANDIDATES)} x {n} dialogues x 3 raters leave {per_rater} per rater, "
+                        f"below the alt-test's 30; use at most {max(3, len(CANDIDATES) * n * 3 // 30)} raters or a "
+                        "larger --n")
+
+
 def _usage(out: Any) -> Any:
     from inspect_ai.model import ModelUsage
 
@@ -110,6 +126,7 @@ def _usage(out: Any) -> Any:
 
 def simulate(out: str | Path, *, seed: int = 7, n: int = 40, n_raters: int = 4) -> dict[str, Path]:
     """Write SIMULATED logs, sheets, key and ratings under ``out``; returns their paths."""
+    check_simulation(n, n_raters)
     from inspect_ai import eval as inspect_eval
     from inspect_ai import score as inspect_score
     from inspect_ai.log import write_eval_log

@@ -1,4 +1,4 @@
-"""``emplifai data validate|stats``: check a dataset copy and describe it."""
+"""``emplifai data validate|stats|leaks``: check a dataset copy, describe it, find benchmark text in it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 
 from emplifai.data import SAMPLE_PATH
-from emplifai.data.loaders import DataSourceError, load_dialogues, parse_column_map, validate_source
+from emplifai.data.loaders import (
+    DataSourceError,
+    load_dialogues,
+    load_dialogues_with_rows,
+    parse_column_map,
+    validate_source,
+)
+from emplifai.data.near_duplicates import DEFAULT_THRESHOLD, check_threshold
 from emplifai.data.schema import DataValidationError, Problem
 from emplifai.data.stats import dataset_stats, format_stats
 
@@ -35,6 +42,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_source_args(stats)
     stats.add_argument("--json", action="store_true", help="print the statistics as JSON")
     stats.set_defaults(func=run_stats)
+
+    leaks = sub.add_parser(
+        "leaks",
+        help="rows whose situation or turns are near the benchmark's evaluation text (exit 1 if any)",
+        description="Lists every row of PATH whose situation is near an evaluation situation of the generation "
+        "benchmark (the pairs -T n / -T seed draw from --against) and every row whose four turns are near a "
+        "dialogue of --against: exact Jaccard similarity of character 3-grams, every pair compared. "
+        "Exit 1 when any row is listed, 0 when none. See docs/synth.md.",
+    )
+    _add_source_args(leaks)
+    leaks.add_argument("--against", default="sample", metavar="DATA",
+                       help="the real data the benchmark is run on (default: the bundled sample set)")
+    leaks.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="J",
+                       help=f"near when the Jaccard similarity is >= J (default {DEFAULT_THRESHOLD})")
+    leaks.add_argument("-n", type=int, default=100, help="the generation benchmark's -T n (default 100)")
+    leaks.add_argument("--seed", type=int, default=42, help="the generation benchmark's -T seed (default 42)")
+    leaks.set_defaults(func=run_leaks)
 
 
 def _add_source_args(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +139,34 @@ def run_stats(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
     stats = dataset_stats(records)
     print(json.dumps(stats, ensure_ascii=False, indent=2) if args.json else format_stats(stats))
+    return 0
+
+
+def run_leaks(args: argparse.Namespace) -> int:
+    from emplifai.errors import UserError
+    from emplifai.leak import BenchmarkText
+    from emplifai.pairs import draw_eval_pairs
+
+    if args.n < 1:
+        raise UserError(f"-n must be at least 1, got {args.n}")
+    threshold = check_threshold(args.threshold, "--threshold")
+    source = resolve_path(args.path)
+    rows, lines = load_dialogues_with_rows(source, column_map=args.column_map, hf_split=args.hf_split,
+                                           encoding=args.encoding)
+    against = load_dialogues(resolve_path(args.against))
+    pairs = draw_eval_pairs(against, args.n, args.seed)
+    check = BenchmarkText(pairs, against, threshold=threshold)
+    found = check.check_all(rows, lines)
+    for leak in found:
+        print(f"LEAK {leak.part}: {leak.describe()}")
+    scope = (f"{len(rows)} row(s) of {source} against {len(pairs)} evaluation situation(s) (n={args.n}, "
+             f"seed={args.seed}) and {check.n_dialogues} dialogue(s) of {resolve_path(args.against)}; exact "
+             f"Jaccard of character 3-grams >= {threshold:g}, every pair compared")
+    if found:
+        n_rows = len({leak.dialogue_id for leak in found})
+        print(f"{len(found)} leak(s) in {n_rows} row(s): {scope}")
+        return EXIT_PROBLEMS
+    print(f"No leaks: {scope}")
     return 0
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from emplifai.demo import OFFLINE_MODEL, run_demo
+from emplifai.demo import OFFLINE_MODEL, check_demo_arguments, run_demo
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    check_demo_arguments(
+        emotion_limit=args.emotion_limit, generation_n=args.generation_n, probe_n=args.probe_n, model=args.model
+    )
     return run_demo(
         log_dir=args.log_dir, emotion_limit=args.emotion_limit or None, generation_n=args.generation_n,
         probe_n=args.probe_n, model=args.model,

@@ -8,10 +8,15 @@ from pathlib import Path
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from emplifai.audit.probe_report import compare_markdown, read_probe_run
+    import sys
 
-    text = compare_markdown([read_probe_run(p) for p in args.logs])
+    from emplifai.audit.probe_report import compare_markdown, read_probe_run, run_differences
+
+    runs = [read_probe_run(p) for p in args.logs]
+    text = compare_markdown(runs)
     print(text, end="")
+    for warning in run_differences(runs):  # also where a reader of the terminal sees warnings
+        print(f"warning: {warning}", file=sys.stderr)
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -33,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     group = p.add_subparsers(dest="probes_command", required=True)
     c = group.add_parser("compare", help="probe accuracy and invariance of judge_probes logs side by side",
                          description="One column per log (e.g. the same judge with -T rubric=default and "
-                         "-T rubric=neutral), with 95%% bootstrap intervals, as a Markdown table.")
+                         "-T rubric=neutral), headed by judge, rubric and start time, with 95%% bootstrap "
+                         "intervals, as a Markdown table; warns when the runs' probe sets, rubrics, base "
+                         "dialogues or data differ.")
     c.add_argument("logs", nargs="+", help="judge_probes .eval log files")
     c.add_argument("--out", default=None, help="also write the table to this Markdown file")
     c.set_defaults(func=_cmd_compare)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
-from emplifai.errors import UserError
+from emplifai.errors import PrerequisiteError, UserError
+
+_MARKUP = re.compile(r"\[/?(?:bold|blue|red|green|yellow|italic|dim)(?: [a-z]+)*\]")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,10 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--emotions", default="all", help="comma-separated emotions (labels or Japanese keywords) or 'all'")
     p.add_argument("--per-emotion", type=int, default=10, help="scenes (situations) per emotion, K (default 10)")
     p.add_argument("--dialogues", type=int, default=2, help="dialogues per situation, M (default 2)")
-    p.add_argument("--generator", required=True, help="model that writes scenes, situations and dialogues")
-    p.add_argument("--judge", required=True, help="rubric judge (should not be the generator)")
+    # Required, but checked in run() so that a missing one is one line, not argparse's usage block.
+    p.add_argument("--generator", default=None, help="model that writes scenes, situations and dialogues (required)")
+    p.add_argument("--judge", default=None, help="rubric judge (required; should not be the generator)")
     p.add_argument("--labeler", default=None, help="model of the label-consistency check (default: the judge)")
-    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--out", default=None, type=Path, help="output folder (required)")
     p.add_argument("--data", default=None, help="real EmplifAI-format data: near-duplicate reference and style "
                    "examples (default: the bundled sample set)")
     p.add_argument("--seed", type=int, default=42)
@@ -57,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     from emplifai.synth.pipeline import SynthConfig, run_synth
     from emplifai.tasks.synth import parse_emotions
 
+    missing = [flag for flag, value in (("--generator", args.generator), ("--judge", args.judge),
+                                        ("--out", args.out)) if not value]
+    if missing:
+        raise UserError(f"emplifai synth needs {', '.join(missing)} (see emplifai synth --help)")
     if args.per_emotion < 1 or args.dialogues < 1:
         raise UserError("--per-emotion and --dialogues must be at least 1")
     if not 0.0 < args.dup_threshold <= 1.0:
@@ -73,6 +82,14 @@ def run(args: argparse.Namespace) -> int:
     if args.judge == args.generator:
         print(f"warning: the judge is the generator ({args.judge}): it grades its own dialogues, and the filter "
               "is only as good as the judge. Use a different, trusted judge for data you train on.", file=sys.stderr)
+    # Resolved before the estimate and before anything is written, so an unknown provider is one
+    # line; a provider's missing key or package is reported only if the run would start (the
+    # estimate and the --yes question need neither). --estimate-only resolves nothing.
+    flags = (("--generator", args.generator), ("--judge", args.judge), ("--labeler", args.labeler))
+    if not args.estimate_only:
+        for flag, name in flags:
+            if name:
+                _resolve(flag, name, missing_ok=True)
     paid = [m for m in models.values() if not is_local(m)]
     costs = estimate(emotions, args.per_emotion, args.dialogues, args.seed, judge_mode=args.judge_mode)
     if paid or args.estimate_only:
@@ -83,5 +100,30 @@ def run(args: argparse.Namespace) -> int:
         print(f"Not started: {', '.join(sorted(set(paid)))} bill(s) per token. Re-run with --yes to start.",
               file=sys.stderr)
         return 3
-    run_synth(cfg, args.generator, args.judge, args.labeler, display=args.display)
+    generator, judge, labeler = (_resolve(flag, name) if name else None for flag, name in flags)
+    run_synth(cfg, generator, judge, labeler, display=args.display)
     return 0
+
+
+def _resolve(flag: str, name: str, *, missing_ok: bool = False) -> Any:
+    """The model behind ``name``, resolved before anything is written, so an unknown provider, a
+    missing package or key is one line and leaves no output folder. ``missing_ok``: a provider
+    that is known but lacks its package or key (Inspect's PrerequisiteError) gives None."""
+    if "/" not in name:
+        raise UserError(f"{flag} {name!r}: expected provider/model, e.g. openai/gpt-4o or mockllm/model")
+    from inspect_ai.model import get_model
+
+    try:
+        return get_model(name)
+    except PrerequisiteError as e:
+        if missing_ok:
+            return None
+        raise UserError(f"{flag} {name}: {_one_line(e)}") from None
+    except Exception as e:  # noqa: BLE001 - whatever the provider raises, the user's model name is the cause
+        raise UserError(f"{flag} {name}: {_one_line(e)}") from None
+
+
+def _one_line(e: Exception) -> str:
+    """Providers word their errors for a console: rich markup and several lines, made one plain line."""
+    text = " ".join(line.strip() for line in _MARKUP.sub("", str(e)).splitlines() if line.strip())
+    return text.removeprefix("ERROR: ") or type(e).__name__

@@ -26,16 +26,17 @@ import sys
 from pathlib import Path
 
 from emplifai.errors import UserError
+from emplifai.params import int_param
 
 _TRAINING_DIR = Path(__file__).resolve().parent.parent / "training"
 
 
 def _training_dir() -> Path:
-    # The package maps emplifai.training to the top-level training/ folder; find it without
-    # importing it (that would import TRL and torch just to build a command line).
+    # emplifai/training links to the top-level training/ folder; find it without importing it
+    # (that would import TRL and torch just to build a command line), and name the real folder.
     spec = importlib.util.find_spec("emplifai.training")
     if spec is not None and spec.submodule_search_locations:
-        return Path(next(iter(spec.submodule_search_locations)))
+        return Path(next(iter(spec.submodule_search_locations))).resolve()
     return _TRAINING_DIR
 
 
@@ -49,17 +50,46 @@ def bundled_configs(kind: str) -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
 
+_FLAG_OF_KIND = {"configs": "--config", "accelerate": "--accelerate_config"}
+
+
 def resolve_yaml(value: str, kind: str) -> Path:
-    """A path to an existing file, or the name of a bundled one; else an error listing the names."""
+    """A path to an existing file, or the name of a bundled one; else a ``UserError`` listing the names."""
     path = Path(value).expanduser()
     if path.is_file():
         return path.resolve()
     named = bundled_configs(kind)
     if value in named:
         return named[value]
-    raise FileNotFoundError(
-        f"{value}: no such file, and not a bundled {kind} name (bundled: {', '.join(named) or 'none'})"
+    raise UserError(
+        f"{_FLAG_OF_KIND[kind]} {value}: no such file, and not a bundled name; give a path to a YAML file or one "
+        f"of: {', '.join(named) or 'none'} (training/{kind}/)"
     )
+
+
+def _check_yaml_files(args: argparse.Namespace) -> None:
+    """Both YAML files exist and hold mappings: a bad one is one line here, not a traceback in the launched run.
+
+    A dry run reads the training config once, in the plan (which gives the same one-line errors).
+    """
+    from emplifai.training.sft import read_config
+
+    if not args.dry_run:
+        read_config(resolve_yaml(args.config, "configs"))
+    if args.accelerate_config:
+        read_config(resolve_yaml(args.accelerate_config, "accelerate"), flag="--accelerate_config",
+                    examples="training/accelerate/*.yaml")
+
+
+# Launcher options that are counts or ranks: (smallest allowed, largest allowed).
+_INT_FLAGS = {"num_gpus": (1, None), "num_processes": (1, None), "num_machines": (1, None),
+              "machine_rank": (0, None), "main_process_port": (1, 65535)}
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    for name, (low, high) in _INT_FLAGS.items():
+        if getattr(args, name) is not None:
+            int_param(f"--{name}", getattr(args, name), min=low, max=high, flag="")
 
 
 def launch_command(args: argparse.Namespace) -> list[str]:
@@ -92,6 +122,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return _cmd_card(args.sft_args[1:])
     if not args.config:
         raise UserError("emplifai train: --config is required (or: emplifai train card CHECKPOINT --logs DIR)")
+    _check_counts(args)
+    _check_yaml_files(args)
     if args.num_gpus is not None and args.num_processes is not None and args.num_gpus != args.num_processes:
         raise UserError("--num_gpus and --num_processes disagree; give one")
     if args.num_gpus is not None:

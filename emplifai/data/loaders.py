@@ -14,7 +14,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,18 @@ def resolve_user_path(source: str | Path) -> Path:
     return path
 
 
+def places_tried(source: str | Path) -> str:
+    """Where ``resolve_user_path`` looked for a relative ``source``: the working directory and,
+    when it differs, the directory the shell started in."""
+    if Path(source).is_absolute():
+        return str(Path(source).parent)
+    places = [str(Path.cwd())]
+    shell_dir = os.environ.get("PWD")
+    if shell_dir and Path(shell_dir).resolve() != Path.cwd().resolve():
+        places.append(shell_dir)
+    return " and in ".join(places)
+
+
 def read_table(
     source: str | Path,
     *,
@@ -149,13 +161,13 @@ def read_table(
     elif _looks_like_hub_id(str(source)):
         if _hub_offline():
             raise DataSourceError(
-                f"{source}: no such file or folder here ({Path.cwd()}), and HF_HUB_OFFLINE is set, so it was "
+                f"{source}: no such file or folder (looked in {places_tried(source)}), and HF_HUB_OFFLINE is set, so it was "
                 "not looked up as a Hugging Face dataset id; pass a local path (JSONL/CSV/Parquet file or a "
                 "save_to_disk folder)"
             )
         table = _read_hub(str(source), hf_split)
     else:
-        raise DataSourceError(f"{source}: no such file or folder (looked in {Path.cwd()})")
+        raise DataSourceError(f"{source}: no such file or folder (looked in {places_tried(source)})")
     if column_map:
         _apply_column_map(table, column_map)
     return table
@@ -196,6 +208,41 @@ def load_dialogues(
     if problems:
         raise DataValidationError(problems)
     return records
+
+
+def load_dialogues_with_rows(
+    source: str | Path,
+    *,
+    column_map: Mapping[str, str] | None = None,
+    hf_split: str | None = None,
+    encoding: str | None = None,
+) -> tuple[list[DialogueRecord], list[int]]:
+    """Every dialogue of ``source`` and its row in the source (for JSONL the line number), in file order.
+
+    Raises ``DataValidationError`` carrying every problem if any row is bad, so records and rows
+    correspond one to one.
+    """
+    table = read_table(source, column_map=column_map, hf_split=hf_split, encoding=encoding)
+    records, problems = validate_rows(table.rows, table.name, row_numbers=table.row_numbers, columns=table.columns)
+    problems = table.problems + problems
+    if problems:
+        raise DataValidationError(sorted(problems, key=lambda p: -1 if p.row is None else p.row))
+    return records, list(table.row_numbers)
+
+
+def read_jsonl_objects(path: str | Path, encoding: str | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line of a JSON-lines file of objects.
+
+    The one JSONL reader of the project's data files: a line that is not a JSON object is a
+    ``DataValidationError`` naming the file and every such line; a missing file a ``DataSourceError``.
+    """
+    p = resolve_user_path(path)
+    if not p.is_file():
+        raise DataSourceError(f"{path}: no such file")
+    table = _read_jsonl(p, check_encoding(encoding))
+    if table.problems:
+        raise DataValidationError(table.problems)
+    return list(zip(table.row_numbers, table.rows, strict=True))
 
 
 # --- formats -------------------------------------------------------------------------------
@@ -247,7 +294,7 @@ def _read_csv(path: Path, encoding: str | None = None) -> RawTable:
             seen.add(col)
         # Row numbers count data records after the header, blank lines included, as a
         # spreadsheet shows them.
-        for rowno, values in enumerate(reader, start=1):
+        for rowno, values in enumerate(_csv_records(reader, name), start=1):
             if not values:
                 continue
             if len(values) != len(header):
@@ -258,6 +305,22 @@ def _read_csv(path: Path, encoding: str | None = None) -> RawTable:
             rows.append(dict(zip(header, values)))
             numbers.append(rowno)
     return RawTable(name, list(header), rows, numbers, problems)
+
+
+def _csv_records(reader: Any, name: str) -> Iterator[list[str]]:
+    """The reader's records; a record the csv module cannot read (a cell over its 131,072-character
+    limit, a NUL byte) is a ``DataSourceError`` naming the file and line, not a traceback."""
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataSourceError(
+                f"{name}: line {reader.line_num}: cannot read this CSV record ({exc}); a cell over "
+                f"{csv.field_size_limit():,} characters or a NUL byte is not dialogue text: fix or remove it"
+            ) from None
+        yield values
 
 
 def _read_parquet(path: Path) -> RawTable:

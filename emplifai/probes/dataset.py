@@ -23,7 +23,7 @@ from emplifai.data.loaders import load_dialogues
 from emplifai.data.schema import DialogueRecord
 from emplifai.dialogue_format import format_dialogue
 from emplifai.errors import UserError
-from emplifai.probes.automatic import injected, other_emotion, padded, relabelled
+from emplifai.probes.automatic import INJECTION_ASKS, injected, other_emotion, padded, relabelled
 from emplifai.probes.kinds import BASE, DEGRADING, INVARIANT, check_expected, expected_for
 from emplifai.taxonomy import BY_LABEL
 
@@ -161,11 +161,13 @@ def probe_samples(
                                        _metadata(base, sample_id=sid, kind=kind, source="automatic",
                                                  language=language, expected=expected_for(kind))))
             elif kind == "injected":
-                new, where = injected(turns, language, seed, bid)
-                samples.append(_replay(sid, format_dialogue(new, language),
-                                       _metadata(base, sample_id=sid, kind=kind, source="automatic",
-                                                 language=language, expected=expected_for(kind),
-                                                 injected_turn=where + 1)))
+                for asks in INJECTION_ASKS:
+                    new, where = injected(turns, language, seed, bid, asks)
+                    iid = sid if asks == "top" else f"{sid}-{asks}"
+                    samples.append(_replay(iid, format_dialogue(new, language),
+                                           _metadata(base, sample_id=iid, kind=kind, source="automatic",
+                                                     language=language, expected=expected_for(kind),
+                                                     injected_turn=where + 1, injection_asks=asks)))
             elif kind == "label_noise":
                 text, style = relabelled(turns, language, seed, bid)
                 samples.append(_replay(sid, text, _metadata(base, sample_id=sid, kind=kind, source="automatic",

@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--slots", type=int, required=True)
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--parent", type=int, required=True)
+    ap.add_argument("--slot-save-path", default="", help="folder for llama.cpp's slot save/restore (prompt cache)")
     args = ap.parse_args(argv)
     _die_with_parent(args.parent)
 
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     params.cpuparams_batch.n_threads = args.threads
     params.use_jinja = True  # the chat template stored in the GGUF file
     params.cache_prompt = True  # judge prompts share a long prefix: only the new tokens are computed
+    if args.slot_save_path:
+        # llama.cpp joins the folder and the file name as strings: the trailing separator matters.
+        params.slot_save_path = os.path.join(args.slot_save_path, "")
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: os._exit(0))

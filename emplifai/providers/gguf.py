@@ -13,7 +13,12 @@ would otherwise enforce.
 ``-M`` options: ``n_ctx`` (context per slot; default: sized to the first request, at least
 8192, at most the model's training context), ``threads`` (default: the cores this process may
 use that are not busy when the server starts, at least 1), ``slots`` (parallel requests; default: ``--max-connections``, else 1), ``grammar`` (a raw
-GBNF grammar applied to every request that has no response schema).
+GBNF grammar applied to every request that has no response schema), ``prompt_cache`` (default
+true: keep the processed prompt prefix on disk between processes, see ``prompt_cache``;
+``-M prompt_cache=false`` turns it off).
+
+One server per model file and settings serves every eval of a process; it stops when the process
+ends (see ``gguf_server``).
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 
 from emplifai.deps import require_modules
 from emplifai.errors import UserError
-from emplifai.providers import gguf_server
+from emplifai.params import int_param
+from emplifai.providers import gguf_server, prompt_cache
 from emplifai.providers.gguf_file import read_gguf_info, resolve_model_file
 
 # One slot unless --max-connections / -M slots ask for more: on a few CPU cores parallel slots
@@ -45,7 +51,7 @@ DEFAULT_SLOTS = 1
 # A bound on every reply when the eval gives none: a small model that loops would otherwise
 # write until the context is full.
 DEFAULT_MAX_TOKENS = 2048
-MODEL_ARGS = ("n_ctx", "threads", "slots", "grammar")
+MODEL_ARGS = ("n_ctx", "threads", "slots", "grammar", "prompt_cache")
 
 
 def check_serve_extra() -> None:
@@ -54,13 +60,17 @@ def check_serve_extra() -> None:
 
 
 def _positive_int(name: str, value: Any) -> int | None:
+    return int_param(name, value, min=1, optional=True, flag="-M")
+
+
+def _bool_arg(name: str, value: Any, default: bool) -> bool:
     if value is None:
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise UserError(f"-M {name} must be a positive integer, got {value!r}")
-    return value
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", "yes", "no"):
+        return value.strip().lower() in ("true", "1", "yes")
+    raise UserError(f"-M {name} must be true or false, got {value!r}")
 
 
 def estimate_tokens(text: str) -> int:
@@ -97,13 +107,16 @@ class GGUFAPI(ModelAPI):
         self.path = resolve_model_file(model_name)
         self.info = read_gguf_info(self.path)
         self.n_ctx = _positive_int("n_ctx", model_args.get("n_ctx"))
-        threads = _positive_int("threads", model_args.get("threads")) or gguf_server.default_threads()
+        threads = _positive_int("threads", model_args.get("threads"))
         self.slots = _positive_int("slots", model_args.get("slots")) or config.max_connections or DEFAULT_SLOTS
         grammar = model_args.get("grammar")
         if grammar is not None and (not isinstance(grammar, str) or not grammar.strip()):
             raise UserError(f"-M grammar must be a GBNF grammar (a non-empty string), got {grammar!r}")
         self.grammar: str | None = grammar
-        self.key = gguf_server.ServerKey(path=str(self.path), n_ctx=self.n_ctx, threads=threads)
+        self.key = gguf_server.ServerKey(
+            path=str(self.path.resolve()), n_ctx=self.n_ctx, threads=threads,  # one server per real file
+            prompt_cache=_bool_arg("prompt_cache", model_args.get("prompt_cache"), True),
+        )
         self.alias = model_name if "/" not in model_name else self.path.stem
         gguf_server.want_slots(self.key, self.slots)
 
@@ -114,7 +127,7 @@ class GGUFAPI(ModelAPI):
 
     def connection_key(self) -> str:
         # Roles that name the same file share one server, so they share its slots too.
-        return f"{self.key.path}|{self.key.n_ctx}|{self.key.threads}"
+        return f"{self.key.path}|{self.key.n_ctx}|{self.key.threads}|{self.key.prompt_cache}"
 
     def max_tokens(self) -> int | None:
         return DEFAULT_MAX_TOKENS
@@ -143,8 +156,9 @@ class GGUFAPI(ModelAPI):
         messages = await messages_to_openai(input)
         request = self._request(messages, config)
         need = estimate_tokens("".join(str(m.get("content", "")) for m in messages)) + (config.max_tokens or 0)
+        text = prompt_cache.prompt_text(messages)
         server = await anyio.to_thread.run_sync(
-            gguf_server.ensure_server, self.key, self.alias, need, self.info.context_length
+            gguf_server.ensure_server, self.key, self.alias, need, self.info.context_length, text
         )
         client = self._client(server)
         start = time.monotonic()
@@ -172,6 +186,7 @@ class GGUFAPI(ModelAPI):
                     f"gguf/{self.model_name}: the llama.cpp server stopped: {server.log_tail() or 'no log'}"
                 ) from None
             raise
+        server.slot_text, server.slot_dirty = text, True
         output = await model_output_from_openai(completion)
         elapsed = time.monotonic() - start
         output.time = elapsed

@@ -63,8 +63,24 @@ def _read(f: BinaryIO, fmt: str) -> object:
     return struct.unpack("<" + fmt, data)[0]
 
 
+def _left(f: BinaryIO) -> int:
+    """Bytes from the position to the end of the file."""
+    here = f.tell()
+    end = f.seek(0, 2)
+    f.seek(here)
+    return end - here
+
+
+def _check_size(f: BinaryIO, what: str, need: int) -> None:
+    """A length or count read from the header must fit in what is left of the file: a crafted one
+    (2**63 bytes) would otherwise be allocated (MemoryError) or walked for ever."""
+    if need > _left(f):
+        raise ValueError(f"{what} of {need:,} bytes at byte {f.tell():,} runs past the end of the file")
+
+
 def _read_string(f: BinaryIO) -> str:
     n = int(_read(f, "Q"))  # type: ignore[arg-type]
+    _check_size(f, "a string", n)
     data = f.read(n)
     if len(data) != n:
         raise EOFError
@@ -80,8 +96,12 @@ def _read_value(f: BinaryIO, vtype: int, keep: bool) -> object:
         item_type = int(_read(f, "I"))  # type: ignore[arg-type]
         count = int(_read(f, "Q"))  # type: ignore[arg-type]
         if item_type in _FIXED:  # skip fixed-size arrays in one seek
-            f.seek(struct.calcsize("<" + _FIXED[item_type]) * count, 1)
+            size = struct.calcsize("<" + _FIXED[item_type]) * count
+            _check_size(f, "an array", size)
+            f.seek(size, 1)
             return None
+        # Every item takes at least 8 bytes (a string's length; an array's type and count: 12).
+        _check_size(f, "an array", 8 * count)
         for _ in range(count):  # arrays of strings (the vocabulary): walked, not kept
             _read_value(f, item_type, False)
         return None
@@ -100,13 +120,14 @@ def read_gguf_info(path: Path) -> GGUFInfo:
                 raise UserError(f"{path}: GGUF version {version} is too old for llama.cpp; convert the model again")
             _read(f, "Q")  # tensor count
             n_kv = int(_read(f, "Q"))  # type: ignore[arg-type]
+            _check_size(f, "the metadata", 12 * n_kv)  # a key of >= 8 bytes and a 4-byte type each
             for _ in range(n_kv):
                 key = _read_string(f)
                 vtype = int(_read(f, "I"))  # type: ignore[arg-type]
                 value = _read_value(f, vtype, True)
                 if key.startswith("general.") or key.endswith(".context_length") or key == "tokenizer.chat_template":
                     meta[key] = value
-    except (EOFError, ValueError, struct.error) as exc:
+    except (EOFError, ValueError, struct.error, OverflowError, MemoryError, RecursionError) as exc:
         raise UserError(f"{path} is not a readable GGUF file (truncated or corrupt header: {exc})") from None
     arch = str(meta.get("general.architecture", ""))
     ctx = meta.get(f"{arch}.context_length")

@@ -1,11 +1,17 @@
-"""Life of the xllamacpp servers behind ``gguf/`` models: start, share, stop.
+"""Life of the xllamacpp servers behind ``gguf/`` models: start, share, keep, stop.
 
-One server per model file and settings, shared by every role that names it (candidate and grader
-on ``gguf/smollm2-135m`` talk to the same process). A server starts on the first request (so its
-context can be sized to the prompts actually sent) and stops when the Inspect run ends: the
-``on_run_end`` hook below fires on success, on an error and on Ctrl-C. ``atexit`` stops anything
-left at interpreter exit, and the child dies with its parent even on SIGKILL (see ``_serve``).
-A later request after a stop simply starts the server again.
+One server per model file and settings per process, shared by every role that names it (candidate
+and grader on ``gguf/smollm2-135m`` talk to the same process) and by every eval the process runs
+(the demo's stages, an ``eval-set`` over several candidates with one gguf/ judge, a test session):
+the second eval finds the judge's prefix already computed. A server starts on the first request
+(so its context can be sized to the prompts actually sent; a later request that needs more
+restarts it larger unless ``-M n_ctx`` fixed the size) and stops when the process ends: ``atexit``
+on a normal exit, an error or Ctrl-C; the child's own watcher when the parent dies by SIGTERM or
+SIGKILL (see ``_serve``). ``stop_all_servers()`` stops them earlier.
+
+When a run ends (the ``on_run_end`` hook) and at exit, the slot of each one-slot server is saved
+to the prompt cache on disk (``prompt_cache``), and a fresh server restores the saved slot that
+shares the longest prefix with its first request.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from inspect_ai.hooks import Hooks, RunEnd, hooks
 
 from emplifai.errors import UserError
 from emplifai.heartbeat import heartbeat
+from emplifai.providers import prompt_cache
 
 START_TIMEOUT_S = float(os.environ.get("EMPLIFAI_GGUF_START_TIMEOUT", "300"))
 # Default context per slot when nothing asks for more: a judge prompt with seven rubrics is
@@ -90,7 +97,8 @@ class ServerKey:
 
     path: str
     n_ctx: int | None  # context per slot asked with -M n_ctx (None = sized to the prompts)
-    threads: int
+    threads: int | None  # -M threads (None = the free cores when the server starts)
+    prompt_cache: bool = True  # -M prompt_cache: save and restore the slot on disk
 
 
 def context_for(need_tokens: int, train_ctx: int | None) -> int:
@@ -112,6 +120,12 @@ class GGUFServer:
     address: str = ""
     log_path: Path | None = None
     started_s: float = 0.0
+    threads: int = 0
+    # The prompt (as text) of the last request on slot 0, and whether the slot changed since it
+    # was last saved or restored (only one-slot servers: with more, which slot holds what is
+    # llama.cpp's choice).
+    slot_text: str | None = None
+    slot_dirty: bool = False
     _log_file: object = field(default=None, repr=False)
     _beat: ExitStack | None = field(default=None, repr=False)  # the progress lines' thread (heartbeat)
 
@@ -131,7 +145,12 @@ class GGUFServer:
         picked = (errors or [ln.strip() for ln in text if ln.strip()])[-lines:]
         return " | ".join(picked)
 
+    @property
+    def caches_prompts(self) -> bool:
+        return self.key.prompt_cache and self.slots == 1
+
     def start(self) -> None:
+        self.threads = self.key.threads or default_threads()
         fd, log = tempfile.mkstemp(prefix="emplifai-gguf-", suffix=".log")
         os.close(fd)
         self.log_path = Path(log)
@@ -140,8 +159,11 @@ class GGUFServer:
             sys.executable, "-m", "emplifai.providers._serve",
             "--model", self.key.path, "--alias", self.alias,
             "--ctx-per-slot", str(self.ctx_per_slot), "--slots", str(self.slots),
-            "--threads", str(self.key.threads), "--parent", str(os.getpid()),
+            "--threads", str(self.threads), "--parent", str(os.getpid()),
         ]
+        if self.caches_prompts:
+            prompt_cache.cache_dir().mkdir(parents=True, exist_ok=True)
+            cmd += ["--slot-save-path", str(prompt_cache.cache_dir())]
         t0 = time.monotonic()
         # Outside a terminal, a line every 30 s while the model loads and while the server serves
         # (a local model's replies take long; Inspect's plain display is silent between samples).
@@ -156,8 +178,9 @@ class GGUFServer:
         try:
             self.address = json.loads(line)["address"]
         except (ValueError, KeyError, TypeError):
+            why = line.strip() or self.log_tail()
             self.stop()
-            raise UserError(f"gguf server for {self.key.path} did not start: {line.strip() or self.log_tail()}") from None
+            raise UserError(f"gguf server for {self.key.path} did not start: {why}") from None
         self._wait_healthy(t0)
         self.started_s = time.monotonic() - t0
         beat.stage(f"gguf/{self.alias}: serving (model loaded in {self.started_s:.0f} s)")
@@ -169,14 +192,24 @@ class GGUFServer:
         reader.start()
         reader.join(START_TIMEOUT_S)
         if not result or not result[0]:
-            code = self.process.poll()
+            # The reader saw the end of the child's output (it died) or the time ran out. A child
+            # that closed its output is still exiting: wait for its exit code rather than report
+            # a timeout for a server that died at once.
+            try:
+                code: int | None = self.process.wait(timeout=10 if result else 0.1)
+            except subprocess.TimeoutExpired:
+                code = None
             tail = self.log_tail()
             self.stop()
             if code is None:
-                raise UserError(f"gguf server for {self.key.path} did not load the model within {START_TIMEOUT_S:.0f} s")
+                raise UserError(
+                    f"gguf server for {self.key.path} did not load the model within {START_TIMEOUT_S:.0f} s "
+                    f"(last lines of its log: {tail or 'none'})"
+                )
             raise UserError(
-                f"gguf server for {self.key.path} exited while loading the model (code {code}): "
-                f"{tail or 'no log'} (log: {self.log_path})"
+                f"gguf server for {self.key.path}: the server exited while loading (exit code {code}, "
+                f"last lines of its log: {tail or 'none'}); is the file complete? A model cut short "
+                "(an interrupted download or copy) fails this way"
             )
         return result[0]
 
@@ -213,6 +246,62 @@ class GGUFServer:
         if self._beat is not None:
             self._beat.close()
             self._beat = None
+        # What a message needed from the log was read before stop(); nothing is left in /tmp.
+        if self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
+
+    def _post(self, path: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
+        req = urllib.request.Request(
+            f"{self.address}{path}", data=json.dumps(body).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return json.loads(resp.read())
+
+    def identity(self) -> prompt_cache.Identity:
+        return prompt_cache.Identity(
+            model_sha256=prompt_cache.model_sha256(self.key.path),
+            llama_cpp=prompt_cache.llama_cpp_build(),
+            # Not the context size or slot count: a slot file holds tokens and their KV, and
+            # llama.cpp restores it into any slot with room for them (it refuses otherwise).
+            settings=(("kv_cache_type", "f16"),),
+        )
+
+    def restore_prompt(self, text: str) -> str | None:
+        """Before the first request: load the saved slot sharing the longest prefix with ``text``.
+        Returns what happened, for the run's output; None when nothing was found."""
+        if not self.caches_prompts:
+            return None
+        found = prompt_cache.best_entry(self.identity(), text)
+        if found is None:
+            return None
+        entry, shared = found
+        try:
+            answer = self._post("/slots/0?action=restore", {"filename": entry.bin_path.name}, timeout=120)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            # Kept: a slot longer than this server's context is refused here and fits a larger one.
+            return f"prompt cache: {entry.bin_path.name} not restored by llama.cpp ({exc})"
+        prompt_cache.touch(entry)
+        self.slot_text, self.slot_dirty = entry.meta["prompt_text"], False
+        return (f"prompt cache: restored {answer.get('n_restored', '?')} tokens from {entry.bin_path} "
+                f"({shared:,} characters shared with the first prompt)")
+
+    def save_prompt(self) -> str | None:
+        """Save slot 0 if it changed since it was last saved or restored."""
+        if not (self.caches_prompts and self.slot_dirty and self.slot_text and self.alive()):
+            return None
+        identity = self.identity()
+        name = prompt_cache.entry_id(identity, self.slot_text)
+        try:
+            answer = self._post("/slots/0?action=save", {"filename": f"{name}.bin"}, timeout=120)
+            path = prompt_cache.record(name, identity, self.slot_text, int(answer.get("n_saved", 0)))
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            prompt_cache.remove(name)
+            return f"prompt cache: not written ({exc})"
+        self.slot_dirty = False
+        if not path.exists():
+            return f"prompt cache: not kept ({answer.get('n_saved')} tokens exceed EMPLIFAI_PROMPT_CACHE_MB)"
+        return f"prompt cache: wrote {answer.get('n_saved', '?')} tokens to {path}"
 
     def tokenize(self, text: str) -> int:
         req = urllib.request.Request(
@@ -241,20 +330,49 @@ def running(key: ServerKey) -> GGUFServer | None:
     return server if server is not None and server.alive() else None
 
 
-def ensure_server(key: ServerKey, alias: str, need_tokens: int, train_ctx: int | None) -> GGUFServer:
-    """The running server for ``key``, started (blocking) if there is none. Thread-safe: callers
+# What the prompt cache did in this process, in order (the demo prints it).
+prompt_cache_events: list[str] = []
+
+
+def _note(event: str | None) -> None:
+    if event:
+        prompt_cache_events.append(event)
+        print(f"gguf/: {event}", file=sys.stderr, flush=True)
+
+
+def ensure_server(
+    key: ServerKey, alias: str, need_tokens: int, train_ctx: int | None, prompt: str = ""
+) -> GGUFServer:
+    """The running server for ``key``, started (blocking) if there is none, or restarted larger if
+    a request needs more context than it has and ``-M n_ctx`` did not fix it. A new server first
+    restores the saved slot that shares the longest prefix with ``prompt``. Thread-safe: callers
     racing on the first request wait for one start."""
     with _lock:
         server = _servers.get(key)
         if server is not None and server.alive():
-            return server
-        if server is not None:  # died: keep its log in the message of whoever notices
+            if key.n_ctx or need_tokens <= server.ctx_per_slot:
+                return server
+            grown = context_for(need_tokens, train_ctx)
+            if grown <= server.ctx_per_slot:
+                return server  # at the model's limit already: the request reports the overflow
+            _note(server.save_prompt())
+        if server is not None:  # died or too small: keep its log in the message of whoever notices
             server.stop()
-        ctx = key.n_ctx or context_for(need_tokens, train_ctx)
+        ctx = key.n_ctx or max(context_for(need_tokens, train_ctx), server.ctx_per_slot if server else 0)
         server = GGUFServer(key=key, alias=alias, slots=_wanted_slots.get(key, 1), ctx_per_slot=ctx)
         server.start()
         _servers[key] = server
+        if prompt:
+            _note(server.restore_prompt(prompt))
         return server
+
+
+def save_prompt_caches() -> None:
+    """Save the slot of every running one-slot server that changed since its last save."""
+    with _lock:
+        servers = list(_servers.values())
+    for server in servers:
+        _note(server.save_prompt())
 
 
 def stop_all_servers() -> list[int]:
@@ -270,7 +388,12 @@ def stop_all_servers() -> list[int]:
     return pids
 
 
-atexit.register(stop_all_servers)
+def _at_exit() -> None:
+    save_prompt_caches()
+    stop_all_servers()
+
+
+atexit.register(_at_exit)
 
 
 # ---- HTTP clients -------------------------------------------------------------------------
@@ -303,9 +426,15 @@ async def close_clients() -> int:
     return len(closing)
 
 
-@hooks(name="gguf_server_lifecycle", description="Stops the xllamacpp servers of gguf/ models when a run ends.")
+@hooks(
+    name="gguf_server_lifecycle",
+    description="Saves the gguf/ prompt caches and closes the clients of a run when it ends.",
+)
 class GGUFServerLifecycle(Hooks):
     async def on_run_end(self, data: RunEnd) -> None:
         await close_clients()
-        # Blocking but short (terminate + wait); runs once per eval() call.
-        stop_all_servers()
+        # The servers stay up for the next eval of this process; their slots go to disk now, so a
+        # process killed later still leaves its prefix for the next one.
+        import anyio
+
+        await anyio.to_thread.run_sync(save_prompt_caches)

@@ -2,6 +2,7 @@
 
 Stages are Inspect tasks in ``tasks/synth.py``, their checks and filters in
 ``scorers/synth_checks.py`` and ``scorers/synth_filters.py``; this package holds the driver
-(``pipeline``), its records, near-duplicate detection (``dedup``), the output writer, the cost
-estimate and the real+synthetic mix used by SFT (``mix``).
+(``pipeline``), its records, the output writer, the cost estimate and the real+synthetic mix used
+by SFT (``mix``). Near-duplicates and the leak check are core (``emplifai.data.near_duplicates``,
+``emplifai.leak``), shared with ``emplifai data leaks`` and the SFT split.
 """

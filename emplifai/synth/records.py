@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emplifai.data.near_duplicates import DEFAULT_NGRAM, DEFAULT_THRESHOLD
 from emplifai.scorers import synth_filters as F
 from emplifai.scorers.synth_filters import Outcome
-from emplifai.synth.dedup import DEFAULT_NGRAM, DEFAULT_THRESHOLD
 
 
 @dataclass

@@ -18,15 +18,21 @@ from emplifai.scorers.agreement.length import (
 )
 from emplifai.scorers.agreement.panel import inter_judge_alpha, model_family, panel_scores, self_preference
 from emplifai.scorers.agreement.reliability import (
+    Icc,
     icc2k,
+    icc_a1,
     krippendorff_alpha,
     pair_alpha,
     quadratic_kappa,
     rater_reliability,
 )
-from emplifai.scorers.agreement.verdict import RULES, verdict
+from emplifai.scorers.agreement.verdict import CAVEATS, RULES, SOURCES, VERDICTS, modal_share, verdict
 
 __all__ = [
+    "CAVEATS",
+    "SOURCES",
+    "VERDICTS",
+    "modal_share",
     "EPSILON_BY_RATER_TYPE",
     "RULES",
     "AltTestResult",
@@ -34,7 +40,9 @@ __all__ = [
     "alt_test",
     "benjamini_yekutieli",
     "deviation_regression",
+    "Icc",
     "icc2k",
+    "icc_a1",
     "inter_judge_alpha",
     "krippendorff_alpha",
     "length_controlled_means",

@@ -22,6 +22,10 @@ Question: can the judge replace the human raters? Procedure, for one metric:
 Minimum data, checked and stated (the paper's guidance): a rater is tested only with at least
 ``min_items_per_rater`` (30) usable items (the t-test's normality); the test is applicable only
 when at least ``min_raters`` (3) raters are tested (with two, "the others" is one person).
+Small samples: with ``min_items_per_rater`` set below 30, a rater with fewer than 30 items is
+tested with the Wilcoxon signed-rank test of d - epsilon (``scipy.stats.wilcoxon``, alternative
+"less"), the authors' recommendation when the t-test's normality cannot be assumed (their FAQ);
+``small_sample`` says that happened, and the audit's verdicts say so.
 Epsilon: 0.2 expert raters, 0.15 skilled, 0.1 crowd workers (the paper's rule of thumb).
 """
 
@@ -48,8 +52,12 @@ def alignment(score: float, others: list[float]) -> float:
     return -math.sqrt(sum((score - a) ** 2 for a in others) / len(others))
 
 
-def one_sided_p(d: np.ndarray, epsilon: float) -> float:
-    """p of H0: mean(d) >= epsilon vs H1: mean(d) < epsilon (see the module docstring for constant d)."""
+def one_sided_p(d: np.ndarray, epsilon: float, test: str = "t") -> float:
+    """p of H0: mean(d) >= epsilon vs H1: mean(d) < epsilon (see the module docstring for constant d);
+    ``test`` "wilcoxon": the signed-rank test of d - epsilon (small samples; d - epsilon is never 0 for
+    epsilon in (0, 1), as d is -1, 0 or 1)."""
+    if test == "wilcoxon":
+        return float(stats.wilcoxon(d - epsilon, alternative="less").pvalue)
     if np.all(d == d[0]):
         return 0.0 if d[0] < epsilon else 1.0
     return float(stats.ttest_1samp(d, epsilon, alternative="less").pvalue)
@@ -74,6 +82,7 @@ class AltTestResult:
     n_items: int
     n_raters_tested: int
     rules: str
+    small_sample: bool = False
     reasons: list[str] = field(default_factory=list)
     per_rater: list[dict[str, Any]] = field(default_factory=list)
 
@@ -83,10 +92,12 @@ class AltTestResult:
 
 def rules_text(epsilon: float, q: float = Q_FDR, min_items: int = MIN_ITEMS_PER_RATER,
                min_raters: int = MIN_RATERS, min_per_item: int = MIN_RATERS_PER_ITEM) -> str:
+    small = (f" (Wilcoxon signed-rank test instead for raters with {min_items}-{MIN_ITEMS_PER_RATER - 1} items: the "
+             "authors' small-sample procedure)" if min_items < MIN_ITEMS_PER_RATER else "")
     return (f"alt-test (Calderon, Reichart & Dror 2025): items with a judge score and >= {min_per_item} raters; "
             f"raters with >= {min_items} such items are tested; applicable with >= {min_raters} tested raters; "
-            f"per rater one-sided t-test of mean(W_h - W_f) < epsilon = {epsilon:g}; Benjamini-Yekutieli at q = {q:g}; "
-            f"passed when the winning rate >= {PASS_WINNING_RATE:g}")
+            f"per rater one-sided t-test of mean(W_h - W_f) < epsilon = {epsilon:g}{small}; Benjamini-Yekutieli at "
+            f"q = {q:g}; passed when the winning rate >= {PASS_WINNING_RATE:g}")
 
 
 def alt_test(
@@ -122,8 +133,10 @@ def alt_test(
             w_f.append(1.0 if s_f >= s_h else 0.0)
             w_h.append(1.0 if s_h >= s_f else 0.0)
         d = np.asarray(w_h) - np.asarray(w_f)
+        test = "t" if len(items) >= MIN_ITEMS_PER_RATER else "wilcoxon"
         per.append({"rater_id": rater, "n_items": len(items), "rho_judge": float(np.mean(w_f)),
-                    "rho_rater": float(np.mean(w_h)), "mean_d": float(d.mean()), "p": one_sided_p(d, epsilon)})
+                    "rho_rater": float(np.mean(w_h)), "mean_d": float(d.mean()), "test": test,
+                    "p": one_sided_p(d, epsilon, test)})
     adjusted, rejected = benjamini_yekutieli([p["p"] for p in per], q)
     for p, adj, rej in zip(per, adjusted, rejected):
         p["p_by"] = adj
@@ -138,5 +151,5 @@ def alt_test(
         epsilon=epsilon, q=q, applicable=applicable,
         passed=(omega is not None and omega >= PASS_WINNING_RATE) if applicable else None,
         winning_rate=omega, advantage_probability=rho, n_items=len(usable), n_raters_tested=n_tested,
-        rules=rules, reasons=reasons, per_rater=per,
+        rules=rules, reasons=reasons, per_rater=per, small_sample=any(p["test"] == "wilcoxon" for p in per),
     )

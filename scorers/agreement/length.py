@@ -12,6 +12,10 @@
   score on one indicator per candidate and a common slope in (log chars - log reference length),
   so each candidate's coefficient is its mean predicted at the reference length, with a 95% CI.
   The slope is estimated within candidates, so it needs length to vary within candidates.
+- Degenerate data: when the score is constant (or fully explained by the candidate, so the fit
+  leaves no residual), there is no error variance to test against: the slope is reported as 0 with
+  no standard error, p or CI (``note`` says why), never as a "significant" 1e-15. The same holds
+  for a deviation regression whose outcome is constant.
 """
 
 from __future__ import annotations
@@ -90,6 +94,11 @@ def deviation_regression(frame: pd.DataFrame, y: str, covariates: list[str]) -> 
     dropped = [c for c in covariates if c not in used]
     if len(data) < len(used) + 3 or not used:
         return None
+    if is_constant(data[y].to_numpy(float)):
+        coefs = [{"name": name, "estimate": float(data[y].iloc[0]) if name == "const" else 0.0, "se": None, "p": None,
+                  "ci_low": None, "ci_high": None} for name in ["const", *used]]
+        return {"n": len(data), "r2": None, "coefficients": coefs, "dropped": dropped, "se": "HC3",
+                "note": f"{y} is constant ({data[y].iloc[0]:g}): nothing to regress, no p-values"}
     sm = _sm()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -123,17 +132,25 @@ def length_controlled_means(frame: pd.DataFrame, group: str, score: str, log_len
     dummies = pd.get_dummies(data[group].astype(str)).reindex(columns=groups).astype(float)
     design = dummies.assign(_length=data[log_length] - reference_log_length)
     sm = _sm()
-    fit = sm.OLS(data[score].to_numpy(float), design.to_numpy(float)).fit()
+    y = data[score].to_numpy(float)
+    fit = sm.OLS(y, design.to_numpy(float)).fit()
     ci = np.asarray(fit.conf_int(0.05))
+    # No residual variance (a constant score, or one constant within each group): no test is possible.
+    degenerate = float(fit.ssr) <= 1e-12 * max(1.0, float(((y - y.mean()) ** 2).sum()))
     out: dict[str, Any] = {
-        "slope": float(fit.params[-1]), "slope_se": float(fit.bse[-1]), "slope_p": float(fit.pvalues[-1]),
+        "slope": 0.0 if degenerate else float(fit.params[-1]),
+        "slope_se": None if degenerate else float(fit.bse[-1]),
+        "slope_p": None if degenerate else float(fit.pvalues[-1]),
         "reference_log_length": float(reference_log_length), "n": len(data), "groups": {},
+        "note": (f"{score} has no variance left once the candidates are accounted for: no slope, no p-value"
+                 if degenerate else None),
     }
     for i, g in enumerate(groups):
         part = data[data[group].astype(str) == g]
         out["groups"][g] = {
-            "n": len(part), "raw_mean": float(part[score].mean()), "lc_mean": float(fit.params[i]),
-            "lc_ci_low": float(ci[i, 0]), "lc_ci_high": float(ci[i, 1]),
+            "n": len(part), "raw_mean": float(part[score].mean()),
+            "lc_mean": float(part[score].mean()) if degenerate else float(fit.params[i]),
+            "lc_ci_low": None if degenerate else float(ci[i, 0]), "lc_ci_high": None if degenerate else float(ci[i, 1]),
             "mean_log_length": float(part[log_length].mean()),
         }
     return out

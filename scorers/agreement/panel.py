@@ -5,7 +5,8 @@
 - Inter-judge agreement: Krippendorff's alpha (interval) with the judges as coders.
 - Self-preference: for a judge J and the candidates of J's own model family, the per-dialogue
   difference d = J's score - the mean of the other judges (or - the human mean) is compared
-  between J's own-family candidates and the other candidates (Welch's t-test, two-sided). A judge
+  between J's own-family candidates and the other candidates (Welch's t-test, two-sided; no p when
+  both sides are constant). A judge
   that prefers its own family shows a larger d on its own family's dialogues than on the others.
 """
 
@@ -59,7 +60,9 @@ def inter_judge_alpha(wide: pd.DataFrame) -> float | None:
 
 
 def _welch(a: np.ndarray, b: np.ndarray) -> float | None:
-    if len(a) < 2 or len(b) < 2:
+    """Welch's two-sided p; None with fewer than 2 values a side or no variance on either side (SciPy
+    would give t = inf, p = 0: a 'significant' difference between two constants)."""
+    if len(a) < 2 or len(b) < 2 or (np.ptp(a) == 0 and np.ptp(b) == 0):
         return None
     with np.errstate(invalid="ignore", divide="ignore"):
         p = stats.ttest_ind(a, b, equal_var=False).pvalue

@@ -6,9 +6,12 @@
   disagreement is 0).
 - Quadratic-weighted Cohen's kappa: ``sklearn.metrics.cohen_kappa_score(weights="quadratic")`` on
   scores rounded half up to the integers 1..5 (the human side is a mean of raters).
-- ICC(2,k): Shrout & Fleiss (1979) two-way random effects, absolute agreement, mean of k
-  ratings: (MSR - MSE) / (MSR + (MSC - MSE) / n), from the two-way ANOVA mean squares of a complete
-  n targets x k raters table (rows with a missing cell are left out).
+- ICC(A,1) (McGraw & Wong 1996; = Shrout & Fleiss's ICC(2,1)): two-way random effects, absolute
+  agreement, single measure: whether ONE column (the judge) can stand in for another (the human
+  mean), with its 95% CI; the headline ICC. ICC(A,k) = ICC(2,k), the reliability of the average of
+  the k columns, is kept beside it under that name. Both from the two-way ANOVA mean squares of a
+  complete n targets x k raters table (rows with a missing cell are left out); checked against
+  pingouin.intraclass_corr.
 - Rater reliability: alpha among the raters (every rating they gave), and leave-one-rater-out:
   for each rater, Pearson r between their scores and the mean of the other raters on the same
   dialogues; the mean of those r is the ceiling a judge is compared to. The judge's r against the
@@ -25,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import f as f_dist
 from sklearn.metrics import cohen_kappa_score
 
 from emplifai.scorers.agreement.correlation import is_constant, paired
@@ -80,8 +84,9 @@ def quadratic_kappa(judge: Any, human: Any) -> float | None:
     return None if math.isnan(k) else float(k)
 
 
-def icc2k(table: Any) -> float | None:
-    """ICC(2,k) of an n targets x k raters table; rows with a NaN are dropped; None if undefined."""
+def _mean_squares(table: Any) -> tuple[int, int, float, float, float] | None:
+    """(n, k, MSR, MSC, MSE) of the two-way ANOVA of a complete n targets x k raters table (rows with a NaN
+    dropped); None with fewer than 2 targets or raters."""
     x = np.asarray(table, dtype=float)
     if x.ndim != 2:
         raise ValueError(f"ICC table must be 2-d (targets x raters), got shape {x.shape}")
@@ -93,9 +98,57 @@ def icc2k(table: Any) -> float | None:
     ss_rows = k * ((x.mean(axis=1) - grand) ** 2).sum()
     ss_cols = n * ((x.mean(axis=0) - grand) ** 2).sum()
     ss_err = ((x - grand) ** 2).sum() - ss_rows - ss_cols
-    msr, msc, mse = ss_rows / (n - 1), ss_cols / (k - 1), ss_err / ((n - 1) * (k - 1))
+    return n, k, ss_rows / (n - 1), ss_cols / (k - 1), max(ss_err, 0.0) / ((n - 1) * (k - 1))
+
+
+def icc2k(table: Any) -> float | None:
+    """ICC(A,k) = ICC(2,k): the reliability of the MEAN of the k columns, not of one of them; None if undefined."""
+    ms = _mean_squares(table)
+    if ms is None:
+        return None
+    n, _, msr, msc, mse = ms
     denom = msr + (msc - mse) / n
     return None if denom == 0 else float((msr - mse) / denom)
+
+
+@dataclass(frozen=True)
+class Icc:
+    """ICC(A,1) (McGraw & Wong 1996; Shrout & Fleiss ICC(2,1)) with its 95% CI, and ICC(A,k) beside it."""
+
+    icc_a1: float | None
+    ci_low: float | None
+    ci_high: float | None
+    icc_ak: float | None
+    n: int
+
+
+def icc_a1(table: Any, confidence: float = 0.95) -> Icc:
+    """Single-measure absolute-agreement ICC of an n targets x k raters table: can ONE column stand in for
+    another? (MSR - MSE) / (MSR + (k-1) MSE + k (MSC - MSE) / n), CI by McGraw & Wong's (1996) approximate
+    F with Satterthwaite degrees of freedom. All None when undefined (a constant table, n or k < 2)."""
+    ms = _mean_squares(table)
+    if ms is None:
+        return Icc(None, None, None, None, 0)
+    n, k, msr, msc, mse = ms
+    denom = msr + (k - 1) * mse + k * (msc - mse) / n
+    if denom <= 0 or mse == 0 and msr == 0:
+        return Icc(None, None, None, None, n)
+    icc = (msr - mse) / denom
+    icc = 0.0 if abs(icc) < 1e-12 else icc  # a constant column gives exactly 0 up to rounding, not -2e-16
+    low = high = None
+    if mse > 0:
+        a = 1 - confidence
+        fj = msc / mse
+        vn = (n - 1) * (k - 1) * (k * icc * fj + n * (1 + (k - 1) * icc) - k * icc) ** 2
+        vd = (n - 1) * k**2 * icc**2 * fj**2 + (n * (1 + (k - 1) * icc) - k * icc) ** 2
+        v = vn / vd
+        fu, fl = f_dist.ppf(1 - a / 2, n - 1, v), f_dist.ppf(1 - a / 2, v, n - 1)
+        low = n * (msr - fu * mse) / (fu * (k * msc + (k * n - k - n) * mse) + n * msr)
+        high = n * (fl * msr - mse) / (k * msc + (k * n - k - n) * mse + n * fl * msr)
+        # A degenerate F (tiny n, a near-singular table) gives NaN: no interval rather than a NaN that
+        # compares False against every threshold.
+        low, high = (float(v) if math.isfinite(float(v)) else None for v in (low, high))
+    return Icc(float(icc), low, high, icc2k(table), n)
 
 
 def rater_matrix(ratings: Mapping[str, Mapping[Any, float]]) -> tuple[np.ndarray, list[str], list[Any]]:
