@@ -1,0 +1,375 @@
+"""The pairwise rubric judge: does the candidate's dialogue beat the baseline dialogue of the same
+(emotion, situation)? Inspect-native, beside the absolute judge (``scorers/rubric_judge.py``), whose
+grader binding, structured-output rule, retry rule, validated-only cache and unscored rule it uses.
+
+Per sample (the task puts the baseline dialogue in the sample metadata, the candidate's is the
+sample's output):
+- both dialogues are read with ``parse_dialogue``; when either is not in the format, no judge is
+  asked and every metric gets the format outcome (``pairwise_stats.format_outcome``); a dialogue
+  that does not exist (not in the log it was to come from) makes the sample unscored;
+- otherwise the grader is asked twice, concurrently: candidate as A and baseline as B, then the
+  other way round, each a validated reply (``parse_pair_verdict``), retried with a short
+  correction at most ``max_retries`` times, cached only once it validated (``judge_cache``);
+- per metric the two judgements are combined (``pairwise_stats.combine_orders``: agreement gives
+  win 1 / tie 0.5 / loss 0, disagreement a tie recorded as position-inconsistent);
+- a sample where either order never gave a usable reply is unscored: every outcome key and
+  ``position_consistency`` are NaN (Inspect leaves them out of the means and counts them as
+  unscored), ``Score.reason`` = "grader_failed". Never a made-up outcome.
+
+Score value: ``overall`` (mean over the metrics) first, each metric's outcome,
+``position_consistency`` (share of the metrics whose two judgements agreed; NaN without a judge
+call), ``candidate_format_ok`` and ``baseline_format_ok``. Metrics: per key the mean with its
+bootstrap CI (``ci_low``, ``ci_high``), the length-controlled win rate (``pairwise_stats``), the
+share of non-tie judgements given to whichever dialogue was shown as A, and the unscored count.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from inspect_ai.model import GenerateConfig, Model
+from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, mean, metric, scorer
+from inspect_ai.solver import TaskState
+from inspect_ai.util import collect
+
+from emplifai.dialogue_format import FormatFailure, ParsedDialogue, parse_dialogue, strip_reasoning
+from emplifai.errors import UserError
+from emplifai.scorers import judge_cache
+from emplifai.scorers.judge_prompt import RATIONALE_MAX_CHARS, VerdictError
+from emplifai.scorers.pairwise_prompt import (
+    PAIRWISE_PROMPT_SHA256,
+    PAIRWISE_PROMPT_VERSION,
+    PairVerdict,
+    correction_message,
+    pairwise_messages,
+    parse_pair_verdict,
+    response_schema,
+)
+from emplifai.scorers.pairwise_stats import (
+    bootstrap_ci,
+    combine_orders,
+    first_position_share,
+    format_outcome,
+    length_controlled_win_rate,
+)
+from emplifai.scorers.rubric_judge import (
+    STRUCTURED,
+    _echo,
+    _Judgement,
+    _record,
+    _sample_context,
+    _token_totals,
+    enforces_string_length,
+    grader_is_candidate,
+    require_grader,
+    structured_for,
+)
+from emplifai.scorers.rubrics import ALL_METRIC_KEYS, LANGUAGES, RUBRIC_NAMES, load_rubrics, rubric_hashes
+
+OVERALL = "overall"
+POSITION_CONSISTENCY = "position_consistency"
+CANDIDATE_FORMAT_OK = "candidate_format_ok"
+BASELINE_FORMAT_OK = "baseline_format_ok"
+# Sample metadata the task fills in.
+BASELINE_DIALOGUE = "baseline_dialogue"
+BASELINE_MISSING = "baseline_missing"
+CANDIDATE_MISSING = "candidate_missing"
+# The two orders a pair is judged in: which side is shown as A.
+ORDERS: tuple[tuple[str, str], ...] = (("candidate_as_a", "candidate"), ("candidate_as_b", "baseline"))
+
+
+def supporter_chars(dialogue: ParsedDialogue) -> int:
+    """Characters of the two supporter replies, line breaks excluded (the reply_length scorer's
+    ``chars``, summed): the length the length-controlled win rate controls for."""
+    return sum(len(reply.replace("\n", "")) for reply in dialogue.supporter_replies())
+
+
+@metric
+def bootstrap() -> Metric:
+    """95% percentile bootstrap CI of the mean over samples (``pairwise_stats.bootstrap_ci``)."""
+
+    def compute(scores: list[SampleScore]) -> dict[str, float]:
+        low, high = bootstrap_ci([float(s.score.as_float()) for s in scores])
+        return {"ci_low": low, "ci_high": high}
+
+    return compute
+
+
+@metric
+def length_controlled() -> Metric:
+    """The length-controlled win rate of ``overall`` (AlpacaEval-style, ``pairwise_stats``) and
+    its length slope, over the samples where both dialogues were judged."""
+
+    def compute(scores: list[SampleScore]) -> dict[str, float]:
+        outcomes, cand, base = [], [], []
+        for s in scores:
+            md = s.score.metadata or {}
+            if md.get("judged"):
+                outcomes.append(float(s.score.as_dict()[OVERALL]))
+                cand.append(float(md["candidate_chars"]))
+                base.append(float(md["baseline_chars"]))
+        lc = length_controlled_win_rate(outcomes, cand, base)
+        return {"length_controlled_win_rate": lc.lc_win_rate, "length_slope": lc.slope}
+
+    return compute
+
+
+@metric
+def first_position_preference() -> Metric:
+    """Share of all non-tie single-order judgements that went to the dialogue shown as A: 0.5 is
+    no position preference, 1.0 a judge that always answers "A"."""
+
+    def compute(scores: list[SampleScore]) -> float:
+        a = sum(int((s.score.metadata or {}).get("position_counts", {}).get("A", 0)) for s in scores)
+        b = sum(int((s.score.metadata or {}).get("position_counts", {}).get("B", 0)) for s in scores)
+        return first_position_share(a, b)
+
+    return compute
+
+
+@metric
+def unscored() -> Metric:
+    """Number of samples without an outcome (no usable judge reply, or a dialogue missing)."""
+
+    def compute(scores: list[SampleScore]) -> int:
+        return sum(1 for s in scores if math.isnan(float(s.score.as_dict().get(OVERALL, math.nan))))
+
+    return compute
+
+
+@scorer(
+    metrics=[
+        {key: [mean(), bootstrap()] for key in (OVERALL, *ALL_METRIC_KEYS, POSITION_CONSISTENCY)},
+        {key: [mean()] for key in (CANDIDATE_FORMAT_OK, BASELINE_FORMAT_OK)},
+        length_controlled(),
+        first_position_preference(),
+        unscored(),
+    ],
+    rubric_versions=rubric_hashes(),
+    judge_prompt=f"{PAIRWISE_PROMPT_VERSION} sha256:{PAIRWISE_PROMPT_SHA256}",
+)
+def pairwise_judge(
+    language: str = "ja",
+    max_retries: int = 2,
+    structured: str = "auto",
+    max_tokens: int | None = None,
+    cache: bool = True,
+    rubric: str = "default",
+) -> Scorer:
+    """The candidate's dialogue against the baseline's, per rubric metric, judged in both orders.
+
+    Args:
+        language: Language of the rubric and the judge prompt: "ja" or "en".
+        max_retries: Corrective retries after an unusable judge reply, per order (>= 0).
+        structured: JSON-schema constrained output: "on", "off", or "auto" (the absolute judge's
+            rule, ``rubric_judge.structured_for``). Replies are validated the same way either way.
+        max_tokens: Token limit of each judge reply (None = the grader's own config).
+        cache: Reuse validated verdicts from earlier runs (``judge_cache``); False = always ask.
+        rubric: The rubric set the judge sees ("default", "neutral", "epitome"; scorers/rubrics.py).
+    """
+    if language not in LANGUAGES:
+        raise UserError(f"pairwise_judge: language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise UserError(f"pairwise_judge: max_retries must be an integer >= 0, got {max_retries!r}")
+    if structured not in STRUCTURED:
+        raise UserError(f"pairwise_judge: structured must be one of {', '.join(STRUCTURED)}, got {structured!r}")
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
+        raise UserError(f"pairwise_judge: max_tokens must be a positive integer or None, got {max_tokens!r}")
+    if rubric not in RUBRIC_NAMES:
+        raise UserError(f"pairwise_judge: rubric must be one of {', '.join(RUBRIC_NAMES)}, got {rubric!r}")
+    rubrics = load_rubrics(language, rubric)
+    keys = rubrics.keys
+
+    async def score(state: TaskState, target: Target) -> Score:
+        grader = require_grader()
+        schema_on = structured_for(str(grader), structured)
+        bound = RATIONALE_MAX_CHARS[language] if schema_on and enforces_string_length(grader) else None
+        md = state.metadata or {}
+        meta: dict[str, Any] = {
+            "judge_model": str(grader),
+            "grader_is_candidate": grader_is_candidate(grader),
+            "language": language,
+            **rubrics.provenance(),
+            "judge_prompt_version": PAIRWISE_PROMPT_VERSION,
+            "judge_prompt_sha256": PAIRWISE_PROMPT_SHA256,
+            "structured": schema_on,
+            "rationale_max_chars_enforced": bound,
+            "judge_max_tokens": max_tokens,
+            "baseline_source": md.get("baseline_source"),
+            "candidate_source": md.get("candidate_source"),
+            "judged": False,
+        }
+        missing = _missing_side(md)
+        if missing is not None:
+            return _missing_score(keys, state, meta, missing, md)
+        candidate = parse_dialogue(state.output.completion, language)
+        baseline = parse_dialogue(str(md[BASELINE_DIALOGUE]), language)
+        answer, _ = strip_reasoning(state.output.completion)
+        if isinstance(candidate, FormatFailure) or isinstance(baseline, FormatFailure):
+            return _format_score(keys, candidate, baseline, answer, meta)
+        meta |= {"candidate_chars": supporter_chars(candidate), "baseline_chars": supporter_chars(baseline)}
+        emotion, emotion_ja, situation = _sample_context(state)
+        config = GenerateConfig(temperature=0, max_tokens=max_tokens)
+        if schema_on:
+            config = config.merge(GenerateConfig(response_schema=response_schema(keys, bound)))
+        shown = {"candidate_as_a": (candidate, baseline), "candidate_as_b": (baseline, candidate)}
+        judgements = await collect(
+            *(
+                _ask(
+                    grader,
+                    pairwise_messages(rubrics, *shown[order], emotion=emotion, emotion_ja=emotion_ja,
+                                      situation=situation, structured=schema_on),
+                    order, language, max_retries, config, cache, keys,
+                )
+                for order, _ in ORDERS
+            )
+        )
+        return _judged_score(keys, judgements, answer, meta)
+
+    return score
+
+
+def _missing_side(md: dict[str, Any]) -> str | None:
+    """Why a side has no dialogue at all, or None when both exist."""
+    if md.get(CANDIDATE_MISSING):
+        return f"no candidate dialogue: {md[CANDIDATE_MISSING]}"
+    if md.get(BASELINE_MISSING) or md.get(BASELINE_DIALOGUE) is None:
+        return f"no baseline dialogue: {md.get(BASELINE_MISSING) or 'the sample metadata has none'}"
+    return None
+
+
+def _missing_score(keys: tuple[str, ...], state: TaskState, meta: dict[str, Any], why: str, md: dict[str, Any]) -> Score:
+    def ok(text: Any, missing: Any) -> float:
+        if missing or text is None:
+            return math.nan
+        return float(not isinstance(parse_dialogue(str(text), meta["language"]), FormatFailure))
+
+    cand_ok = ok(state.output.completion, md.get(CANDIDATE_MISSING))
+    base_ok = ok(md.get(BASELINE_DIALOGUE), md.get(BASELINE_MISSING))
+    return Score(
+        value={OVERALL: math.nan, **{k: math.nan for k in keys}, POSITION_CONSISTENCY: math.nan,
+               CANDIDATE_FORMAT_OK: cand_ok, BASELINE_FORMAT_OK: base_ok},
+        answer=state.output.completion,
+        explanation=f"unscored (missing_dialogue): {why}",
+        reason="missing_dialogue",
+        metadata={**meta, "unscored_reason": "missing_dialogue", "missing": why, "judge_calls": 0},
+    )
+
+
+def _format_score(
+    keys: tuple[str, ...], candidate: ParsedDialogue | FormatFailure, baseline: ParsedDialogue | FormatFailure,
+    answer: str, meta: dict[str, Any],
+) -> Score:
+    cand_ok, base_ok = not isinstance(candidate, FormatFailure), not isinstance(baseline, FormatFailure)
+    outcome = format_outcome(cand_ok, base_ok)
+    reasons = {side: d.reason for side, d in (("candidate", candidate), ("baseline", baseline))
+               if isinstance(d, FormatFailure)}
+    return Score(
+        value={OVERALL: outcome, **{k: outcome for k in keys}, POSITION_CONSISTENCY: math.nan,
+               CANDIDATE_FORMAT_OK: int(cand_ok), BASELINE_FORMAT_OK: int(base_ok)},
+        answer=answer,
+        explanation="format failure, no judge call (every metric = {}): {}".format(
+            outcome, "; ".join(f"{side}: {why}" for side, why in reasons.items())),
+        reason="invalid_response_format",
+        metadata={**meta, "format_reasons": reasons, "judge_calls": 0},
+    )
+
+
+def _judged_score(keys: tuple[str, ...], judgements: list[_Judgement], answer: str, meta: dict[str, Any]) -> Score:
+    calls = [c for j in judgements for c in j.calls]
+    model_calls = [c for c in calls if c["source"] == "model"]
+    meta |= {
+        "judge_calls": len(model_calls),
+        "cache_hits": sum(1 for c in calls if c["source"] == "cache" and c["error"] is None),
+        "retries": sum(1 for c in model_calls if c["attempt"] > 0),
+        "calls": calls,
+        **_token_totals(model_calls),
+        "orders": {
+            j.question: {
+                "shown_as_a": dict(ORDERS)[j.question],
+                "preferred": {k: v.preferred for k, v in (j.verdicts or {}).items()},
+                "rationales": {k: v.rationale for k, v in (j.verdicts or {}).items()},
+            }
+            for j in judgements
+        },
+    }
+    failed = [j for j in judgements if j.error is not None]
+    if failed:
+        detail = "; ".join(j.error or "" for j in failed)
+        why = "ambiguous" if any(j.error_kind == "ambiguous" for j in failed) else "invalid_reply"
+        return Score(
+            value={OVERALL: math.nan, **{k: math.nan for k in keys}, POSITION_CONSISTENCY: math.nan,
+                   CANDIDATE_FORMAT_OK: 1, BASELINE_FORMAT_OK: 1},
+            answer=answer,
+            explanation=f"unscored ({why}): the judge gave no usable answer ({detail})",
+            reason="grader_failed",
+            metadata={**meta, "unscored_reason": why, "judge_error": detail},
+        )
+    as_a, as_b = (j.verdicts for j in judgements)
+    assert as_a is not None and as_b is not None
+    outcomes: dict[str, float] = {}
+    inconsistent: list[str] = []
+    for k in keys:
+        outcomes[k], consistent = combine_orders(as_a[k].preferred, as_b[k].preferred)
+        if not consistent:
+            inconsistent.append(k)
+    counts = {p: sum(1 for v in (*as_a.values(), *as_b.values()) if v.preferred == p) for p in ("A", "B", "tie")}
+    return Score(
+        value={OVERALL: sum(outcomes.values()) / len(outcomes), **outcomes,
+               POSITION_CONSISTENCY: 1 - len(inconsistent) / len(keys),
+               CANDIDATE_FORMAT_OK: 1, BASELINE_FORMAT_OK: 1},
+        answer=answer,
+        explanation="\n".join(_explain(k, outcomes[k], as_a[k], as_b[k]) for k in keys),
+        metadata={**meta, "judged": True, "position_inconsistent": inconsistent, "position_counts": counts},
+    )
+
+
+def _explain(key: str, outcome: float, as_a: PairVerdict, as_b: PairVerdict) -> str:
+    word = {1.0: "win", 0.5: "tie", 0.0: "loss"}[outcome]
+    return (f"{key}: {word} (candidate as A: {as_a.preferred} - {as_a.rationale} | "
+            f"candidate as B: {as_b.preferred} - {as_b.rationale})")
+
+
+async def _ask(
+    grader: Model, messages: list[Any], order: str, language: str, max_retries: int, config: GenerateConfig,
+    use_cache: bool, keys: tuple[str, ...],
+) -> _Judgement:
+    """The absolute judge's ask loop (``rubric_judge._judge``) with the pairwise reader and
+    correction: a validated verdict from the cache, else ask until a reply validates (at most
+    1 + max_retries calls); every call and cache read is recorded; only a validated reply is
+    cached, under the first messages."""
+    out = _Judgement(order)
+    path = judge_cache.entry_path(grader, judge_cache.verdict_key(grader, messages, config)) if use_cache else None
+    cached = judge_cache.fetch(path)
+    if cached is not None:
+        record = _record(order, None, "cache", cached)
+        record["reply"] = cached.completion  # no model event in this log holds it
+        out.calls.append(record)
+        try:
+            out.verdicts = parse_pair_verdict(cached.completion, keys)  # type: ignore[assignment]
+            return out
+        except VerdictError as e:
+            record["error"], record["error_kind"] = str(e), e.kind
+    conversation = list(messages)
+    for attempt in range(max_retries + 1):
+        output = await grader.generate(conversation, config=config, cache=False)
+        record = _record(order, attempt, "model", output)
+        out.calls.append(record)
+        if output.stop_reason == "model_length" and not output.completion.lstrip().startswith("{"):
+            record["error"], record["error_kind"] = f"the judge's context window is full ({output.completion[:200]})", "context"
+            break
+        try:
+            out.verdicts = parse_pair_verdict(output.completion, keys)  # type: ignore[assignment]
+        except VerdictError as e:
+            record["error"], record["error_kind"] = str(e), e.kind
+            if output.stop_reason == "model_length":
+                break
+            conversation += [_echo(output), correction_message(language, str(e))]
+            continue
+        judge_cache.store(path, output)
+        return out
+    last = out.calls[-1]
+    out.error = f"{order}: {len(out.calls)} replies, none usable; last: {last['error']}"
+    out.error_kind = last["error_kind"]
+    return out
