@@ -18,9 +18,11 @@ sample's output):
 
 Score value: ``overall`` (mean over the metrics) first, each metric's outcome,
 ``position_consistency`` (share of the metrics whose two judgements agreed; NaN without a judge
-call), ``candidate_format_ok`` and ``baseline_format_ok``. Metrics: per key the mean with its
-bootstrap CI (``ci_low``, ``ci_high``), the length-controlled win rate (``pairwise_stats``), the
-share of non-tie judgements given to whichever dialogue was shown as A, and the unscored count.
+call), ``candidate_format_ok`` and ``baseline_format_ok``. Metrics, per key: the mean with its
+bootstrap CI (``ci_low``, ``ci_high``); for ``overall`` also the length-controlled win rate and
+its length slope (``pairwise_stats``); for ``position_consistency`` also the share of non-tie
+judgements given to whichever dialogue was shown as A. Each key's ``unscored_samples`` counts
+the samples without an outcome.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from emplifai.scorers.pairwise_prompt import (
     response_schema,
 )
 from emplifai.scorers.pairwise_stats import (
+    LengthControlled,
     bootstrap_ci,
     combine_orders,
     first_position_share,
@@ -96,21 +99,35 @@ def bootstrap() -> Metric:
     return compute
 
 
-@metric
-def length_controlled() -> Metric:
-    """The length-controlled win rate of ``overall`` (AlpacaEval-style, ``pairwise_stats``) and
-    its length slope, over the samples where both dialogues were judged."""
+def _length_fit(scores: list[SampleScore]) -> LengthControlled:
+    """The length-controlled fit over the judged samples (``overall`` and the two lengths)."""
+    outcomes, cand, base = [], [], []
+    for s in scores:
+        md = s.score.metadata or {}
+        if md.get("judged"):
+            outcomes.append(float(s.score.as_float()))
+            cand.append(float(md["candidate_chars"]))
+            base.append(float(md["baseline_chars"]))
+    return length_controlled_win_rate(outcomes, cand, base)
 
-    def compute(scores: list[SampleScore]) -> dict[str, float]:
-        outcomes, cand, base = [], [], []
-        for s in scores:
-            md = s.score.metadata or {}
-            if md.get("judged"):
-                outcomes.append(float(s.score.as_dict()[OVERALL]))
-                cand.append(float(md["candidate_chars"]))
-                base.append(float(md["baseline_chars"]))
-        lc = length_controlled_win_rate(outcomes, cand, base)
-        return {"length_controlled_win_rate": lc.lc_win_rate, "length_slope": lc.slope}
+
+@metric(name="length_controlled_win_rate")
+def length_controlled_win_rate_metric() -> Metric:
+    """The length-controlled win rate of ``overall`` (AlpacaEval-style, ``pairwise_stats``) over
+    the samples where both dialogues were judged; NaN where it cannot be estimated."""
+
+    def compute(scores: list[SampleScore]) -> float:
+        return _length_fit(scores).lc_win_rate
+
+    return compute
+
+
+@metric
+def length_slope() -> Metric:
+    """The slope of that fit on the tanh-standardised length difference (> 0: longer wins more)."""
+
+    def compute(scores: list[SampleScore]) -> float:
+        return _length_fit(scores).slope
 
     return compute
 
@@ -128,24 +145,16 @@ def first_position_preference() -> Metric:
     return compute
 
 
-@metric
-def unscored() -> Metric:
-    """Number of samples without an outcome (no usable judge reply, or a dialogue missing)."""
-
-    def compute(scores: list[SampleScore]) -> int:
-        return sum(1 for s in scores if math.isnan(float(s.score.as_dict().get(OVERALL, math.nan))))
-
-    return compute
-
-
 @scorer(
-    metrics=[
-        {key: [mean(), bootstrap()] for key in (OVERALL, *ALL_METRIC_KEYS, POSITION_CONSISTENCY)},
-        {key: [mean()] for key in (CANDIDATE_FORMAT_OK, BASELINE_FORMAT_OK)},
-        length_controlled(),
-        first_position_preference(),
-        unscored(),
-    ],
+    # One dict, so the results list `overall` first: Inspect lists a scorer's plain metrics
+    # before its keyed ones. Unscored samples are each key's `unscored_samples`.
+    metrics={
+        OVERALL: [mean(), bootstrap(), length_controlled_win_rate_metric(), length_slope()],
+        **{key: [mean(), bootstrap()] for key in ALL_METRIC_KEYS},
+        POSITION_CONSISTENCY: [mean(), bootstrap(), first_position_preference()],
+        CANDIDATE_FORMAT_OK: [mean()],
+        BASELINE_FORMAT_OK: [mean()],
+    },
     rubric_versions=rubric_hashes(),
     judge_prompt=f"{PAIRWISE_PROMPT_VERSION} sha256:{PAIRWISE_PROMPT_SHA256}",
 )

@@ -28,7 +28,9 @@
   there is nothing to fit it on, so it is left out, and the estimate is named
   ``length_controlled_win_rate`` (not AlpacaEval's own number). Where the maximum-likelihood
   estimate does not exist (every outcome the same, or the wins and losses separated by length)
-  the value is NaN with the reason, never an estimate from a fit that did not converge.
+  the value is NaN with the reason, never an estimate from a fit that did not converge; so is it
+  when every pair has the same non-zero length difference (zero difference is outside the data).
+  With no length difference at all it equals the raw win rate.
 """
 
 from __future__ import annotations
@@ -137,6 +139,8 @@ def _separated(x: np.ndarray, y: np.ndarray) -> bool:
     losses = x[y < 1]
     if len(wins) == 0 or len(losses) == 0:
         return True
+    if np.all(x == x[0]):
+        return False  # no slope to separate along: the intercept alone is estimable
     return bool(wins.min() >= losses.max() or wins.max() <= losses.min())
 
 
@@ -163,6 +167,10 @@ def length_controlled_win_rate(
     if n < 2:
         return LengthControlled(raw, math.nan, math.nan, math.nan, n, "fewer than 2 pairs")
     x = length_feature(lc, lb)
+    if np.all(x == x[0]) and x[0] != 0:
+        # One length difference for every pair: length and the candidate's quality cannot be told
+        # apart, and zero difference lies outside the data.
+        return LengthControlled(raw, math.nan, math.nan, math.nan, n, "the length difference does not vary")
     if _separated(x, y):
         why = ("every pair has the same outcome" if np.all(y == y[0])
                else "wins and losses are separated by length (no maximum-likelihood estimate)")

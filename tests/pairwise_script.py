@@ -20,8 +20,8 @@ from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, get_model
 
 from emplifai.dialogue_format import format_dialogue
 from emplifai.judge_metrics import METRIC_KEYS
-from emplifai.scorers.pairwise_prompt import fence_open
 from emplifai.scorers.judge_prompt import FENCE_CLOSE
+from emplifai.scorers.pairwise_prompt import fence_open
 from emplifai.tasks.generation import generation
 
 CANDIDATE_PHRASE = "一緒に少しずつ考えていきましょう"
