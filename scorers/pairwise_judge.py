@@ -82,6 +82,15 @@ CANDIDATE_MISSING = "candidate_missing"
 ORDERS: tuple[tuple[str, str], ...] = (("candidate_as_a", "candidate"), ("candidate_as_b", "baseline"))
 
 
+def same_name(grader: str, writer: str | None) -> bool:
+    """Whether a logged writer's model name is the grader's, also across providers
+    (``openrouter/openai/x`` vs ``openai/x``), as ``rubric_judge.same_model`` compares models."""
+    if not writer or writer in ("none/none", "reference"):
+        return False
+    a, b = grader.split("/", 1)[-1], writer.split("/", 1)[-1]
+    return grader == writer or a == b or a.endswith("/" + b) or b.endswith("/" + a)
+
+
 def supporter_chars(dialogue: ParsedDialogue) -> int:
     """Characters of the two supporter replies, line breaks excluded (the reply_length scorer's
     ``chars``, summed): the length the length-controlled win rate controls for."""
@@ -197,7 +206,11 @@ def pairwise_judge(
         md = state.metadata or {}
         meta: dict[str, Any] = {
             "judge_model": str(grader),
-            "grader_is_candidate": grader_is_candidate(grader),
+            # A judge comparing its own dialogue with another is a self-preference test, not a
+            # measurement: flagged for either side (the logged writer's name for a log).
+            "grader_is_candidate": (grader_is_candidate(grader) if md.get("candidate_model") is None
+                                    else same_name(str(grader), md["candidate_model"])),
+            "grader_is_baseline": same_name(str(grader), md.get("baseline_model")),
             "language": language,
             **rubrics.provenance(),
             "judge_prompt_version": PAIRWISE_PROMPT_VERSION,

@@ -66,10 +66,12 @@ def _sample(
         BASELINE_MISSING: base_missing,
         "baseline_source": REFERENCE if baseline is None else baseline.path,
         "candidate_source": "model" if candidate is None else candidate.path,
+        # The model that wrote a logged side (the grader is compared with it).
+        "baseline_model": REFERENCE if baseline is None else baseline.model,
     }
     if candidate is not None:
         cand_text, cand_missing = _side(rec, candidate, language)
-        metadata |= {LOGGED_DIALOGUE: cand_text, LOGGED_MISSING: cand_missing}
+        metadata |= {LOGGED_DIALOGUE: cand_text, LOGGED_MISSING: cand_missing, "candidate_model": candidate.model}
     return Sample(id=rec.situation_id, input=generation_messages(rec.emotion, rec.situation, language=language),
                   metadata=metadata)
 

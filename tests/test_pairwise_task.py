@@ -111,6 +111,7 @@ def test_a_judge_preferring_the_candidate_in_both_orders(logs: dict[str, str], t
         assert orders["candidate_as_b"]["preferred"] == dict.fromkeys(METRIC_KEYS, "B")
         assert s.metadata["position_inconsistent"] == [] and s.metadata["judge_calls"] == 2
         assert s.metadata["baseline_source"] == logs["other"] and s.metadata["candidate_source"] == logs["candidate"]
+        assert s.metadata["grader_is_candidate"] is False and s.metadata["grader_is_baseline"] is False
     meta = log.eval.metadata or {}
     assert meta["candidate"]["log"] == logs["candidate"] and meta["baseline"]["log"] == logs["other"]
     assert meta["pairs_missing_from_candidate"] == [] and meta["n_pairs"] == N
@@ -144,6 +145,17 @@ def test_an_unusable_judge_leaves_every_pair_unscored(logs: dict[str, str], tmp_
     retries = [c for c in judge.calls if len(c) == 4]
     assert len(retries) == N * 2
     assert all(c[2].role == "assistant" and c[-1].role == "user" and "preferred" in c[-1].text for c in retries)
+
+
+def test_the_judge_is_flagged_when_it_wrote_a_side(tmp_path: Path) -> None:
+    judge_log = generation_log(dialogue(CANDIDATE_PHRASE), tmp_path / "judge-wrote", n=2)
+    assert judge_log.eval.model == "mockllm/writer"
+    judge = prefers_candidate()
+    (log,) = eval(pairwise(n=2, candidate_log=judge_log.location), model="none/none",
+                  model_roles={"grader": get_model("mockllm/writer", custom_outputs=judge)},
+                  display="none", log_dir=str(tmp_path / "p"))
+    assert all(s.metadata["grader_is_candidate"] is True and s.metadata["grader_is_baseline"] is False
+               for s in scores(log))
 
 
 def test_human_reference_baseline_and_the_model_as_candidate(tmp_path: Path) -> None:
