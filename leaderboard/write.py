@@ -9,6 +9,7 @@ from pathlib import Path
 from emplifai.leaderboard.boards import Leaderboard, build_leaderboard
 from emplifai.leaderboard.collect import read_runs
 from emplifai.leaderboard.export import csv_frame, json_document
+from emplifai.leaderboard.pairwise_board import write_pairwise_boards
 from emplifai.leaderboard.paper_rows import load_paper_figures
 from emplifai.leaderboard.render_html import render_html
 from emplifai.leaderboard.render_markdown import render_markdown
@@ -46,7 +47,7 @@ def write_leaderboard(
     """Write the leaderboard of the logs in ``log_dir`` to ``out_dir``.
 
     Returns the paths written, by kind: ``markdown``, ``csv``, ``json`` and ``html`` (the page to
-    open in a browser). ``paper_rows`` adds the paper's reported figures beside the measured rows,
+    open in a browser), and ``pairwise_markdown`` / ``pairwise_json`` when there are pairwise logs. ``paper_rows`` adds the paper's reported figures beside the measured rows,
     marked "reported in the paper, not run here" and never ranked. ``audit`` is a folder holding
     the judge audit's ``audit.html``: the page links to it. ``cache`` keeps what was read from
     each log under ``out_dir/.log-cache`` so an unchanged log is not read again.
@@ -64,4 +65,6 @@ def write_leaderboard(
     csv_frame(lb, paper).to_csv(paths["csv"], index=False)
     paths["json"].write_text(json.dumps(json_document(lb, paper), ensure_ascii=False, indent=1), encoding="utf-8")
     paths["html"].write_text(render_html(lb, paper, audit=audit_link), encoding="utf-8")
+    # Pairwise boards (tasks/pairwise.py) are written apart, never mixed with the absolute ones.
+    paths |= write_pairwise_boards(log_dir, out)
     return paths

@@ -52,11 +52,13 @@ def rubric_grader(messages: list[ChatMessage], *args: Any) -> ModelOutput:
     return ModelOutput.from_content("mockllm/rubric", json.dumps(verdict, ensure_ascii=False))
 
 
-def generation_log(text: str | Callable[[list[ChatMessage]], str], log_dir: Path, n: int = 4, **args: Any) -> EvalLog:
-    """Run the generation task with a scripted writer; the log (on disk in ``log_dir``)."""
+def generation_log(
+    text: str | Callable[[list[ChatMessage]], str], log_dir: Path, n: int = 4, name: str = "mockllm/writer", **args: Any
+) -> EvalLog:
+    """Run the generation task with a scripted writer (model ``name``); the log (on disk in ``log_dir``)."""
     (log,) = eval(
         generation(n=n, **args),
-        model=get_model("mockllm/writer", custom_outputs=writer(text)),
+        model=get_model(name, custom_outputs=writer(text)),
         model_roles={"grader": get_model("mockllm/rubric", custom_outputs=rubric_grader)},
         display="none", log_dir=str(log_dir),
     )
@@ -96,14 +98,15 @@ class Judge:
         return get_model("mockllm/judge", custom_outputs=self)
 
 
-def candidate_label(messages: list[ChatMessage]) -> str:
+def candidate_label(messages: list[ChatMessage], phrase: str = CANDIDATE_PHRASE) -> str:
+    """The label of the fence holding the candidate (the dialogue with ``phrase``; exactly one has it)."""
     a, b = fenced(messages, "A"), fenced(messages, "B")
-    assert (CANDIDATE_PHRASE in a) != (CANDIDATE_PHRASE in b), (a, b)
-    return "A" if CANDIDATE_PHRASE in a else "B"
+    assert (phrase in a) != (phrase in b), (a, b)
+    return "A" if phrase in a else "B"
 
 
-def prefers_candidate() -> Judge:
-    return Judge(lambda m: verdict(candidate_label(m)))
+def prefers_candidate(phrase: str = CANDIDATE_PHRASE) -> Judge:
+    return Judge(lambda m: verdict(candidate_label(m, phrase)))
 
 
 def position_biased() -> Judge:
