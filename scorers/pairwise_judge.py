@@ -69,6 +69,7 @@ from emplifai.scorers.rubric_judge import (
     structured_for,
 )
 from emplifai.scorers.rubrics import ALL_METRIC_KEYS, LANGUAGES, RUBRIC_NAMES, load_rubrics, rubric_hashes
+from emplifai.solvers.probe_replay import PROBE_ERROR
 
 OVERALL = "overall"
 POSITION_CONSISTENCY = "position_consistency"
@@ -154,16 +155,21 @@ def first_position_preference() -> Metric:
     return compute
 
 
-@scorer(
-    # One dict, so the results list `overall` first: Inspect lists a scorer's plain metrics
-    # before its keyed ones. Unscored samples are each key's `unscored_samples`.
-    metrics={
+def pairwise_metrics() -> dict[str, list[Metric]]:
+    """The pairwise judge's metrics, by Score key (one dict, so the results list ``overall``
+    first: Inspect lists a scorer's plain metrics before its keyed ones). Unscored samples are
+    each key's ``unscored_samples``."""
+    return {
         OVERALL: [mean(), bootstrap(), length_controlled_win_rate_metric(), length_slope()],
         **{key: [mean(), bootstrap()] for key in ALL_METRIC_KEYS},
         POSITION_CONSISTENCY: [mean(), bootstrap(), first_position_preference()],
         CANDIDATE_FORMAT_OK: [mean()],
         BASELINE_FORMAT_OK: [mean()],
-    },
+    }
+
+
+@scorer(
+    metrics=pairwise_metrics(),
     rubric_versions=rubric_hashes(),
     judge_prompt=f"{PAIRWISE_PROMPT_VERSION} sha256:{PAIRWISE_PROMPT_SHA256}",
 )
@@ -256,6 +262,8 @@ def _missing_side(md: dict[str, Any]) -> str | None:
     """Why a side has no dialogue at all, or None when both exist."""
     if md.get(CANDIDATE_MISSING):
         return f"no candidate dialogue: {md[CANDIDATE_MISSING]}"
+    if md.get(PROBE_ERROR):  # the probe perturber wrote no usable rewrite (pairwise probes)
+        return f"no probe dialogue: {md[PROBE_ERROR]}"
     if md.get(BASELINE_MISSING) or md.get(BASELINE_DIALOGUE) is None:
         return f"no baseline dialogue: {md.get(BASELINE_MISSING) or 'the sample metadata has none'}"
     return None
