@@ -12,12 +12,13 @@ from inspect_ai import eval
 from inspect_ai.log import EvalLog
 
 from emplifai.data.loaders import load_dialogues
+from emplifai.probes.trust import trust_verdict
 from emplifai.scorers.pairwise_judge import BASELINE_DIALOGUE
 from emplifai.tasks.pairwise_probes import pairwise_probes
 from tests.pairwise_script import Judge, fenced, position_biased, verdict
 
 KINDS = "cold_correct,padded,injected"
-N_BASES = 3
+N_BASES = 10  # the trust rule's minimum of pairs per family (emplifai/probes/trust.py)
 
 
 @pytest.fixture(autouse=True)
@@ -67,6 +68,8 @@ def test_a_judge_that_sees_what_humans_see(tmp_path: Path) -> None:
     assert figures["probe_accuracy"] == 1.0 and figures["invariance_violation_rate"] == 0.0
     assert figures["degrading_probes"] == N_BASES and figures["invariance_probes"] == 2 * N_BASES
     assert figures["unpaired_probes"] == 0
+    # The absolute probes' trust rule reads the pairwise figures as they are.
+    assert trust_verdict(figures)[0] == "consistent"
 
 
 def test_a_judge_always_answering_a_catches_nothing_and_violates_everything(tmp_path: Path) -> None:
@@ -74,3 +77,4 @@ def test_a_judge_always_answering_a_catches_nothing_and_violates_everything(tmp_
     # Order-dependent answers: the cold rewrite never loses in both orders, and the padded and
     # injected probes are never a tie in both orders.
     assert figures["probe_accuracy"] == 0.0 and figures["invariance_violation_rate"] == 1.0
+    assert trust_verdict(figures)[0] == "not to be trusted"
