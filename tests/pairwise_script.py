@@ -89,9 +89,11 @@ class Judge:
     def __init__(self, answer: Callable[[list[ChatMessage]], str]) -> None:
         self.answer = answer
         self.calls: list[list[ChatMessage]] = []
+        self.configs: list[GenerateConfig] = []
 
     def __call__(self, messages: list[ChatMessage], tools: Any, tool_choice: Any, config: GenerateConfig) -> ModelOutput:
         self.calls.append(list(messages))
+        self.configs.append(config)
         return ModelOutput.from_content("mockllm/judge", self.answer(messages))
 
     def model(self) -> Any:

@@ -158,6 +158,22 @@ def test_the_judge_is_flagged_when_it_wrote_a_side(tmp_path: Path) -> None:
                for s in scores(log))
 
 
+@pytest.mark.parametrize(("structured", "schema"), [("auto", True), ("off", False)])
+def test_structured_output_schema_and_worded_format(
+    logs: dict[str, str], tmp_path: Path, structured: str, schema: bool
+) -> None:
+    judge = prefers_candidate()
+    run(judge, tmp_path, candidate_log=logs["candidate"], baseline=logs["other"], structured=structured)
+    for messages, config in zip(judge.calls, judge.configs, strict=True):
+        assert config.temperature == 0
+        system = messages[0].text
+        if schema:  # mockllm is a schema provider: the shape in words, no placeholder to copy
+            assert config.response_schema is not None and config.response_schema.name == "pairwise_preferences"
+            assert "<短い根拠>" not in system
+        else:
+            assert config.response_schema is None and "<短い根拠>" in system
+
+
 def test_human_reference_baseline_and_the_model_as_candidate(tmp_path: Path) -> None:
     judge = prefers_candidate()
     model = get_model("mockllm/writer", custom_outputs=writer(dialogue(CANDIDATE_PHRASE)))
