@@ -11,6 +11,7 @@ metadata describing the data and the draw is built here too, so every log names 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,16 +58,19 @@ class DrawnPairs:
         """The data held fewer pairs than requested, so every pair is evaluated."""
         return len(self.pairs) < self.n_requested
 
-    def metadata(self, task_data: TaskData) -> dict[str, Any]:
-        """The task metadata the generation task writes about its data and draw (same keys)."""
+    def metadata(self, task_data: TaskData, kept: Sequence[DialogueRecord] | None = None) -> dict[str, Any]:
+        """The task metadata about the data and the draw. ``kept``: the pairs evaluated after the
+        leak check (default: every drawn pair); ``n_pairs`` and ``eval_situation_ids`` count those,
+        ``fewer_pairs_than_requested`` the draw."""
+        evaluated = self.pairs if kept is None else kept
         return {
             "n_requested": self.n_requested,
-            "n_pairs": len(self.pairs),
+            "n_pairs": len(evaluated),
             "fewer_pairs_than_requested": self.short,
             "n_dialogues": len(task_data.records),
             "data_fingerprint": task_data.fingerprint,
             "seed": self.seed,
-            "eval_situation_ids": sorted(rec.situation_id for rec in self.pairs),
+            "eval_situation_ids": sorted(rec.situation_id for rec in evaluated),
         }
 
 

@@ -132,7 +132,8 @@ def pairwise(
         checkpoint_split: The `split.json` of an SFT checkpoint being evaluated (as in generation).
         leak: "exclude" (default) or "tag": pairs the checkpoint trained on (as in generation).
     """
-    task_data = load_task_data(data, columns=columns, encoding=encoding, language=language)
+    n = int_param("n", n, min=1)
+    seed = int_param("seed", seed)
     baseline = str_param("baseline", baseline, optional=False) or REFERENCE
     candidate_log = str_param("candidate_log", candidate_log)
     judge_retries = int_param("judge_retries", judge_retries, min=0)
@@ -143,6 +144,8 @@ def pairwise(
     rubric = choice_param("rubric", rubric, RUBRIC_NAMES)
     checkpoint_split = str_param("checkpoint_split", checkpoint_split)
     leak = choice_param("leak", leak, LEAK_MODES)
+    # Every other parameter is checked above, before any data is read.
+    task_data = load_task_data(data, columns=columns, encoding=encoding, language=language)
     drawn = draw_task_pairs(task_data, n, seed, task="pairwise")
     fingerprint = task_data.fingerprint
     base_log = None if baseline == REFERENCE else read_dialogue_log(baseline, param="baseline", data_fingerprint=fingerprint)
@@ -175,8 +178,7 @@ def pairwise(
             "pairs_missing_from_baseline": missing["baseline"],
             "pairs_missing_from_candidate": missing["candidate"],
             "rubric": rubric,
-            **drawn.metadata(task_data),
-            "eval_situation_ids": sorted(rec.situation_id for rec in pairs),
+            **drawn.metadata(task_data, kept=pairs),  # n_pairs, eval_situation_ids: after the leak check
             **leak_check.metadata,
         },
     )
