@@ -28,6 +28,7 @@ the samples without an outcome.
 from __future__ import annotations
 
 import math
+from logging import getLogger
 from typing import Any
 
 from inspect_ai.model import GenerateConfig, Model
@@ -71,6 +72,8 @@ from emplifai.scorers.rubric_judge import (
 from emplifai.scorers.rubrics import ALL_METRIC_KEYS, LANGUAGES, RUBRIC_NAMES, load_rubrics, rubric_hashes
 from emplifai.solvers.probe_replay import PROBE_ERROR
 
+logger = getLogger(__name__)
+
 OVERALL = "overall"
 POSITION_CONSISTENCY = "position_consistency"
 CANDIDATE_FORMAT_OK = "candidate_format_ok"
@@ -90,6 +93,20 @@ def same_name(grader: str, writer: str | None) -> bool:
         return False
     a, b = grader.split("/", 1)[-1], writer.split("/", 1)[-1]
     return grader == writer or a == b or a.endswith("/" + b) or b.endswith("/" + a)
+
+
+_warned_wrote: set[tuple[str, str, str]] = set()
+
+
+def _wrote(grader: str, writer: str | None, side: str) -> bool:
+    """``same_name``, with a warning once per (grader, writer, side) when the grader wrote that side."""
+    if not same_name(grader, writer):
+        return False
+    if (grader, str(writer), side) not in _warned_wrote:
+        _warned_wrote.add((grader, str(writer), side))
+        logger.warning(f"The grader ({grader}) wrote the {side} dialogues ({writer}): its preferences are "
+                       "self-judgements and likely biased. Bind a different model with --model-role grader=...")
+    return True
 
 
 def supporter_chars(dialogue: ParsedDialogue) -> int:
@@ -215,8 +232,8 @@ def pairwise_judge(
             # A judge comparing its own dialogue with another is a self-preference test, not a
             # measurement: flagged for either side (the logged writer's name for a log).
             "grader_is_candidate": (grader_is_candidate(grader) if md.get("candidate_model") is None
-                                    else same_name(str(grader), md["candidate_model"])),
-            "grader_is_baseline": same_name(str(grader), md.get("baseline_model")),
+                                    else _wrote(str(grader), md["candidate_model"], "candidate")),
+            "grader_is_baseline": _wrote(str(grader), md.get("baseline_model"), "baseline"),
             "language": language,
             **rubrics.provenance(),
             "judge_prompt_version": PAIRWISE_PROMPT_VERSION,

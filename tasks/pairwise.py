@@ -151,6 +151,10 @@ def pairwise(
     base_log = None if baseline == REFERENCE else read_dialogue_log(baseline, param="baseline", data_fingerprint=fingerprint)
     cand_log = None if candidate_log is None else read_dialogue_log(
         candidate_log, param="candidate_log", data_fingerprint=fingerprint)
+    for log, param in ((base_log, "baseline"), (cand_log, "candidate_log")):
+        if log is not None and log.task_args.get("language", "ja") != task_data.language:
+            logger.warning("pairwise: -T %s=%s was written with -T language=%s; this run judges in %s",
+                           param, log.path, log.task_args.get("language", "ja"), task_data.language)
     leak_check = check_leak(drawn.pairs, task_data.records, checkpoint_split=checkpoint_split, mode=leak, task="pairwise")
     pairs = leak_check.kept
     missing = {"baseline": _coverage(base_log, pairs, "baseline"), "candidate": _coverage(cand_log, pairs, "candidate_log")}

@@ -147,7 +147,7 @@ def test_an_unusable_judge_leaves_every_pair_unscored(logs: dict[str, str], tmp_
     assert all(c[2].role == "assistant" and c[-1].role == "user" and "preferred" in c[-1].text for c in retries)
 
 
-def test_the_judge_is_flagged_when_it_wrote_a_side(tmp_path: Path) -> None:
+def test_the_judge_is_flagged_when_it_wrote_a_side(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     judge_log = generation_log(dialogue(CANDIDATE_PHRASE), tmp_path / "judge-wrote", n=2)
     assert judge_log.eval.model == "mockllm/writer"
     judge = prefers_candidate()
@@ -156,6 +156,7 @@ def test_the_judge_is_flagged_when_it_wrote_a_side(tmp_path: Path) -> None:
                   display="none", log_dir=str(tmp_path / "p"))
     assert all(s.metadata["grader_is_candidate"] is True and s.metadata["grader_is_baseline"] is False
                for s in scores(log))
+    assert "wrote the candidate dialogues" in caplog.text
 
 
 @pytest.mark.parametrize(("structured", "schema"), [("auto", True), ("off", False)])
