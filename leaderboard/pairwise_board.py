@@ -29,7 +29,7 @@ FILE_NAMES = {"markdown": "pairwise.md", "json": "pairwise.json"}
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("candidate", "candidate"),
     ("win_rate", "win rate vs baseline [95% CI]"),
-    ("lc_win_rate", "length-controlled win rate"),
+    ("lc_win_rate", "length-controlled win rate [95% CI]"),
     ("position_consistency", "position consistency"),
     ("first_position_preference", "share to dialogue shown first"),
     ("n", "pairs"),
@@ -90,6 +90,8 @@ def pairwise_row(log: Any, path: str) -> tuple[dict[str, Any], dict[str, Any]] |
         "ci_low": overall.get("ci_low", math.nan),
         "ci_high": overall.get("ci_high", math.nan),
         "lc_win_rate": overall.get("length_controlled_win_rate", math.nan),
+        "lc_ci_low": overall.get("lc_ci_low", math.nan),
+        "lc_ci_high": overall.get("lc_ci_high", math.nan),
         "length_slope": overall.get("length_slope", math.nan),
         "position_consistency": consistency.get("mean", math.nan),
         "first_position_preference": consistency.get("first_position_preference", math.nan),
@@ -154,7 +156,11 @@ def _pct(value: Any) -> str:
 def cell(row: dict[str, Any], column: str) -> str:
     if column == "win_rate":
         return f"{_pct(row['win_rate'])} [{_pct(row['ci_low'])}, {_pct(row['ci_high'])}]"
-    if column in ("lc_win_rate", "position_consistency", "first_position_preference", "candidate_format_ok"):
+    if column == "lc_win_rate":
+        if row["lc_win_rate"] is None or math.isnan(row["lc_win_rate"]):
+            return "n/a"
+        return f"{_pct(row['lc_win_rate'])} [{_pct(row['lc_ci_low'])}, {_pct(row['lc_ci_high'])}]"
+    if column in ("position_consistency", "first_position_preference", "candidate_format_ok"):
         return _pct(row[column])
     if column == "log":
         return f"`{Path(str(row['log'])).name}`"

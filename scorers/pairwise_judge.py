@@ -55,6 +55,7 @@ from emplifai.scorers.pairwise_stats import (
     combine_orders,
     first_position_share,
     format_outcome,
+    length_controlled_ci,
     length_controlled_win_rate,
 )
 from emplifai.scorers.rubric_judge import (
@@ -126,16 +127,34 @@ def bootstrap() -> Metric:
     return compute
 
 
-def _length_fit(scores: list[SampleScore]) -> LengthControlled:
-    """The length-controlled fit over the judged samples (``overall`` and the two lengths)."""
+def _length_data(scores: list[SampleScore]) -> tuple[list[float], list[float], list[float]]:
+    """(``overall``, candidate length, baseline length) of the judged samples, in sample-id order
+    (the bootstrap of the length-controlled win rate then does not depend on the order samples
+    finished in)."""
     outcomes, cand, base = [], [], []
-    for s in scores:
+    for s in sorted(scores, key=lambda s: str(s.sample_id)):
         md = s.score.metadata or {}
         if md.get("judged"):
             outcomes.append(float(s.score.as_float()))
             cand.append(float(md["candidate_chars"]))
             base.append(float(md["baseline_chars"]))
-    return length_controlled_win_rate(outcomes, cand, base)
+    return outcomes, cand, base
+
+
+def _length_fit(scores: list[SampleScore]) -> LengthControlled:
+    """The length-controlled fit over the judged samples."""
+    return length_controlled_win_rate(*_length_data(scores))
+
+
+@metric
+def lc_interval() -> Metric:
+    """95% bootstrap CI of the length-controlled win rate (``pairwise_stats.length_controlled_ci``)."""
+
+    def compute(scores: list[SampleScore]) -> dict[str, float]:
+        low, high, _ = length_controlled_ci(*_length_data(scores))
+        return {"lc_ci_low": low, "lc_ci_high": high}
+
+    return compute
 
 
 @metric(name="length_controlled_win_rate")
@@ -177,7 +196,7 @@ def pairwise_metrics() -> dict[str, list[Metric]]:
     first: Inspect lists a scorer's plain metrics before its keyed ones). Unscored samples are
     each key's ``unscored_samples``."""
     return {
-        OVERALL: [mean(), bootstrap(), length_controlled_win_rate_metric(), length_slope()],
+        OVERALL: [mean(), bootstrap(), length_controlled_win_rate_metric(), lc_interval(), length_slope()],
         **{key: [mean(), bootstrap()] for key in ALL_METRIC_KEYS},
         POSITION_CONSISTENCY: [mean(), bootstrap(), first_position_preference()],
         CANDIDATE_FORMAT_OK: [mean()],

@@ -21,6 +21,7 @@ from emplifai.scorers.pairwise_stats import (
     combine_orders,
     first_position_share,
     format_outcome,
+    length_controlled_ci,
     length_controlled_win_rate,
     length_feature,
 )
@@ -115,6 +116,23 @@ def test_length_controlled_win_rate_matches_statsmodels_on_a_planted_length_effe
     assert lc.win_rate > 0.6
     assert abs(lc.lc_win_rate - 0.5) < 0.06
     assert 1.5 < lc.slope < 2.5
+
+
+def test_length_controlled_ci_against_a_numpy_bootstrap_of_statsmodels_fits() -> None:
+    y, cand, base = _planted(150, intercept=0.4, slope=1.5, seed=9)
+    low, high, dropped = length_controlled_ci(y, cand, base)
+    lc = length_controlled_win_rate(y, cand, base).lc_win_rate
+    assert low < lc < high and dropped == 0
+    # The same estimator, refitted with statsmodels on 600 resamples drawn with NumPy.
+    rng = np.random.default_rng(1)
+    draws = []
+    for idx in rng.integers(0, len(y), size=(600, len(y))):
+        b0, _ = _statsmodels(y[idx], cand[idx], base[idx])
+        draws.append(1 / (1 + math.exp(-b0)))
+    assert low == pytest.approx(np.quantile(draws, 0.025), abs=0.03)
+    assert high == pytest.approx(np.quantile(draws, 0.975), abs=0.03)
+    assert length_controlled_ci([1.0, 1.0, 1.0], [1.0, 2.0, 3.0], [2.0, 2.0, 2.0])[:2] != (0.0, 0.0)
+    assert all(math.isnan(v) for v in length_controlled_ci([1.0, 1.0, 1.0], [1.0, 2.0, 3.0], [2.0] * 3)[:2])
 
 
 def test_no_length_difference_gives_the_raw_win_rate() -> None:

@@ -20,7 +20,7 @@ from emplifai.data.loaders import load_dialogues
 from emplifai.errors import UserError
 from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.pairs import draw_eval_pairs
-from emplifai.scorers.pairwise_stats import length_feature
+from emplifai.scorers.pairwise_stats import length_controlled_ci, length_feature
 from emplifai.solvers.generation_prompt import reference_completion
 from emplifai.tasks.generation import generation
 from emplifai.tasks.pairwise import pairwise
@@ -263,6 +263,9 @@ def test_length_controlled_win_rate_in_the_log_matches_statsmodels(tmp_path: Pat
     m = metrics(log)["overall"]
     assert m["length_controlled_win_rate"] == pytest.approx(1 / (1 + np.exp(-fit.params[0])), abs=1e-5)
     assert m["length_slope"] == pytest.approx(fit.params[1], abs=1e-4)
+    order = np.argsort([str(s.id) for s in log.samples or []])
+    low, high, _ = length_controlled_ci(y[order], cand_len[order], base_len[order])
+    assert (m["lc_ci_low"], m["lc_ci_high"]) == (pytest.approx(low), pytest.approx(high))
 
 
 @pytest.mark.parametrize(
