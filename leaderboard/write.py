@@ -47,8 +47,9 @@ def write_leaderboard(
     """Write the leaderboard of the logs in ``log_dir`` to ``out_dir``.
 
     Returns the paths written, by kind: ``markdown``, ``csv``, ``json`` and ``html`` (the page to
-    open in a browser), and ``pairwise_markdown`` / ``pairwise_json`` when there are pairwise logs. ``paper_rows`` adds the paper's reported figures beside the measured rows,
-    marked "reported in the paper, not run here" and never ranked. ``audit`` is a folder holding
+    open in a browser), and ``pairwise_markdown`` / ``pairwise_json`` when there are pairwise logs
+    (leaderboard/pairwise_board.py). ``paper_rows`` adds the paper's reported figures beside the
+    measured rows, marked "reported in the paper, not run here" and never ranked. ``audit`` is a folder holding
     the judge audit's ``audit.html``: the page links to it. ``cache`` keeps what was read from
     each log under ``out_dir/.log-cache`` so an unchanged log is not read again.
     """
