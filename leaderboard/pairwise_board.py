@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 PAIRWISE_TASK = "pairwise"
-FILE_NAMES = {"markdown": "pairwise.md", "json": "pairwise.json"}
+FILE_NAMES = {"markdown": "pairwise.md", "json": "pairwise.json", "html": "pairwise.html"}
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("candidate", "candidate"),
     ("win_rate", "win rate vs baseline [95% CI]"),
@@ -92,6 +92,7 @@ def pairwise_row(log: Any, path: str) -> tuple[dict[str, Any], dict[str, Any]] |
         "lc_win_rate": overall.get("length_controlled_win_rate", math.nan),
         "lc_ci_low": overall.get("lc_ci_low", math.nan),
         "lc_ci_high": overall.get("lc_ci_high", math.nan),
+        "lc_extrapolated": overall.get("lc_extrapolated", math.nan) == 1,
         "length_slope": overall.get("length_slope", math.nan),
         "position_consistency": consistency.get("mean", math.nan),
         "first_position_preference": consistency.get("first_position_preference", math.nan),
@@ -159,7 +160,8 @@ def cell(row: dict[str, Any], column: str) -> str:
     if column == "lc_win_rate":
         if row["lc_win_rate"] is None or math.isnan(row["lc_win_rate"]):
             return "n/a"
-        return f"{_pct(row['lc_win_rate'])} [{_pct(row['lc_ci_low'])}, {_pct(row['lc_ci_high'])}]"
+        text = f"{_pct(row['lc_win_rate'])} [{_pct(row['lc_ci_low'])}, {_pct(row['lc_ci_high'])}]"
+        return text + (" (extrapolated)" if row.get("lc_extrapolated") else "")
     if column in ("position_consistency", "first_position_preference", "candidate_format_ok"):
         return _pct(row[column])
     if column == "log":
@@ -221,9 +223,55 @@ def pairwise_document(boards: list[PairwiseBoard]) -> dict[str, Any]:
     }
 
 
+_CSS = (
+    "body{font-family:'Noto Sans CJK JP','Noto Sans',sans-serif;margin:2em;color:#222;max-width:1300px}"
+    "table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #ccc;padding:4px 8px;"
+    "text-align:left}th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    ".note{color:#555;font-size:0.9em}"
+)
+_NUMERIC = {"win_rate", "lc_win_rate", "position_consistency", "first_position_preference", "n", "unscored",
+            "candidate_format_ok"}
+
+
+def _html_table(rows: list[dict[str, Any]]) -> str:
+    from html import escape
+
+    head = "".join(f"<th>{escape(h)}</th>" for _, h in COLUMNS)
+    body = "".join(
+        "<tr>" + "".join(
+            f'<td class="{"num" if c in _NUMERIC else ""}">{escape(cell(r, c).strip("`"))}</td>' for c, _ in COLUMNS
+        ) + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def pairwise_html(boards: list[PairwiseBoard]) -> str:
+    """The boards as one self-contained HTML page (no script, no external resource)."""
+    from html import escape
+
+    parts = [f"<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>Pairwise boards</title>"
+             f"<style>{_CSS}</style></head><body><h1>Pairwise boards</h1><p class=\"note\">{escape(METHOD_NOTE)}</p>"]
+    for board in boards:
+        k = board.key
+        parts.append(f"<h2>{escape(board.title)}</h2><p class=\"note\">Compared on data {escape(str(k['data']))}, "
+                     f"rubric {escape(str(k['rubric']))}, language {escape(str(k['language']))}.</p>")
+        parts.append(_html_table(board.rows) if board.rows else "<p>No row: every run on this board was judged by "
+                     "a model that wrote a side.</p>")
+        if board.self_judged:
+            parts.append("<p>The judge wrote one of the two dialogues (self-preference risk): listed, not sorted in."
+                         "</p>" + _html_table(board.self_judged))
+        if board.superseded:
+            items = "".join(f"<li>{escape(s['candidate'])}: {escape(Path(str(s['log'])).name)}</li>"
+                            for s in board.superseded)
+            parts.append(f"<p>Superseded (an older run of the same candidate on this board):</p><ul>{items}</ul>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
 def write_pairwise_boards(log_dir: str | Path, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``pairwise.md`` and ``pairwise.json`` to ``out_dir`` (the leaderboard's hook); the
-    paths by kind, or nothing when ``log_dir`` holds no pairwise log."""
+    """Write ``pairwise.md``, ``pairwise.json`` and ``pairwise.html`` to ``out_dir`` (the
+    leaderboard's hook); the paths by kind, or nothing when ``log_dir`` holds no pairwise log."""
     import json
 
     boards = build_pairwise_boards(log_dir)
@@ -235,4 +283,5 @@ def write_pairwise_boards(log_dir: str | Path, out_dir: str | Path) -> dict[str,
     paths["pairwise_markdown"].write_text(pairwise_markdown(boards), encoding="utf-8")
     paths["pairwise_json"].write_text(
         json.dumps(pairwise_document(boards), ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    paths["pairwise_html"].write_text(pairwise_html(boards), encoding="utf-8")
     return paths

@@ -169,6 +169,20 @@ def length_controlled_win_rate_metric() -> Metric:
 
 
 @metric
+def lc_extrapolated() -> Metric:
+    """1 when the length-controlled win rate is an extrapolation (every pair's length difference
+    has the same sign, so zero difference lies outside the data), 0 when not, NaN without one."""
+
+    def compute(scores: list[SampleScore]) -> float:
+        fit = _length_fit(scores)
+        if math.isnan(fit.lc_win_rate):
+            return math.nan
+        return float(fit.note.startswith("extrapolated"))
+
+    return compute
+
+
+@metric
 def length_slope() -> Metric:
     """The slope of that fit on the tanh-standardised length difference (> 0: longer wins more)."""
 
@@ -196,7 +210,9 @@ def pairwise_metrics() -> dict[str, list[Metric]]:
     first: Inspect lists a scorer's plain metrics before its keyed ones). Unscored samples are
     each key's ``unscored_samples``."""
     return {
-        OVERALL: [mean(), bootstrap(), length_controlled_win_rate_metric(), lc_interval(), length_slope()],
+        OVERALL: [
+            mean(), bootstrap(), length_controlled_win_rate_metric(), lc_interval(), lc_extrapolated(), length_slope(),
+        ],
         **{key: [mean(), bootstrap()] for key in ALL_METRIC_KEYS},
         POSITION_CONSISTENCY: [mean(), bootstrap(), first_position_preference()],
         CANDIDATE_FORMAT_OK: [mean()],

@@ -77,6 +77,8 @@ def test_boards_rows_and_the_leaderboard_hook(tmp_path: Path) -> None:
     assert paths["pairwise_markdown"].read_text(encoding="utf-8") == text
     doc = json.loads(paths["pairwise_json"].read_text(encoding="utf-8"))
     assert len(doc["boards"]) == 3 and doc["boards"][0]["rows"] is not None
+    page = paths["pairwise_html"].read_text(encoding="utf-8")
+    assert page.count("<table>") == 3 and "100.0% [100.0%, 100.0%]" in page and "<script" not in page
 
 
 def test_no_pairwise_logs_no_pairwise_files(tmp_path: Path) -> None:

@@ -135,6 +135,15 @@ def test_length_controlled_ci_against_a_numpy_bootstrap_of_statsmodels_fits() ->
     assert all(math.isnan(v) for v in length_controlled_ci([1.0, 1.0, 1.0], [1.0, 2.0, 3.0], [2.0] * 3)[:2])
 
 
+def test_an_estimate_outside_the_data_is_marked_extrapolated() -> None:
+    y = np.array([1.0, 0.0, 0.5, 1.0, 0.0, 1.0])
+    cand = np.array([130.0, 140.0, 150.0, 160.0, 170.0, 200.0])  # always longer than the baseline
+    lc = length_controlled_win_rate(y, cand, [100.0] * 6)
+    assert not math.isnan(lc.lc_win_rate) and lc.note.startswith("extrapolated")
+    mixed = length_controlled_win_rate(y, [90.0, 140.0, 150.0, 80.0, 170.0, 200.0], [100.0] * 6)
+    assert mixed.note == ""
+
+
 def test_no_length_difference_gives_the_raw_win_rate() -> None:
     y = np.array([1.0, 0.0, 0.5, 1.0, 1.0])
     lc = length_controlled_win_rate(y, [100.0] * 5, [100.0] * 5)
