@@ -5,4 +5,6 @@ import emplifai.scorers  # noqa: F401,E402  (registers bertscore_label, fasttext
 from emplifai.tasks.emotion import emotion  # noqa: F401
 from emplifai.tasks.generation import generation  # noqa: F401
 from emplifai.tasks.judge_probes import judge_probes  # noqa: F401
+from emplifai.tasks.pairwise import pairwise  # noqa: F401
+from emplifai.tasks.pairwise_probes import pairwise_probes  # noqa: F401
 from emplifai.tasks.synth import synth_brainstorm, synth_dialogue, synth_rewrite  # noqa: F401

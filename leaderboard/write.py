@@ -12,6 +12,7 @@ from emplifai.leaderboard.candidates import write_candidate_pages
 from emplifai.leaderboard.collect import read_runs
 from emplifai.leaderboard.columns import FONT_STACK
 from emplifai.leaderboard.export import csv_frame, json_document
+from emplifai.leaderboard.pairwise_board import write_pairwise_boards
 from emplifai.leaderboard.paper_rows import load_paper_figures
 from emplifai.leaderboard.render_html import render_html
 from emplifai.leaderboard.render_markdown import render_markdown
@@ -63,8 +64,9 @@ def write_leaderboard(
     """Write the leaderboard of the logs in ``log_dir`` to ``out_dir``.
 
     Returns the paths written, by kind: ``markdown``, ``csv``, ``json`` and ``html`` (the page to
-    open in a browser). ``paper_rows`` adds the paper's reported figures beside the measured rows,
-    marked "reported in the paper, not run here" and never ranked. ``audit`` is a folder holding
+    open in a browser), and ``pairwise_markdown`` / ``pairwise_json`` when there are pairwise logs
+    (leaderboard/pairwise_board.py). ``paper_rows`` adds the paper's reported figures beside the
+    measured rows, marked "reported in the paper, not run here" and never ranked. ``audit`` is a folder holding
     the judge audit's ``audit.html``: the page links to it. ``cache`` keeps what was read from
     each log under ``out_dir/.log-cache`` so an unchanged log is not read again.
     """
@@ -85,4 +87,6 @@ def write_leaderboard(
     pages = write_candidate_pages(lb, out, FONT_STACK, out / CACHE_DIR if cache else None)
     if pages:
         paths["candidates"] = pages[0].parent
+    # Pairwise boards (tasks/pairwise.py) are written apart, never mixed with the absolute ones.
+    paths |= write_pairwise_boards(log_dir, out)
     return paths

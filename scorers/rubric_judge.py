@@ -188,7 +188,7 @@ async def _ask(grader: Model, rubrics: RubricSet, dialogue: ParsedDialogue, stat
                schema_on: bool, bound: int | None, config: GenerateConfig, max_retries: int, cache: bool,
                language: str) -> Judgement:
     """One judged question (all metrics, or ``metric``) through the shared judge loop."""
-    emotion, emotion_ja, situation = _sample_context(state)
+    emotion, emotion_ja, situation = sample_context(state)
     messages = judge_messages(
         rubrics, dialogue, emotion=emotion, emotion_ja=emotion_ja, situation=situation, metric=metric,
         structured=schema_on,
@@ -245,7 +245,7 @@ def _judged_score(judgements: list[Judgement], completion: str, keys: tuple[str,
     )
 
 
-def _sample_context(state: TaskState) -> tuple[str, str, str]:
+def sample_context(state: TaskState) -> tuple[str, str, str]:
     """Target emotion (EN label and JA keyword) and situation from the sample metadata."""
     md = state.metadata or {}
     missing = [k for k in ("emotion", "situation") if not md.get(k)]

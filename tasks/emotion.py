@@ -12,14 +12,13 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.scorer import Scorer
 from inspect_ai.solver import generate
 
-from emplifai.data.fingerprint import data_fingerprint
-from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.fewshot import draw_examples
 from emplifai.leak import LEAK_MODES, check_leak
-from emplifai.params import BUNDLED_DATA, bool_param, choice_param, data_param, int_param, str_param
+from emplifai.params import BUNDLED_DATA, bool_param, choice_param, int_param, str_param
 from emplifai.scorers.label_match import label_match
 from emplifai.solvers.emotion_prompt import EMOTION_PROMPT_VERSION, emotion_messages, prompt_hash
-from emplifai.taxonomy import BY_LABEL, LANGUAGES
+from emplifai.task_data import load_task_data
+from emplifai.taxonomy import BY_LABEL
 
 
 @task
@@ -67,21 +66,17 @@ def emotion(
         leak: "exclude" (default) = those dialogues are not scored, and the log's task metadata
             lists their situations; "tag" = scored, each sample's metadata says `trained_on`.
     """
-    language = choice_param("language", language, LANGUAGES)
     fewshot = int_param("fewshot", fewshot, min=0)
     seed = int_param("seed", seed)
-    data = data_param("data", data)
-    columns = str_param("columns", columns)
-    encoding = str_param("encoding", encoding)
     bertscore = bool_param("bertscore", bertscore)
     bertscore_model = str_param("bertscore_model", bertscore_model)
     bertscore_layers = int_param("bertscore_layers", bertscore_layers, min=1, optional=True)
     fasttext_model = str_param("fasttext_model", fasttext_model)
     checkpoint_split = str_param("checkpoint_split", checkpoint_split)
     leak = choice_param("leak", leak, LEAK_MODES)
-    records = load_dialogues(
-        data, column_map=parse_column_map(columns) if columns else None, encoding=encoding
-    )
+    # Every other parameter is checked above, before any data is read.
+    task_data = load_task_data(data, columns=columns, encoding=encoding, language=language)
+    data, language, records = task_data.data, task_data.language, task_data.records
     leak_check = check_leak(records, records, checkpoint_split=checkpoint_split, mode=leak, task="emotion")
     trained_meta = "checkpoint_split" in leak_check.metadata
 
@@ -114,14 +109,14 @@ def emotion(
         scorers.append(fasttext_label(model_path=fasttext_model, language=language))
 
     return Task(
-        dataset=MemoryDataset(samples, name="emplifai-emotion", location=str(data or "bundled-sample")),
+        dataset=MemoryDataset(samples, name="emplifai-emotion", location=task_data.location),
         solver=generate(),
         scorer=scorers,
         metadata={
             "prompt_version": EMOTION_PROMPT_VERSION,
             "prompt_hash": prompt_hash(language),
             "n_dialogues": len(records),
-            "data_fingerprint": data_fingerprint(records),
+            "data_fingerprint": task_data.fingerprint,
             **leak_check.metadata,
         },
     )

@@ -15,14 +15,12 @@ from inspect_ai import Epochs, Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.solver import Solver, generate
 
-from emplifai.data.fingerprint import data_fingerprint
-from emplifai.data.loaders import load_dialogues, parse_column_map
 from emplifai.data.schema import DialogueRecord
 from emplifai.dialogue_structured import DIALOGUE_FORMATS
 from emplifai.fewshot import draw_examples
 from emplifai.leak import LEAK_MODES, check_leak
-from emplifai.pairs import draw_eval_pairs
-from emplifai.params import BUNDLED_DATA, choice_param, data_param, int_param, str_param
+from emplifai.pairs import draw_eval_pairs  # noqa: F401  (re-exported: callers import the draw from here)
+from emplifai.params import BUNDLED_DATA, choice_param, int_param, str_param
 from emplifai.scorers.reply_length import reply_length
 from emplifai.scorers.rubric_judge import STRUCTURED, check_grader, check_grader_bound, judged_mean, rubric_judge
 from emplifai.scorers.rubrics import RUBRIC_NAMES
@@ -34,7 +32,8 @@ from emplifai.solvers.generation_prompt import (
     reference_replay,
 )
 from emplifai.solvers.structured_dialogue import structured_dialogue
-from emplifai.taxonomy import BY_LABEL, LANGUAGES
+from emplifai.task_data import draw_task_pairs, load_task_data
+from emplifai.taxonomy import BY_LABEL
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +142,8 @@ def generation(
         leak: "exclude" (default) = pairs the checkpoint trained on are not scored, and the log's
             task metadata lists them; "tag" = scored, each sample's metadata says `trained_on`.
     """
-    data = data_param("data", data)
     n = int_param("n", n, min=1)
     seed = int_param("seed", seed)
-    language = choice_param("language", language, LANGUAGES)
     fewshot = int_param("fewshot", fewshot, min=0)
     judge_mode = choice_param("judge_mode", judge_mode, JUDGE_MODES)
     judge_max_tokens = int_param("judge_max_tokens", judge_max_tokens, min=1, optional=True)
@@ -159,23 +156,16 @@ def generation(
     max_chars = int_param("max_chars", max_chars, min=1, optional=True)
     source = choice_param("source", source, SOURCES)
     dialogue_format = choice_param("dialogue_format", dialogue_format, DIALOGUE_FORMATS)
-    columns = str_param("columns", columns)
-    encoding = str_param("encoding", encoding)
     checkpoint_split = str_param("checkpoint_split", checkpoint_split)
     leak = choice_param("leak", leak, LEAK_MODES)
-    records = load_dialogues(
-        data, column_map=parse_column_map(columns) if columns else None, encoding=encoding
-    )
+    # Every other parameter is checked above, before any data is read.
+    task_data = load_task_data(data, columns=columns, encoding=encoding, language=language)
+    data, language, records = task_data.data, task_data.language, task_data.records
+    drawn = draw_task_pairs(task_data, n, seed, task="generation")
+    pairs = drawn.pairs
     # Under `inspect eval` a missing grader stops the command here: one line, non-zero exit
     # (after the data, so a wrong path is reported as such with or without a grader).
     check_grader_bound("generation")
-    pairs = draw_eval_pairs(records, n, seed)
-    short = len(pairs) < n
-    if short:
-        logger.warning(
-            "generation: -T n=%d but %s holds only %d (emotion, situation) pairs; evaluating all %d",
-            n, data or "the bundled sample", len(pairs), len(pairs),
-        )
     leak_check = check_leak(pairs, records, checkpoint_split=checkpoint_split, mode=leak, task="generation")
     pairs = leak_check.kept
     samples = [
@@ -193,7 +183,7 @@ def generation(
     else:
         solver = structured_dialogue(language=language) if dialogue_format == "structured" else generate()
     return Task(
-        dataset=MemoryDataset(samples, name="emplifai-generation", location=str(data or "bundled-sample")),
+        dataset=MemoryDataset(samples, name="emplifai-generation", location=task_data.location),
         # Stops each sample before any model call when no grader is bound (and warns when the
         # grader is the candidate), instead of failing only at scoring time.
         setup=check_grader(),
@@ -213,14 +203,8 @@ def generation(
             "prompt_hash": prompt_hash(language, dialogue_format),
             # Read by the leaderboard: free and structured runs are different protocols.
             "dialogue_format": dialogue_format,
-            "n_requested": n,
-            "n_pairs": len(pairs),
-            "fewer_pairs_than_requested": short,
-            "n_dialogues": len(records),
-            "data_fingerprint": data_fingerprint(records),
-            "seed": seed,
+            **drawn.metadata(task_data, kept=pairs),  # n_pairs, eval_situation_ids: after the leak check
             "source": source,
-            "eval_situation_ids": sorted(rec.situation_id for rec in pairs),
             **leak_check.metadata,
         },
     )

@@ -222,9 +222,13 @@ def _drop_model_args(args: list[str]) -> list[str]:
 
 def _resolve_log(arg: str, workdir: Path) -> str:
     """``DIR/<log>`` names the newest log in DIR: ``<log>`` alone becomes its file name, ``<log>``
-    followed by more text (``<log>.eval``, ``<log>-judge2.eval``) becomes its stem."""
+    followed by more text (``<log>.eval``, ``<log>-judge2.eval``) becomes its stem. A task
+    argument ``name=DIR/<log>`` resolves its value the same way."""
     if "<log>" not in arg:
         return arg
+    key, sep, value = arg.partition("=")
+    if sep and "/" not in key and "<" not in key:  # a task argument: -T candidate_log=logs/x/<log>
+        return f"{key}={_resolve_log(value, workdir)}"
     head, _, tail = arg.partition("<log>")
     folder = workdir / head if head.endswith("/") or not head else (workdir / head).parent
     logs = sorted(folder.glob("*.eval"), key=lambda p: p.stat().st_mtime) if folder.is_dir() else []
