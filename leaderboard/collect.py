@@ -30,6 +30,9 @@ import numpy as np
 import pandas as pd
 
 from emplifai.judge_metrics import METRIC_KEYS
+
+# Runs of tasks/pairwise.py and tasks/pairwise_probes.py: boards of their own (pairwise_board.py).
+PAIRWISE_TASKS = ("pairwise", "pairwise_probes")
 from emplifai.leaderboard.logread import LogRecord, read_logs
 from emplifai.probes.trust import TRUST_METRICS, trust_verdict
 
@@ -550,6 +553,10 @@ def read_runs(log_dir: str | Path, cache_dir: str | Path | None = None) -> Colle
             reason = f"status {h['status']}" + (f": {h['error_message']}" if h.get("error_message") else "")
         elif task == PROBES:
             checks.append(_judge_check(rec))
+        elif task in PAIRWISE_TASKS:
+            reason = ("a pairwise run: on the pairwise boards (pairwise.html), never mixed with absolute scores"
+                      if task == "pairwise" else
+                      "pairwise known-answer probes: figures and trust rule in the log (inspect view), not a board")
         elif task not in TASKS:
             reason = f"task {task!r} is not an emplifai leaderboard task ({', '.join(TASKS)})"
         elif not rec.samples:

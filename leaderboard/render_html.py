@@ -342,8 +342,10 @@ def _plotlyjs() -> str:
     return plotly.offline.get_plotlyjs()
 
 
-def render_html(lb: Leaderboard, paper: PaperFigures | None = None, audit: tuple[str, bool] | None = None) -> str:
-    """The page. ``audit``: (link relative to the page, whether the file exists yet)."""
+def render_html(lb: Leaderboard, paper: PaperFigures | None = None, audit: tuple[str, bool] | None = None,
+                pairwise: str | None = None) -> str:
+    """The page. ``audit``: (link relative to the page, whether the file exists yet); ``pairwise``:
+    the pairwise boards' page beside it, when the logs hold pairwise runs."""
     # The length control is the audit's method: with --audit, linked to the report's section of it.
     lc_link = (f' <a id="length-control-link" href="{_e(audit[0])}#length-controlled">The judge audit\'s '
                "length-controlled means</a>.") if audit is not None else ""
@@ -360,6 +362,11 @@ def render_html(lb: Leaderboard, paper: PaperFigures | None = None, audit: tuple
         audit_html = (
             f'<p class="meta" id="audit-link">Judge audit (agreement with human raters, biases): '
             f'<a href="{_e(href)}">{_e(href)}</a>{"" if exists else " (not written yet)"}</p>'
+        )
+    if pairwise is not None:
+        audit_html += (
+            f'<p class="meta" id="pairwise-link">Pairwise boards (win rate against a baseline dialogue, '
+            f'kept apart from these absolute scores): <a href="{_e(pairwise)}">{_e(pairwise)}</a></p>'
         )
     boards = "\n".join(board_html(b, paper) for b in lb.boards) or (
         "<p>No emotion or generation run in these logs could be counted.</p>"

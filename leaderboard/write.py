@@ -83,10 +83,12 @@ def write_leaderboard(
     paths["markdown"].write_text(render_markdown(lb, paper), encoding="utf-8")
     csv_frame(lb, paper).to_csv(paths["csv"], index=False)
     paths["json"].write_text(json.dumps(json_document(lb, paper), ensure_ascii=False, indent=1), encoding="utf-8")
-    paths["html"].write_text(render_html(lb, paper, audit=audit_link), encoding="utf-8")
+    # Pairwise boards (tasks/pairwise.py) are written apart, never mixed with the absolute ones;
+    # the main page links them.
+    pairwise = write_pairwise_boards(log_dir, out)
+    pairwise_link = pairwise["pairwise_html"].name if "pairwise_html" in pairwise else None
+    paths["html"].write_text(render_html(lb, paper, audit=audit_link, pairwise=pairwise_link), encoding="utf-8")
     pages = write_candidate_pages(lb, out, FONT_STACK, out / CACHE_DIR if cache else None)
     if pages:
         paths["candidates"] = pages[0].parent
-    # Pairwise boards (tasks/pairwise.py) are written apart, never mixed with the absolute ones.
-    paths |= write_pairwise_boards(log_dir, out)
-    return paths
+    return paths | pairwise

@@ -79,9 +79,13 @@ def test_boards_rows_and_the_leaderboard_hook(tmp_path: Path) -> None:
     assert len(doc["boards"]) == 3 and doc["boards"][0]["rows"] is not None
     page = paths["pairwise_html"].read_text(encoding="utf-8")
     assert page.count("<table>") == 3 and "100.0% [100.0%, 100.0%]" in page and "<script" not in page
+    main = paths["html"].read_text(encoding="utf-8")
+    assert 'id="pairwise-link"' in main and 'href="pairwise.html"' in main
+    assert "a pairwise run: on the pairwise boards (pairwise.html)" in main  # listed apart, not counted
 
 
 def test_no_pairwise_logs_no_pairwise_files(tmp_path: Path) -> None:
     generation_log(dialogue(CANDIDATE_PHRASE), tmp_path / "logs", n=2)
     paths = write_leaderboard(tmp_path / "logs", tmp_path / "out", cache=False)
     assert "pairwise_markdown" not in paths and build_pairwise_boards(tmp_path / "logs") == []
+    assert 'id="pairwise-link"' not in paths["html"].read_text(encoding="utf-8")
