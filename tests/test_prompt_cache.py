@@ -140,3 +140,13 @@ def test_the_demo_says_whether_the_cache_was_found_or_written(monkeypatch: pytes
     monkeypatch.setattr(gguf_server, "prompt_cache_events", [])
     _print_prompt_cache()
     assert "Prompt cache: not found (0 restore(s)), written 0 time(s)" in capsys.readouterr().out
+
+
+def test_an_entry_is_restored_only_when_it_shares_more_than_the_slot_holds() -> None:
+    _saved(IDENTITY, RUBRIC + "<user>\nDialogue A\n")
+    request = RUBRIC + "<user>\nDialogue B\n"
+    shared = len(RUBRIC + "<user>\nDialogue ")
+    assert pc.best_entry(IDENTITY, request, better_than=0) is not None  # a fresh slot, or other prompts
+    # The slot already holds the rubric (the previous judge call): the entry adds too little to be worth reading.
+    assert pc.best_entry(IDENTITY, request, better_than=len(RUBRIC)) is None
+    assert pc.best_entry(IDENTITY, request, better_than=shared - pc.MIN_SHARED_CHARS) is not None

@@ -10,8 +10,9 @@ on a normal exit, an error or Ctrl-C; the child's own watcher when the parent di
 SIGKILL (see ``_serve``). ``stop_all_servers()`` stops them earlier.
 
 When a run ends (the ``on_run_end`` hook) and at exit, the slot of each one-slot server is saved
-to the prompt cache on disk (``prompt_cache``), and a fresh server restores the saved slot that
-shares the longest prefix with its first request.
+to the prompt cache on disk (``prompt_cache``); before a request, a server restores the saved slot
+that shares a longer prefix with it than its slot does (its first request, or a switch from the
+candidate's prompts to the judge's).
 """
 
 from __future__ import annotations
@@ -268,11 +269,13 @@ class GGUFServer:
         )
 
     def restore_prompt(self, text: str) -> str | None:
-        """Before the first request: load the saved slot sharing the longest prefix with ``text``.
-        Returns what happened, for the run's output; None when nothing was found."""
+        """Before a request: load the saved slot sharing the longest prefix with ``text`` when it
+        shares more than the slot already does. Returns what happened, for the run's output; None
+        when nothing better was found."""
         if not self.caches_prompts:
             return None
-        found = prompt_cache.best_entry(self.identity(), text)
+        held = prompt_cache.shared_prefix(self.slot_text or "", text)
+        found = prompt_cache.best_entry(self.identity(), text, better_than=held)
         if found is None:
             return None
         entry, shared = found
@@ -351,9 +354,13 @@ def ensure_server(
         server = _servers.get(key)
         if server is not None and server.alive():
             if key.n_ctx or need_tokens <= server.ctx_per_slot:
+                if prompt:
+                    _note(server.restore_prompt(prompt))
                 return server
             grown = context_for(need_tokens, train_ctx)
             if grown <= server.ctx_per_slot:
+                if prompt:
+                    _note(server.restore_prompt(prompt))
                 return server  # at the model's limit already: the request reports the overflow
             _note(server.save_prompt())
         if server is not None:  # died or too small: keep its log in the message of whoever notices

@@ -4,8 +4,10 @@ A judge prompt starts with the same ~7,000 tokens (instructions and seven rubric
 llama.cpp keeps them in its slot between requests, but a new process (the next ``inspect eval``)
 starts with an empty slot and computes them again (about 55 s with the bundled 135M judge on two
 cores). Here the slot is saved to disk with llama.cpp's own slot save (``POST /slots/0?action=save``)
-when a run ends, and restored into a fresh server before its first request when a saved slot shares
-a long enough prefix with that request.
+when a run ends, and restored before a request whenever a saved slot shares a longer prefix with
+that request (by ``MIN_SHARED_CHARS`` or more) than what the slot holds: at a server's first
+request, and when the requests of one server change from one prompt family to another (the demo's
+candidate prompts, then the judge's).
 
 What is trusted, and why that is safe:
 - An entry is two files: ``<id>.bin`` (llama.cpp's slot file: the tokens and their KV cache) and
@@ -149,10 +151,25 @@ def entry_id(identity: Identity, text: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
 
+# Entries already checked in this process, by (.bin path, size, mtime): the hash of a 160 MB slot
+# file is not computed again for every request that looks for a prefix.
+_checked: dict[tuple[str, int, int], bool] = {}
+
+
 def _valid(meta_path: Path, identity: Identity) -> Entry | None:
     """The entry behind ``meta_path`` if it matches ``identity`` and its file is intact, else None
     (and the entry is removed: a cache that cannot be used only takes space)."""
     bin_path = meta_path.with_suffix(".bin")
+    try:
+        st = bin_path.stat()
+        seen = (str(bin_path), st.st_size, st.st_mtime_ns)
+    except OSError:
+        seen = None
+    if seen is not None and _checked.get(seen):
+        try:
+            return Entry(meta_path.stem, bin_path, json.loads(meta_path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            pass
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         ok = (
@@ -167,6 +184,8 @@ def _valid(meta_path: Path, identity: Identity) -> Entry | None:
     except (OSError, ValueError):
         ok = False
     if ok:
+        if seen is not None:
+            _checked[seen] = True
         return Entry(meta_path.stem, bin_path, meta)
     if meta_path.is_file() and _same_identity(meta_path, identity):
         remove(meta_path.stem)
@@ -182,8 +201,9 @@ def _same_identity(meta_path: Path, identity: Identity) -> bool:
         return True
 
 
-def best_entry(identity: Identity, text: str) -> tuple[Entry, int] | None:
-    """The valid entry sharing the longest prefix with ``text`` (at least ``MIN_SHARED_CHARS``)."""
+def best_entry(identity: Identity, text: str, better_than: int = 0) -> tuple[Entry, int] | None:
+    """The valid entry sharing the longest prefix with ``text``, at least ``MIN_SHARED_CHARS`` more
+    than ``better_than`` (what the server's slot already shares with it)."""
     folder = cache_dir()
     if not folder.is_dir():
         return None
@@ -196,7 +216,7 @@ def best_entry(identity: Identity, text: str) -> tuple[Entry, int] | None:
         if not isinstance(stored, dict) or stored.get("identity") != identity.as_json():
             continue
         shared = shared_prefix(str(stored.get("prompt_text", "")), text)
-        if shared < MIN_SHARED_CHARS or (best is not None and shared <= best[1]):
+        if shared < better_than + MIN_SHARED_CHARS or (best is not None and shared <= best[1]):
             continue
         entry = _valid(meta_path, identity)  # hashed only for a candidate
         if entry is not None:
