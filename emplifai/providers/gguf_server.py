@@ -287,7 +287,7 @@ class GGUFServer:
         prompt_cache.touch(entry)
         self.slot_text, self.slot_dirty = entry.meta["prompt_text"], False
         return (f"prompt cache: restored {answer.get('n_restored', '?')} tokens from {entry.bin_path} "
-                f"({shared:,} characters shared with the first prompt)")
+                f"({shared:,} characters shared with the request)")
 
     def save_prompt(self) -> str | None:
         """Save slot 0 if it changed since it was last saved or restored."""
