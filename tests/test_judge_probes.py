@@ -216,7 +216,8 @@ def test_inspect_eval_cli_form(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     log = read_eval_log(str(next((tmp_path / "logs").glob("*.eval"))))
     m = metrics(log)
-    assert m["unscored"] == 8 and m["unpaired_probes"] == 7
+    # One base and its 8 probes (the injected note asks for the top and for the bottom score).
+    assert m["unscored"] == 9 and m["unpaired_probes"] == 8
     assert math.isnan(m["probe_accuracy"]) and math.isnan(m["invariance_violation_rate"])
 
 

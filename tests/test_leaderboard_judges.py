@@ -173,10 +173,13 @@ def test_overwrite_in_place_keeps_the_log_on_the_new_judges_board(logs, tmp_path
     assert lb.skipped == []
     [board] = lb.boards
     assert board.key["judge_model"] == "mockllm/model"
-    row = board.rows.iloc[0]
+    # The new judge (mockllm/model answers no verdict) scored nothing: listed with the reason, never ranked.
+    assert len(board.rows) == 0
+    [row] = board.self_judged.to_dict(orient="records")
     assert row["candidate"] == "mockllm/alpha" and math.isnan(row["chars"])  # reply_length was overwritten away
+    assert row["self_judged"].startswith("no scored sample")
     page = write_leaderboard(log_dir, tmp_path / "out")["html"].read_text(encoding="utf-8")
-    assert "not scored" in page
+    assert "not scored" in page and "no scored sample" in page
 
 
 def test_the_same_data_under_two_path_spellings_is_one_board(tmp_path, monkeypatch):
