@@ -28,7 +28,7 @@ from typing import Literal
 
 from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageUser, ResponseSchema
 from inspect_ai.util import JSONSchema, json_schema
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, create_model, field_validator
 
 from emplifai.dialogue_format import ParsedDialogue, loose_form
 from emplifai.judge_metrics import METRIC_KEYS
@@ -41,7 +41,7 @@ from emplifai.scorers.judge_prompt import (
     render_dialogue,
 )
 from emplifai.scorers.rubrics import RubricSet
-from emplifai.scorers.verdict import VerdictError, check_rationale, single_answer, summarise
+from emplifai.scorers.verdict import check_rationale, single_answer, validate_all_metrics
 
 PAIRWISE_PROMPT_VERSION = "pairwise-1.0.0"
 LABELS: tuple[str, str] = ("A", "B")
@@ -287,11 +287,4 @@ def parse_pair_verdict(text: str, keys: tuple[str, ...] = METRIC_KEYS) -> dict[s
     """Validated verdicts keyed by metric (every key of ``keys``), else ``VerdictError``
     (``AmbiguousVerdict`` for two different verdict objects); see the module docstring."""
     obj = single_answer(text, lambda found: bool(set(found) & set(keys)))
-    missing = [k for k in keys if k not in obj]
-    if missing:
-        raise VerdictError(f"missing metrics: {', '.join(missing)}")
-    try:
-        parsed = verdict_model(keys).model_validate(obj)
-    except ValidationError as e:
-        raise VerdictError(summarise(e)) from e
-    return {k: getattr(parsed, k) for k in keys}
+    return validate_all_metrics(obj, keys, verdict_model(keys))

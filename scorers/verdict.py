@@ -243,6 +243,19 @@ def looks_like_verdict(obj: dict[str, Any], metric: str | None, keys: tuple[str,
     return bool(names & set(keys)) or (metric is not None and bool(names & {"rationale", "score"}))
 
 
+def validate_all_metrics(obj: dict[str, Any], keys: tuple[str, ...], model: type[BaseModel]) -> dict[str, Any]:
+    """The per-metric verdicts of one answer object that must hold every key of ``keys``, checked
+    by ``model`` (the absolute or the pairwise verdict model), else ``VerdictError``."""
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise VerdictError(f"missing metrics: {', '.join(missing)}")
+    try:
+        parsed = model.model_validate(obj)
+    except ValidationError as e:
+        raise VerdictError(summarise(e)) from e
+    return {k: getattr(parsed, k) for k in keys}
+
+
 def parse_verdict(
     text: str, metric: str | None = None, keys: tuple[str, ...] = METRIC_KEYS
 ) -> dict[str, MetricVerdict]:
@@ -256,14 +269,7 @@ def parse_verdict(
         raise ValueError(f"unknown metric {metric!r}; expected one of {keys}")
     obj = single_answer(text, lambda o: looks_like_verdict(o, metric, keys))
     if metric is None:
-        missing = [k for k in keys if k not in obj]
-        if missing:
-            raise VerdictError(f"missing metrics: {', '.join(missing)}")
-        try:
-            parsed = verdict_model(keys).model_validate(obj)
-        except ValidationError as e:
-            raise VerdictError(summarise(e)) from e
-        return {k: getattr(parsed, k) for k in keys}
+        return validate_all_metrics(obj, keys, verdict_model(keys))
     # A judge may wrap the single verdict in its metric key; that is unambiguous, so accept it.
     if set(obj) == {metric} and isinstance(obj[metric], dict):
         obj = obj[metric]

@@ -12,8 +12,10 @@ data, written by the perturber model), so ``--model`` may be omitted or any mode
 
 from __future__ import annotations
 
+from typing import Any
+
 from inspect_ai import Task, task
-from inspect_ai.dataset import MemoryDataset
+from inspect_ai.dataset import MemoryDataset, Sample
 
 from emplifai.data.fingerprint import data_fingerprint
 from emplifai.data.loaders import load_dialogues, parse_column_map
@@ -65,37 +67,15 @@ def judge_probes(
         judge_mode: "all" (one judge call for the seven metrics) or "per_metric".
         columns: Column mapping for data whose columns are named otherwise, e.g. "emotion=label".
     """
-    data = data_param("data", data)
-    probe_data = str_param("probe_data", probe_data)
-    if isinstance(probes, (list, tuple)):  # the CLI reads -T probes=a,b,c as a list
-        probes = ",".join(str(p) for p in probes)
-    probes = str_param("probes", probes, optional=False) or "all"
-    # Probes expect the seven metrics (which must drop, which must stay): only rubrics that score them.
-    rubric = choice_param("rubric", rubric, SEVEN_METRIC_RUBRICS)
-    language = choice_param("language", language, LANGUAGES)
-    n = int_param("n", n, min=1, optional=True)
-    seed = int_param("seed", seed) or 0  # not optional: never None
     judge_mode = choice_param("judge_mode", judge_mode, MODES)
-    columns = str_param("columns", columns)
-    try:
-        kinds = parse_kinds(probes)
-    except ValueError as e:
-        raise UserError(f"-T probes: {e}") from None
-
-    records = load_dialogues(data, column_map=parse_column_map(columns) if columns else None)
-    check_grader_bound("judge_probes")  # under `inspect eval`: one line, non-zero exit, no sample run
-    probe_path = probe_data or (PROBE_SET_PATH if data is None else None)
-    semantic = [k for k in kinds if k in DEGRADING]
-    probe_set = load_probe_set(probe_path, records) if probe_path is not None and semantic else None
-    bases = choose_bases(records, probe_set, n, seed)
+    p = ProbeInputs("judge_probes", data=data, probe_data=probe_data, probes=probes, rubric=rubric,
+                    language=language, n=n, seed=seed, columns=columns)
+    data, rubric, language, seed, kinds, records = p.data, p.rubric, p.language, p.seed, p.kinds, p.records
+    probe_path, probe_set, semantic, bases = p.probe_path, p.probe_set, p.semantic, p.bases
     samples = probe_samples(bases, probe_set, kinds, language=language, seed=seed)
-    counts: dict[str, int] = {}
-    for s in samples:
-        kind = (s.metadata or {})["probe_kind"]
-        counts[kind] = counts.get(kind, 0) + 1
     uses_perturber = bool(semantic) and probe_set is None
     return Task(
-        dataset=MemoryDataset(samples, name="emplifai-judge-probes", location=str(data or "bundled-sample")),
+        dataset=MemoryDataset(samples, name="emplifai-judge-probes", location=str(data or BUNDLED_DATA)),
         setup=[check_grader(), check_perturber()],
         solver=probe_replay(),
         scorer=probe_judge(mode=judge_mode, language=language, rubric=rubric),
@@ -104,7 +84,7 @@ def judge_probes(
         metadata={
             "probe_version": PROBE_VERSION,
             "probe_kinds": list(kinds),
-            "samples_per_kind": counts,
+            "samples_per_kind": samples_per_kind(samples),
             "n_bases": len(bases),
             "rubric": rubric,
             "probe_set": str(probe_path) if probe_set is not None else None,
@@ -114,3 +94,42 @@ def judge_probes(
             "seed": seed,
         },
     )
+
+
+class ProbeInputs:
+    """The probe tasks' shared parameters (judge_probes, pairwise_probes), checked, and what they
+    name: the base records, the probe set and the chosen base dialogues. A plain class: Inspect
+    loads this file by path (`inspect eval tasks/judge_probes.py`), outside sys.modules."""
+
+    def __init__(self, task_name: str, *, data: Any, probe_data: Any, probes: Any, rubric: Any, language: Any,
+                 n: Any, seed: Any, columns: Any) -> None:
+        self.data = data_param("data", data)
+        probe_data = str_param("probe_data", probe_data)
+        if isinstance(probes, (list, tuple)):  # the CLI reads -T probes=a,b,c as a list
+            probes = ",".join(str(p) for p in probes)
+        probes = str_param("probes", probes, optional=False) or "all"
+        # Probes expect the seven metrics (which must drop, which must stay): only rubrics that score them.
+        self.rubric = choice_param("rubric", rubric, SEVEN_METRIC_RUBRICS)
+        self.language = choice_param("language", language, LANGUAGES)
+        n = int_param("n", n, min=1, optional=True)
+        self.seed = int_param("seed", seed) or 0  # not optional: never None
+        columns = str_param("columns", columns)
+        try:
+            self.kinds = parse_kinds(probes)
+        except ValueError as e:
+            raise UserError(f"-T probes: {e}") from None
+        self.records = load_dialogues(self.data, column_map=parse_column_map(columns) if columns else None)
+        check_grader_bound(task_name)  # under `inspect eval`: one line, non-zero exit, no sample run
+        self.probe_path = probe_data or (PROBE_SET_PATH if self.data is None else None)
+        self.semantic = [k for k in self.kinds if k in DEGRADING]
+        self.probe_set = (load_probe_set(self.probe_path, self.records)
+                          if self.probe_path is not None and self.semantic else None)
+        self.bases = choose_bases(self.records, self.probe_set, n, self.seed)
+
+
+def samples_per_kind(samples: list[Sample]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for s in samples:
+        kind = (s.metadata or {})["probe_kind"]
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts

@@ -15,19 +15,16 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 
 from emplifai.data.fingerprint import data_fingerprint
-from emplifai.data.loaders import load_dialogues, parse_column_map
-from emplifai.errors import UserError
-from emplifai.params import BUNDLED_DATA, choice_param, data_param, int_param, str_param
+from emplifai.params import BUNDLED_DATA, choice_param, int_param
 from emplifai.probes.automatic import PROBE_VERSION
-from emplifai.probes.dataset import PROBE_SET_PATH, choose_bases, load_probe_set, probe_samples
-from emplifai.probes.kinds import BASE, DEGRADING, parse_kinds
+from emplifai.probes.dataset import probe_samples
+from emplifai.probes.kinds import BASE
 from emplifai.scorers.pairwise_judge import BASELINE_DIALOGUE, pairwise_judge, pairwise_metrics
 from emplifai.scorers.pairwise_probe_metrics import pairwise_probe_metrics
 from emplifai.scorers.pairwise_prompt import PAIRWISE_PROMPT_SHA256, PAIRWISE_PROMPT_VERSION
-from emplifai.scorers.rubric_judge import STRUCTURED, check_grader, check_grader_bound
-from emplifai.scorers.rubrics import SEVEN_METRIC_RUBRICS
+from emplifai.scorers.rubric_judge import STRUCTURED, check_grader
 from emplifai.solvers.probe_replay import check_perturber, probe_replay
-from emplifai.taxonomy import LANGUAGES
+from emplifai.tasks.judge_probes import ProbeInputs, samples_per_kind
 
 
 def pair_with_bases(samples: list[Sample]) -> list[Sample]:
@@ -80,36 +77,17 @@ def pairwise_probes(
         judge_max_tokens: Token limit of each judge reply (default: the grader's own config).
         structured: JSON-schema constrained judge output: "on", "off" or "auto".
     """
-    data = data_param("data", data)
-    probe_data = str_param("probe_data", probe_data)
-    if isinstance(probes, (list, tuple)):  # the CLI reads -T probes=a,b,c as a list
-        probes = ",".join(str(p) for p in probes)
-    probes = str_param("probes", probes, optional=False) or "all"
-    rubric = choice_param("rubric", rubric, SEVEN_METRIC_RUBRICS)
-    language = choice_param("language", language, LANGUAGES)
-    n = int_param("n", n, min=1, optional=True)
-    seed = int_param("seed", seed) or 0
-    columns = str_param("columns", columns)
     judge_retries = int_param("judge_retries", judge_retries, min=0)
     judge_max_tokens = int_param("judge_max_tokens", judge_max_tokens, min=1, optional=True)
     if isinstance(structured, bool):
         structured = "on" if structured else "off"
     structured = choice_param("structured", structured, STRUCTURED)
-    try:
-        kinds = parse_kinds(probes)
-    except ValueError as e:
-        raise UserError(f"-T probes: {e}") from None
-    records = load_dialogues(data, column_map=parse_column_map(columns) if columns else None)
-    check_grader_bound("pairwise_probes")  # after the data, as in generation
-    probe_path = probe_data or (PROBE_SET_PATH if data is None else None)
-    semantic = [k for k in kinds if k in DEGRADING]
-    probe_set = load_probe_set(probe_path, records) if probe_path is not None and semantic else None
-    bases = choose_bases(records, probe_set, n, seed)
+    p = ProbeInputs("pairwise_probes", data=data, probe_data=probe_data, probes=probes, rubric=rubric,
+                    language=language, n=n, seed=seed, columns=columns)
+    data, rubric, language, seed, kinds, records = p.data, p.rubric, p.language, p.seed, p.kinds, p.records
+    probe_path, probe_set, semantic, bases = p.probe_path, p.probe_set, p.semantic, p.bases
     samples = pair_with_bases(probe_samples(bases, probe_set, kinds, language=language, seed=seed))
-    counts: dict[str, int] = {}
-    for s in samples:
-        kind = (s.metadata or {})["probe_kind"]
-        counts[kind] = counts.get(kind, 0) + 1
+    counts = samples_per_kind(samples)
     return Task(
         dataset=MemoryDataset(samples, name="emplifai-pairwise-probes", location=str(data or BUNDLED_DATA)),
         setup=[check_grader(), check_perturber()],
