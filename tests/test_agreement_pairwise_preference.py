@@ -87,3 +87,86 @@ def test_kappa_matches_the_hand_formula_and_is_bounded(rows: list[tuple[float, i
         assert -1.0 <= res.kappa <= 1.0 + 1e-12
         assert res.kappa == pytest.approx(_kappa_by_hand(j, implied))
         assert kappa(implied, j) == pytest.approx(res.kappa)  # symmetric
+
+
+def _numpy_difference_ci(a: np.ndarray, b: np.ndarray, h: np.ndarray, n: int = 2000) -> tuple[float, float]:
+    """A percentile bootstrap of kappa(a, h) - kappa(b, h) written with NumPy indices (no SciPy)."""
+    rng = np.random.default_rng(5)
+    diffs = []
+    for _ in range(n):
+        i = rng.integers(0, len(a), len(a))
+        if len(set(a[i]) | set(h[i])) > 1 and len(set(b[i]) | set(h[i])) > 1:
+            diffs.append(_kappa_by_hand(a[i], h[i]) - _kappa_by_hand(b[i], h[i]))
+    low, high = np.quantile(diffs, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def test_kappa_difference_finds_the_better_judge_and_matches_a_numpy_bootstrap() -> None:
+    from emplifai.scorers.agreement.pairwise_preference import kappa_difference
+
+    rng = np.random.default_rng(3)
+    human = rng.choice([0.0, 0.5, 1.0], 300)
+    good = np.where(rng.random(300) < 0.8, human, rng.choice([0.0, 0.5, 1.0], 300))
+    poor = np.where(rng.random(300) < 0.2, human, rng.choice([0.0, 0.5, 1.0], 300))
+    res = kappa_difference(good, poor, human)
+    assert res.difference == pytest.approx(_kappa_by_hand(good, human) - _kappa_by_hand(poor, human))
+    assert res.reading == "pairwise agrees more"
+    low, high = _numpy_difference_ci(good, poor, human)
+    assert res.ci is not None
+    assert res.ci[0] == pytest.approx(low, abs=0.03) and res.ci[1] == pytest.approx(high, abs=0.03)
+    assert kappa_difference(poor, good, human).reading == "absolute agrees more"
+    # The same judge twice: the difference is 0 in every resample.
+    same = kappa_difference(good, good, human)
+    assert same.difference == 0 and same.ci == (0.0, 0.0) and same.reading == "no difference shown"
+
+
+def test_kappa_difference_degenerate_cases() -> None:
+    from emplifai.scorers.agreement.pairwise_preference import MIN_PAIRS, kappa_difference
+
+    h = np.array([1.0, 0.0, 0.5] * 5)
+    # A judge with one answer throughout against humans who also gave one: kappa undefined.
+    const = np.full(15, 0.5)
+    assert kappa_difference(const, h, const).reading == "undefined"
+    few = kappa_difference(h[: MIN_PAIRS - 1], h[::-1][: MIN_PAIRS - 1], h[: MIN_PAIRS - 1])
+    assert few.reading == "too few pairs" and few.ci is None and few.difference is not None
+    nan_pairs = kappa_difference([*h, math.nan], [*h, 1.0], [*h, 1.0])
+    assert nan_pairs.n == len(h)
+
+
+def test_preference_reading_follows_the_rule() -> None:
+    from emplifai.scorers.agreement.pairwise_preference import MIN_PAIRS, preference_reading
+
+    rng = np.random.default_rng(8)
+    hc, hb = rng.integers(1, 6, 120).astype(float), rng.integers(1, 6, 120).astype(float)
+    implied = np.sign(hc - hb) / 2 + 0.5
+    assert preference_reading(preference_agreement(implied, hc, hb)) == "agrees beyond chance"
+    # Reversed on every decisive pair, and never a tie where people saw one.
+    reversed_ = np.where(implied == 0.5, 1.0, 1 - implied)
+    assert preference_reading(preference_agreement(reversed_, hc, hb)) == "worse than chance"
+    noise = rng.choice([0.0, 0.5, 1.0], 120)
+    assert preference_reading(preference_agreement(noise, hc, hb)) == "not shown beyond chance"
+    assert preference_reading(preference_agreement(implied[: MIN_PAIRS - 1], hc[: MIN_PAIRS - 1],
+                                                   hb[: MIN_PAIRS - 1])) == "too few pairs"
+    assert preference_reading(preference_agreement(np.full(12, 0.5), np.full(12, 3.0), np.full(12, 3.0))) == "undefined"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.0, 0.5, 1.0]), st.sampled_from([0.0, 0.5, 1.0])), min_size=1, max_size=40))
+def test_vectorised_kappa_equals_sklearn(pairs: list[tuple[float, float]]) -> None:
+    """The bootstrap's kappa (all resamples at once) is sklearn's cohen_kappa_score, NaN where undefined."""
+    from sklearn.metrics import cohen_kappa_score
+
+    from emplifai.scorers.agreement.pairwise_preference import kappa_along
+
+    a, b = (np.array(x) for x in zip(*pairs, strict=True))
+    got = float(kappa_along(a, b))
+    codes = [np.rint(x * 2).astype(int) for x in (a, b)]
+    if len(set(a) | set(b)) == 1:
+        assert math.isnan(got)
+        return
+    with np.errstate(all="ignore"):
+        want = cohen_kappa_score(*codes, labels=[0, 1, 2])
+    assert got == pytest.approx(want, abs=1e-12) if not math.isnan(want) else math.isnan(got)
+    # Along an axis: two resamples stacked give the two kappas.
+    stacked = kappa_along(np.stack([a, a[::-1]]), np.stack([b, b[::-1]]), axis=-1)
+    assert stacked[0] == pytest.approx(got, nan_ok=True)

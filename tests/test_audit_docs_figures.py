@@ -30,8 +30,9 @@ def _doc_table(after: str) -> list[list[str]]:
 def test_worked_example_figures(tmp_path: Path) -> None:
     sim = tmp_path / "sim"
     assert main(["audit", "simulate", "--out", str(sim)]) == 0
-    assert main(["audit", "report", "--logs", str(sim / "logs"), "--ratings", str(sim / "simulated_ratings.csv"),
-                 "--key", str(sim / "key.csv"), "--out", str(sim / "audit"), "--family", *FAMILIES]) == 0
+    assert main(["audit", "report", "--logs", str(sim / "logs"), "--pairwise-logs", str(sim / "pairwise"),
+                 "--ratings", str(sim / "simulated_ratings.csv"), "--key", str(sim / "key.csv"),
+                 "--out", str(sim / "audit"), "--family", *FAMILIES]) == 0
     check_figures(sim)
 
 
@@ -79,3 +80,20 @@ def check_figures(sim: Path) -> None:
     assert f"while against the humans it is {ge_pref['vs_humans_difference']:.2f}" in flat
     assert o["vs_humans_p"] < 0.001
     assert re.search(rf"human reference length \({doc['length']['reference_chars']:.0f} characters\)", flat)
+    _check_pairwise_figures(doc, flat)
+
+
+def _check_pairwise_figures(doc: dict, flat: str) -> None:
+    """The pairwise paragraph: judge A compared vs judge A scoring, on the same pairs."""
+    versus = {v["metric"]: v["difference"] for v in doc["pairwise"]["versus_absolute"]
+              if v["absolute_judge"] == "mockllm/sim-judge-a"}
+    rows = {r["metric"]: r for r in doc["pairwise"]["rows"]}
+    ese, flu = versus["emotion_specific_empathy"], versus["fluency"]
+    k = rows["emotion_specific_empathy"]
+    assert (f"is {k['kappa']:.2f} [{k['kappa_ci'][0]:.2f}, {k['kappa_ci'][1]:.2f}] against {ese['second_kappa']:.2f} "
+            f"for the same judge's absolute scores, a paired difference of {ese['difference']:.2f} "
+            f"[{ese['ci'][0]:.2f}, {ese['ci'][1]:.2f}] (\"{ese['reading']}\")") in flat
+    assert ese["reading"] == "pairwise agrees more"
+    assert (f"the difference is {flu['difference']:.2f} [{flu['ci'][0]:.2f}, {flu['ci'][1]:.2f}] "
+            f"(\"{flu['reading']}\")") in flat
+    assert [c["used"] for c in doc["pairwise"]["coverage"]] == [40]

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from emplifai.audit.logs import COVARIATE_NOTES, METRICS, OVERALL, AuditLogs
+from emplifai.audit.pairwise_audit import pairwise_section
 from emplifai.audit.ratings import Ratings
 from emplifai.errors import UserError
 from emplifai.judge_metrics import METRIC_KEYS
@@ -275,8 +276,10 @@ def epsilon_reason(rater_type: str, epsilon: float | None) -> str:
 
 
 def run_audit(logs: AuditLogs, ratings: Ratings, *, rater_type: str = "crowd", epsilon: float | None = None,
-              min_items: int = MIN_ITEMS_PER_RATER, families: dict[str, str] | None = None) -> dict[str, Any]:
-    """The whole audit as one JSON-ready document (``rows`` = one per (candidate, judge, metric))."""
+              min_items: int = MIN_ITEMS_PER_RATER, families: dict[str, str] | None = None,
+              tie_margin: float = 0.0) -> dict[str, Any]:
+    """The whole audit as one JSON-ready document (``rows`` = one per (candidate, judge, metric);
+    ``pairwise``: pairwise judges against people's implied preference, ``tie_margin`` apart)."""
     eps = check_knobs(rater_type, epsilon, min_items)
     hs = human_scores(ratings.frame)
     jt = judge_table(logs)
@@ -319,6 +322,7 @@ def run_audit(logs: AuditLogs, ratings: Ratings, *, rater_type: str = "crowd", e
         "max_chars_vs_free": _max_chars_section(jt, hs, items, logs),
         "panels": _panels(jt, logs, families or {}, hs),
         "probes": [{"log": p.log, "path": p.path, "judge": p.judge, **p.metrics} for p in logs.probes],
+        "pairwise": pairwise_section(logs, human_means(hs), tie_margin),
         "simulated": ratings.simulated,
     }
     return clean(doc)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 
+from emplifai.audit.pairwise_logs import PAIRWISE, pairwise_rows
 from emplifai.dialogue_format import FormatFailure, parse_dialogue
 from emplifai.errors import UserError
 from emplifai.judge_metrics import METRIC_KEYS
@@ -68,6 +69,8 @@ class AuditLogs:
     probes: list[ProbeResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     copies: dict[str, str] = field(default_factory=dict)  # a rescored copy's log name -> the log it copies
+    # One row per pair of the pairwise logs given (``pairwise_logs.pairwise_rows``); empty without any.
+    pairwise: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def log_names(self) -> list[str]:
         return sorted(self.logs)
@@ -170,8 +173,9 @@ def _item_row(log_name: str, log: EvalLog, sample: Any) -> dict[str, Any]:
 
 
 def read_audit_logs(inputs: list[str]) -> AuditLogs:
-    """Read every generation and judge-probe log in ``inputs`` (files or folders)."""
+    """Read every generation, judge-probe and pairwise log in ``inputs`` (files or folders)."""
     items: list[dict[str, Any]] = []
+    pairs: list[dict[str, Any]] = []
     scores: list[dict[str, Any]] = []
     logs: dict[str, dict[str, Any]] = {}
     probes: list[ProbeResult] = []
@@ -185,8 +189,12 @@ def read_audit_logs(inputs: list[str]) -> AuditLogs:
                        for key, m in s.metrics.items() if key in PROBE_KEYS}
             probes.append(ProbeResult(name, str(path), _grader(log) or log.eval.model, metrics))
             continue
+        if task == PAIRWISE and log.status == "success":
+            pairs.extend(pairwise_rows(log, name, _grader(log)))
+            continue
         if task != GENERATION:
-            skipped.append(f"{name}: task {log.eval.task} is not the generation task")
+            skipped.append(f"{name}: task {log.eval.task} is not the generation task"
+                           + (f" (a pairwise log with status {log.status})" if task == PAIRWISE else ""))
             continue
         if log.status != "success":
             skipped.append(f"{name}: status {log.status}")
@@ -216,13 +224,16 @@ def read_audit_logs(inputs: list[str]) -> AuditLogs:
             skipped.append(f"{name}: no rubric_judge scores")
     if not logs and not probes:
         raise UserError(f"no generation logs among {', '.join(inputs)}")
+    if pairs and not logs:
+        raise UserError("pairwise logs were given without the generation logs whose dialogues people rated; "
+                        "pass those with --logs")
     item_frame = pd.DataFrame(items)
     score_frame = pd.DataFrame(scores, columns=["log", "sample_id", "judge", "scorer", "metric", "judge_score",
                                                 "rubric", "rubric_language"])
     # The same grader scoring one log twice (another mode or rubric, appended) is two judges.
     twice = score_frame.groupby(["log", "judge"])["scorer"].transform("nunique") > 1
     score_frame.loc[twice, "judge"] = score_frame.loc[twice, "judge"] + " [" + score_frame.loc[twice, "scorer"] + "]"
-    return merge_copies(AuditLogs(item_frame, score_frame, logs, probes, skipped))
+    return merge_copies(AuditLogs(item_frame, score_frame, logs, probes, skipped, pairwise=pd.DataFrame(pairs)))
 
 
 def _dialogue_key(items: pd.DataFrame) -> pd.Series:
@@ -262,4 +273,4 @@ def merge_copies(logs: AuditLogs) -> AuditLogs:
                                 f"--output-file): its dialogues counted once, its judges' scores kept"
                                 for c, o in sorted(copies.items())]]
     return AuditLogs(kept, scores, {k: v for k, v in logs.logs.items() if k not in copies}, logs.probes, skipped,
-                     copies)
+                     copies, logs.pairwise)

@@ -16,7 +16,12 @@ quality plus noise (sd 0.5, so the raters agree at alpha about 0.7, above the 0.
 Judge B scores every metric like judge A's good metrics, plus 0.5 on the dialogues of
 ``mockllm/verbose`` (both of its runs): a planted self-preference, found when B and
 ``mockllm/verbose`` are declared one family (``--family mockllm/sim-judge-b=sim mockllm/verbose=sim``).
-A and B on the same logs form a panel. Candidates: ``concise``
+A and B on the same logs form a panel. A pairwise run (``pairwise/``) compares ``concise``'s
+dialogues with ``cold``'s, judged by ``mockllm/sim-judge-a`` in both orders: per metric it prefers
+the dialogue of higher latent quality when the two differ by more than ``PAIRWISE_TIE`` after
+noise (sd 0.3 per order), also on emotion-specific empathy, where the same judge scoring absolutely
+answers at random: there the pairwise judge should agree with the raters and the absolute one not.
+Candidates: ``concise``
 (about 70 characters per reply), ``verbose`` (about 300), ``cold`` (about 120, lower quality), and
 ``verbose`` again with ``-T max_chars=120`` (about 110): the max_chars-vs-free comparison.
 """
@@ -43,6 +48,8 @@ JUDGE_NOISE = 0.3
 SELF_PREFERENCE = 0.5  # judge B's planted bonus for its own "family" (mockllm/verbose)
 FAMILIES = ("mockllm/sim-judge-b=sim", "mockllm/verbose=sim")
 LENGTH_BIAS = 1.5
+PAIRWISE_TIE = 0.25  # the simulated pairwise judge's "tie" band on the latent quality difference
+PAIRWISE = ("concise", "cold")  # (candidate, baseline) of the simulated pairwise run
 LENGTH_REF = 72.0  # about the geometric mean reply length of the bundled sample's own dialogues
 # candidate -> (model, centre chars per reply, quality offset, task args)
 CANDIDATES: dict[str, tuple[str, float, float, dict[str, Any]]] = {
@@ -137,6 +144,7 @@ def simulate(out: str | Path, *, seed: int = 7, n: int = 40, n_raters: int = 4) 
     from emplifai.data.loaders import load_dialogues
     from emplifai.scorers.rubric_judge import rubric_judge
     from emplifai.tasks.generation import generation
+    from emplifai.tasks.pairwise import pairwise
 
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
@@ -148,6 +156,8 @@ def simulate(out: str | Path, *, seed: int = 7, n: int = 40, n_raters: int = 4) 
     length_ref = math.exp(float(np.mean([math.log(len(t)) for r in bundled for t in (r.supporter_1, r.supporter_2)])))
     planted: dict[tuple[str, str], dict[str, Any]] = {}
     by_reply: dict[str, dict[str, dict[str, int]]] = {}
+    by_tag: dict[str, dict[str, Any]] = {}  # the opaque tag in a dialogue -> what was planted for it
+    written: dict[str, str] = {}  # candidate -> its log file
 
     def candidate_fn(name: str) -> Any:
         def generate(messages: Any, tools: Any, tool_choice: Any, config: Any) -> Any:
@@ -155,10 +165,23 @@ def simulate(out: str | Path, *, seed: int = 7, n: int = 40, n_raters: int = 4) 
             [sid] = [s for text, s in records.items() if text in prompt]
             p = planted.setdefault((name, sid), plant(seed, sid, name, length_ref))
             by_reply[p["replies"][0]] = p["judge"]
+            by_tag[re.findall(r"（(sim-[0-9a-f]{10})）", p["replies"][0])[0]] = p | {
+                "tag": f"{name}|{sid}"}
             text = f"患者：少し聞いてもらえますか。\n支援者：{p['replies'][0]}\n患者：ありがとうございます。\n支援者：{p['replies'][1]}"
             return _usage(ModelOutput.from_content(CANDIDATES[name][0], text))
 
         return generate
+
+    def pairwise_fn(messages: Any, tools: Any, tool_choice: Any, config: Any) -> Any:
+        prompt = "\n".join(m.text for m in messages if m.role == "user")
+        a, b = (by_tag[t] for t in re.findall(r"（(sim-[0-9a-f]{10})）", prompt))  # fence A, then fence B
+        rng = _rng(seed, "pairwise", a["tag"], b["tag"])
+        body = {}
+        for m in METRIC_KEYS:
+            diff = a["quality"][m] - b["quality"][m] + rng.normal(0, JUDGE_NOISE)
+            pick = "A" if diff > PAIRWISE_TIE else "B" if diff < -PAIRWISE_TIE else "tie"
+            body[m] = {"rationale": "simulated", "preferred": pick}
+        return _usage(ModelOutput.from_content(JUDGE_A, json.dumps(body, ensure_ascii=False)))
 
     def grader_fn(judge: str) -> Any:
         def generate(messages: Any, tools: Any, tool_choice: Any, config: Any) -> Any:
@@ -185,6 +208,14 @@ def simulate(out: str | Path, *, seed: int = 7, n: int = 40, n_raters: int = 4) 
             log = inspect_score(log, rubric_judge(), action="append", display="none",
                                 model_roles={"grader": get_model(JUDGE_B, custom_outputs=grader_fn(JUDGE_B))})
             write_eval_log(log)
+            written[name] = log.location
+        [pair_log] = inspect_eval(
+            pairwise(n=n, candidate_log=written[PAIRWISE[0]], baseline=written[PAIRWISE[1]]), model="none/none",
+            model_roles={"grader": get_model(JUDGE_A, custom_outputs=pairwise_fn)},
+            log_dir=str(root / "pairwise"), display="none",
+        )
+        if pair_log.status != "success":
+            raise RuntimeError(f"simulated pairwise run failed: {pair_log.error}")
     finally:
         if previous is None:
             os.environ.pop("INSPECT_CACHE_DIR", None)
@@ -215,4 +246,5 @@ def simulate(out: str | Path, *, seed: int = 7, n: int = 40, n_raters: int = 4) 
         "Everything in this folder is SIMULATED by `emplifai audit simulate` (emplifai/audit/simulate.py):\n"
         "scripted candidates, scripted judges with planted behaviour, simulated raters. Not human data.\n",
         encoding="utf-8")
-    return {"logs": log_dir, "sheets": root / "sheets", "key": key, "ratings": ratings_path}
+    return {"logs": log_dir, "sheets": root / "sheets", "key": key, "ratings": ratings_path,
+            "pairwise": root / "pairwise"}

@@ -224,9 +224,48 @@ def probe_sections(doc: dict[str, Any]) -> list[Section]:
                      for p in doc["probes"]])]
 
 
+def _kappa(r: dict[str, Any]) -> str:
+    low, high = r["kappa_ci"] if r.get("kappa_ci") else (None, None)
+    return "undefined" if r["kappa"] is None else ci(r["kappa"], low, high)
+
+
+def _agreement(r: dict[str, Any]) -> str:
+    low, high = r["agreement_ci"] if r.get("agreement_ci") else (None, None)
+    return ci(r["agreement"], low, high)
+
+
+def pairwise_sections(doc: dict[str, Any]) -> list[Section]:
+    """Pairwise judges against people's implied preference, and against the absolute judges."""
+    pw = doc.get("pairwise")
+    if not pw:
+        return []
+    cover = Section("pairwise-coverage", "Pairwise logs: which pairs the audit could use",
+                    ["pairwise log", "judge", "pairs", "judged", "candidate not in the rated logs",
+                     "baseline not in the rated logs", "both found, not both rated", "used", "not judged (why)"],
+                    [[c["pairwise_log"], c["judge"], c["pairs"], c["judged"], c["candidate_not_in_logs"],
+                      c["baseline_not_in_logs"], c["not_rated"], c["used"],
+                      "; ".join(f"{k}: {v}" for k, v in c["not_judged"].items()) or "-"] for c in pw["coverage"]])
+    agree = Section("pairwise", f"Pairwise judge vs people's implied preference (tie margin {pw['tie_margin']:g})",
+                    ["judge", "metric", "pairs", "agreement [95% CI]", "Cohen's kappa [95% CI]",
+                     "decisive agreement (pairs)", "ties: judge / people", "reading"],
+                    [[r["judge"], r["metric"], r["n"], _agreement(r), _kappa(r),
+                      f"{f(r['decisive_agreement'])} ({r['n_decisive']})",
+                      f"{f(r['judge_tie_rate'])} / {f(r['human_tie_rate'])}", r["reading"]] for r in pw["rows"]])
+    versus = Section("pairwise-vs-absolute", "Pairwise vs absolute judging on the same pairs (kappa with people's "
+                     "implied preference; the absolute judge's preference is the higher of its two scores)",
+                     ["pairwise judge", "absolute judge", "metric", "pairs", "kappa pairwise", "kappa absolute",
+                      "absolute reading", "difference [95% CI]", "reading"],
+                     [[v["pairwise_judge"], v["absolute_judge"], v["metric"], v["difference"]["n"],
+                       f(v["difference"]["first_kappa"]), f(v["difference"]["second_kappa"]), v["absolute"]["reading"],
+                       ci(v["difference"]["difference"], *(v["difference"]["ci"] or (None, None))),
+                       v["difference"]["reading"]] for v in pw["versus_absolute"]])
+    return [cover, agree, versus]
+
+
 DETAIL_STEPS: tuple[Callable[[dict[str, Any]], Section | list[Section]], ...] = (
     table6_sections, reliability_section, alt_test_section, agreement_section, length_correlation_section,
     length_controlled_section, deviation_section, max_chars_section, panel_sections, probe_sections,
+    pairwise_sections,
 )
 
 

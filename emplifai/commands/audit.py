@@ -6,6 +6,7 @@ See docs/audit.md for the workflow.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from emplifai.errors import UserError
@@ -72,10 +73,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from emplifai.audit.report import write_report
 
     check_knobs(args.rater_type, args.epsilon, args.min_items)
-    logs = read_audit_logs(args.logs + (args.probe_logs or []))
+    if not (math.isfinite(args.pairwise_tie_margin) and 0 <= args.pairwise_tie_margin < 4):
+        raise UserError(f"--pairwise-tie-margin {args.pairwise_tie_margin:g}: must be in [0, 4) (a difference of "
+                        "human mean ratings on the 1-5 scale within which people count as preferring neither)")
+    logs = read_audit_logs(args.logs + (args.probe_logs or []) + (args.pairwise_logs or []))
+    if args.pairwise_logs and logs.pairwise.empty:
+        raise UserError(f"--pairwise-logs {' '.join(args.pairwise_logs)}: no finished pairwise log among them")
     ratings = read_ratings(args.ratings, logs, key=args.key, min_items=args.min_items, strict=args.strict)
     doc = run_audit(logs, ratings, rater_type=args.rater_type, epsilon=args.epsilon, min_items=args.min_items,
-                    families=_families(args.family))
+                    families=_families(args.family), tie_margin=args.pairwise_tie_margin)
     paths = write_report(doc, logs, ratings, args.out, leaderboard=args.leaderboard)
     if doc["simulated"]:
         print("SIMULATED ratings (not human data)")
@@ -83,6 +89,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     for r in doc["rows"]:
         if r["candidate"] == "(all candidates)":
             print(f"  {r['judge']} | {r['metric']}: {r['verdict']}")
+    for r in (doc["pairwise"] or {}).get("rows", []):
+        print(f"  pairwise {r['judge']} | {r['metric']}: {r['reading']} ({r['n']} pairs)")
     for kind, path in paths.items():
         print(f"{kind:>8}: {path}")
     return 0
@@ -135,6 +143,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp = s.add_parser("report", help="audit.json / audit.md / audit.html with a verdict per metric")
     rp.add_argument("--logs", nargs="+", required=True, help="generation logs (and judge_probes logs)")
     rp.add_argument("--probe-logs", nargs="+", help="judge_probes logs to show beside the verdicts")
+    rp.add_argument("--pairwise-logs", nargs="+",
+                    help="pairwise logs whose two dialogues per pair people rated (in the --logs runs): the pairwise "
+                         "judge against people's implied preference, and against the absolute judges on the same pairs")
+    rp.add_argument("--pairwise-tie-margin", type=float, default=0.0,
+                    help="people prefer neither dialogue when their mean ratings differ by at most this (default 0: "
+                         "only equal means tie)")
     rp.add_argument("--ratings", nargs="+", required=True)
     rp.add_argument("--key", help="the sheets' key file, when the ratings name dialogues by item_id")
     rp.add_argument("--out", required=True, help="output folder")

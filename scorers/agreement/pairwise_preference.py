@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -142,19 +142,26 @@ def _mean_ci(x: np.ndarray, n_resamples: int) -> tuple[float, float] | None:
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def _kappa_ci(j: np.ndarray, h: np.ndarray, n_resamples: int) -> tuple[tuple[float, float] | None, int]:
+def kappa_along(judge: np.ndarray, human: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Cohen's kappa over win/tie/loss along ``axis`` (the bootstrap's resamples at once); NaN where
+    the chance agreement is 1. The same formula as ``cohen_kappa_score`` (checked against it in the
+    tests), written out because 2,000 sklearn calls per interval made an audit take minutes."""
+    a = np.moveaxis(np.asarray(judge, dtype=float), axis, -1)
+    b = np.moveaxis(np.asarray(human, dtype=float), axis, -1)
+    observed = np.mean(a == b, axis=-1)
+    chance = sum(np.mean(a == c, axis=-1) * np.mean(b == c, axis=-1) for c in OUTCOMES)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isclose(chance, 1.0), np.nan, (observed - chance) / (1.0 - chance))
+
+
+def _bootstrap_quantiles(data: tuple[np.ndarray, ...], statistic: Callable[..., np.ndarray],
+                         n_resamples: int) -> tuple[tuple[float, float] | None, int]:
+    """95% percentile interval of a paired statistic over the finite resamples, and how many were NaN."""
     from scipy import stats
-
-    if len(j) < 3 or kappa(j, h) is None:
-        return None, 0
-
-    def statistic(a: np.ndarray, b: np.ndarray) -> float:
-        value = kappa(a, b)
-        return math.nan if value is None else value
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scipy warns about the NaN resamples handled below
-        res = stats.bootstrap((j, h), statistic, paired=True, vectorized=False, n_resamples=n_resamples,
+        res = stats.bootstrap(data, statistic, paired=True, vectorized=True, n_resamples=n_resamples,
                               confidence_level=CONFIDENCE, method="percentile", rng=np.random.default_rng(SEED))
     dist = np.asarray(res.bootstrap_distribution, dtype=float)
     finite = dist[~np.isnan(dist)]
@@ -163,3 +170,92 @@ def _kappa_ci(j: np.ndarray, h: np.ndarray, n_resamples: int) -> tuple[tuple[flo
     alpha = (1 - CONFIDENCE) / 2
     low, high = np.quantile(finite, [alpha, 1 - alpha])
     return (float(low), float(high)), int(len(dist) - len(finite))
+
+
+def _kappa_ci(j: np.ndarray, h: np.ndarray, n_resamples: int) -> tuple[tuple[float, float] | None, int]:
+    if len(j) < 3 or kappa(j, h) is None:
+        return None, 0
+    return _bootstrap_quantiles((j, h), kappa_along, n_resamples)
+
+
+# What a kappa and its interval say, by rule. Thresholds and their sources, stated once:
+# - 0 is chance-level agreement by the definition of kappa (Cohen 1960): the interval's position
+#   against 0 is the whole rule, no qualitative bands (Landis & Koch's are a convention, not a test);
+# - MIN_PAIRS is this project's floor, the same as the probe verdict's MIN_BASES
+#   (emplifai/probes/trust.py): under 10 resampled units a 95% bootstrap interval says little.
+MIN_PAIRS = 10
+PREFERENCE_RULE = (
+    f"Rule: 'too few pairs' under {MIN_PAIRS} pairs; 'undefined' when kappa is (both sides used one category "
+    "throughout); else 'agrees beyond chance' when the 95% interval of Cohen's kappa lies wholly above 0, "
+    "'worse than chance' when wholly below 0, otherwise 'not shown beyond chance'. Pairwise vs absolute: the "
+    "paired bootstrap interval of kappa(pairwise) - kappa(absolute) over the same pairs; 'pairwise agrees more' "
+    "when it lies wholly above 0, 'absolute agrees more' when wholly below, otherwise 'no difference shown'."
+)
+PREFERENCE_SOURCES = {
+    "0": "chance-level agreement, by the definition of Cohen's kappa (Cohen 1960)",
+    str(MIN_PAIRS): "this project's floor, as emplifai/probes/trust.py MIN_BASES (a 95% bootstrap interval over "
+                    "fewer units says little)",
+}
+
+
+def preference_reading(result: PreferenceAgreement) -> str:
+    """The verdict ``PREFERENCE_RULE`` gives one agreement result."""
+    if result.n < MIN_PAIRS:
+        return "too few pairs"
+    if result.kappa is None:
+        return "undefined"
+    if result.kappa_ci is None:
+        return "not shown beyond chance"
+    low, high = result.kappa_ci
+    if low > 0:
+        return "agrees beyond chance"
+    if high < 0:
+        return "worse than chance"
+    return "not shown beyond chance"
+
+
+@dataclass(frozen=True)
+class KappaDifference:
+    """kappa(first, human) - kappa(second, human) over the same pairs, with a paired bootstrap CI."""
+
+    n: int
+    first_kappa: float | None
+    second_kappa: float | None
+    difference: float | None
+    ci: tuple[float, float] | None
+    ci_dropped: int  # resamples where either kappa was undefined
+    reading: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def kappa_difference(
+    first: Sequence[float], second: Sequence[float], human: Sequence[float], *, n_resamples: int = N_RESAMPLES
+) -> KappaDifference:
+    """Is the first judge's agreement with the humans' implied preference higher than the second's?
+
+    The three sequences are outcomes (0, 0.5, 1) of the same pairs; the pairs are resampled
+    together (``scipy.stats.bootstrap``, ``paired``, percentile, fixed seed), so the interval
+    accounts for both judges being read on the same dialogues. Pairs with a NaN anywhere are left out.
+    """
+    a, b, h = (np.asarray(x, dtype=float) for x in (first, second, human))
+    keep = ~(np.isnan(a) | np.isnan(b) | np.isnan(h))
+    a, b, h = a[keep], b[keep], h[keep]
+    ka, kb = kappa(a, h), kappa(b, h)
+    n = len(a)
+    if ka is None or kb is None:
+        return KappaDifference(n, ka, kb, None, None, 0, "undefined")
+    diff = ka - kb
+    if n < MIN_PAIRS:
+        return KappaDifference(n, ka, kb, diff, None, 0, "too few pairs")
+
+    def statistic(x: np.ndarray, y: np.ndarray, z: np.ndarray, axis: int = -1) -> np.ndarray:
+        return kappa_along(x, z, axis) - kappa_along(y, z, axis)
+
+    ci, dropped = _bootstrap_quantiles((a, b, h), statistic, n_resamples)
+    if ci is None:
+        return KappaDifference(n, ka, kb, diff, None, dropped, "no difference shown")
+    low, high = ci
+    reading = "pairwise agrees more" if low > 0 else "absolute agrees more" if high < 0 else "no difference shown"
+    return KappaDifference(n, ka, kb, diff, (low, high), dropped, reading)
