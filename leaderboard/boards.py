@@ -412,13 +412,14 @@ def _supersede(runs: list[Run]) -> tuple[Run, list[dict[str, Any]]]:
 
 
 def _newest_checks(checks: list[JudgeCheck]) -> list[JudgeCheck]:
-    newest: dict[tuple[str, str | None], JudgeCheck] = {}
+    newest: dict[tuple[str, str | None, str], JudgeCheck] = {}
     for c in sorted(checks, key=lambda c: (c.created, c.log)):
-        old = newest.get((c.judge, c.rubric))
+        key = (c.judge, c.rubric, c.mode)  # an absolute and a pairwise check of one judge are two checks
+        old = newest.get(key)
         if old is not None:
             c.superseded = [*old.superseded, old.log]
-        newest[(c.judge, c.rubric)] = c
-    return sorted(newest.values(), key=lambda c: (c.judge, str(c.rubric)))
+        newest[key] = c
+    return sorted(newest.values(), key=lambda c: (c.judge, str(c.rubric), c.mode))
 
 
 def build_leaderboard(collection: Collection, cache: IntervalCache | None = None) -> Leaderboard:

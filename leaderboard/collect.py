@@ -14,7 +14,8 @@ whose judge is the candidate (``grader_is_candidate`` in the judge's metadata, o
 name) is *self-judged*: listed beside its board, never ranked.
 
 Logs that are not counted (failed or cancelled runs, other tasks, a generation log no judge
-scored) are kept as ``Skipped`` with the reason; ``judge_probes`` logs become ``JudgeCheck``s.
+scored) are kept as ``Skipped`` with the reason; known-answer probe logs (``judge_probes``, judged
+absolutely, and ``pairwise_probes``, judged pairwise) become ``JudgeCheck``s.
 """
 
 from __future__ import annotations
@@ -30,15 +31,16 @@ import numpy as np
 import pandas as pd
 
 from emplifai.judge_metrics import METRIC_KEYS
-
-# Runs of tasks/pairwise.py and tasks/pairwise_probes.py: boards of their own (pairwise_board.py).
-PAIRWISE_TASKS = ("pairwise", "pairwise_probes")
 from emplifai.leaderboard.logread import LogRecord, read_logs
 from emplifai.probes.trust import TRUST_METRICS, trust_verdict
 
 EMOTION = "emotion"
 GENERATION = "generation"
-PROBES = "judge_probes"
+PAIRWISE = "pairwise"  # tasks/pairwise.py: boards of their own (pairwise_board.py)
+# The known-answer probe tasks and how each has the judge see a probe: scored alone and compared
+# with its base's scores (absolute), or judged against its base in both orders (pairwise). Both
+# write the same probe metrics, so one trust rule reads either.
+PROBE_MODES: dict[str, str] = {"judge_probes": "absolute", "pairwise_probes": "pairwise"}
 TASKS = (EMOTION, GENERATION)
 OVERALL = "overall"
 REFERENCE_LABEL = "human reference (dataset dialogues)"
@@ -69,7 +71,7 @@ class Skipped:
 
 @dataclass
 class JudgeCheck:
-    """A ``judge_probes`` log: how one judge did on the known-answer probes."""
+    """A ``judge_probes`` or ``pairwise_probes`` log: how one judge did on the known-answer probes."""
 
     judge: str
     log: str
@@ -82,6 +84,7 @@ class JudgeCheck:
     # emplifai.probes.trust: the verdict on trusting this judge, and its one-sentence reading.
     verdict: str = ""
     verdict_sentence: str = ""
+    mode: str = "absolute"  # PROBE_MODES: how the judge saw the probes ("absolute" or "pairwise")
 
 
 @dataclass
@@ -492,7 +495,7 @@ def _generation_runs(rec: LogRecord, base: dict[str, Any]) -> tuple[list[Run], l
     return runs, dropped
 
 
-def _judge_check(rec: LogRecord) -> JudgeCheck | None:
+def _judge_check(rec: LogRecord, mode: str) -> JudgeCheck:
     h = rec.header
     metrics: dict[str, Any] = {}
     for values in (h.get("results") or {}).values():
@@ -511,6 +514,7 @@ def _judge_check(rec: LogRecord) -> JudgeCheck | None:
         n=len({s["id"] for s in rec.samples}),
         verdict=verdict,
         verdict_sentence=sentence,
+        mode=mode,
     )
 
 
@@ -551,12 +555,10 @@ def read_runs(log_dir: str | Path, cache_dir: str | Path | None = None) -> Colle
         task = h["task"]
         if h["status"] != "success":
             reason = f"status {h['status']}" + (f": {h['error_message']}" if h.get("error_message") else "")
-        elif task == PROBES:
-            checks.append(_judge_check(rec))
-        elif task in PAIRWISE_TASKS:
-            reason = ("a pairwise run: on the pairwise boards (pairwise.html), never mixed with absolute scores"
-                      if task == "pairwise" else
-                      "pairwise known-answer probes: figures and trust rule in the log (inspect view), not a board")
+        elif task in PROBE_MODES:
+            checks.append(_judge_check(rec, PROBE_MODES[task]))
+        elif task == PAIRWISE:
+            reason = "a pairwise run: on the pairwise boards (pairwise.html), never mixed with absolute scores"
         elif task not in TASKS:
             reason = f"task {task!r} is not an emplifai leaderboard task ({', '.join(TASKS)})"
         elif not rec.samples:

@@ -206,23 +206,39 @@ def _fmt(value: float | None, pct: bool = False) -> str:
     return f"{100 * value:.0f}%" if pct else f"{value:.3f}"
 
 
+# What the two shares mean for each way the probes were judged (leaderboard.collect.PROBE_MODES).
+_SHARES = {
+    "absolute": ("share of degraded replies scored below their original",
+                 "share of harmless rewrites that moved a score"),
+    "pairwise": ("share of degraded replies that lost to their original in both orders",
+                 "share of harmless rewrites not judged a tie with their original in both orders"),
+}
+
+
+def _judge_check_item(c: JudgeCheck) -> str:
+    accuracy, invariance = _SHARES.get(c.mode, _SHARES["absolute"])
+    return (
+        f'<li data-mode="{_e(c.mode)}"><b>{_e(c.judge)}</b> ({"rubric " + _e(c.rubric) + ", " if c.rubric else ""}'
+        f"<b>{_e(c.mode)}</b> judging): probe accuracy <b>{_fmt(c.probe_accuracy, True)}</b> ({accuracy}), "
+        f"invariance violations <b>{_fmt(c.invariance_violation_rate, True)}</b> ({invariance}), {c.n} probes, "
+        f'<code title="{_e(c.log)}">{_e(c.log.rsplit("/", 1)[-1])}</code>. '
+        f'Trust verdict: <b data-verdict="{_e(c.verdict)}">{_e(c.verdict)}</b>. {_e(c.verdict_sentence)}</li>'
+    )
+
+
 def judge_checks_html(checks: list[JudgeCheck], judges: str) -> str:
     if not checks:
         return (
-            f'<p class="checks meta" data-judge-checks="none"><b>Judge checks</b>: no <code>judge_probes</code> log for '
-            f"{_e(judges)} in these logs (<code>inspect eval tasks/judge_probes.py --model-role grader=...</code> "
-            "measures whether the judge separates known-worse replies and ignores padding and injected instructions).</p>"
+            f'<p class="checks meta" data-judge-checks="none"><b>Judge checks</b>: no <code>judge_probes</code> or '
+            f"<code>pairwise_probes</code> log for {_e(judges)} in these logs (<code>inspect eval "
+            "tasks/judge_probes.py --model-role grader=...</code> measures whether the judge separates known-worse "
+            "replies and ignores padding and injected instructions; <code>tasks/pairwise_probes.py</code> asks the "
+            "same of it judging pairwise).</p>"
         )
-    items = "".join(
-        f"<li><b>{_e(c.judge)}</b>{' (rubric ' + _e(c.rubric) + ')' if c.rubric else ''}: probe accuracy "
-        f"<b>{_fmt(c.probe_accuracy, True)}</b> (share of degraded replies scored below their original), "
-        f"invariance violations <b>{_fmt(c.invariance_violation_rate, True)}</b> (share of harmless rewrites that "
-        f'moved a score), {c.n} probes, <code title="{_e(c.log)}">{_e(c.log.rsplit("/", 1)[-1])}</code>. '
-        f'Trust verdict: <b data-verdict="{_e(c.verdict)}">{_e(c.verdict)}</b>. {_e(c.verdict_sentence)}</li>'
-        for c in checks
-    )
+    items = "".join(_judge_check_item(c) for c in checks)
     rule = f'<p class="meta">{_e(TRUST_RULE)}</p>'
-    return f'<div class="checks" data-judge-checks="{len(checks)}"><b>Judge checks</b> (judge_probes):<ul>{items}</ul>{rule}</div>'
+    return (f'<div class="checks" data-judge-checks="{len(checks)}"><b>Judge checks</b> (judge_probes: absolute, '
+            f"pairwise_probes: pairwise):<ul>{items}</ul>{rule}</div>")
 
 
 def board_html(board: Board, paper: PaperFigures | None) -> str:

@@ -64,13 +64,14 @@ def board_markdown(board: Board) -> str:
                     else f"{100 * c.invariance_violation_rate:.0f}%"
                 )
                 parts.append(
-                    f"Judge checks ({md_text(c.judge)}{', rubric ' + md_text(c.rubric) if c.rubric else ''}): "
+                    f"Judge checks ({md_text(c.judge)}{', rubric ' + md_text(c.rubric) if c.rubric else ''}, "
+                    f"{md_text(c.mode)} judging): "
                     f"probe accuracy {pa}, invariance violations {iv}, {c.n} probes ({md_code(c.log)}). "
                     f"Trust verdict: **{md_text(c.verdict)}**. {md_text(c.verdict_sentence)}"
                 )
             parts.append(f"({TRUST_RULE})")
         else:
-            parts.append("Judge checks: no judge_probes log for this judge.")
+            parts.append("Judge checks: no judge_probes or pairwise_probes log for this judge.")
         parts.append("")
     parts += [f"> {md_text(n)}\n" for n in panel_notes(board)]
     if len(board.rows):

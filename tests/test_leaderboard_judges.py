@@ -1,7 +1,8 @@
 """Judges on the board: a log rescored with `inspect score` (append or overwrite, as a copy or in
 place) gives a (candidate, judge) row on that judge's board; a log with several judges gives the
 panel's mean and median with Krippendorff's alpha; a self-judged run is listed, never ranked; the
-data is one board whatever path spelled it; judge_probes logs show next to their judge's boards;
+data is one board whatever path spelled it; judge_probes and pairwise_probes logs show next to their
+judge's boards, each marked with its judging mode;
 an epoch the judge missed leaves its sample unscored."""
 
 from __future__ import annotations
@@ -247,14 +248,16 @@ def test_an_epoch_the_judge_missed_leaves_the_sample_unscored(tmp_path):
     assert len(kept) == 9 and row["overall"] == pytest.approx(np.mean(kept))
 
 
+def always_five(messages, tools, tool_choice, config):  # noqa: ANN001, ANN201
+    """An absolute judge that gives 5 on every metric."""
+    verdict = {k: {"rationale": "丁寧に受け止めている。", "score": 5} for k in METRIC_KEYS}
+    out = ModelOutput.from_content(GRADER_A, json.dumps(verdict, ensure_ascii=False))
+    out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+    return out
+
+
 def test_judge_probe_results_show_next_to_the_judges_boards(logs, tmp_path):
     from emplifai.tasks.judge_probes import judge_probes
-
-    def always_five(messages, tools, tool_choice, config):  # noqa: ANN001, ANN202
-        verdict = {k: {"rationale": "丁寧に受け止めている。", "score": 5} for k in METRIC_KEYS}
-        out = ModelOutput.from_content(GRADER_A, json.dumps(verdict, ensure_ascii=False))
-        out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
-        return out
 
     log_dir = tmp_path / "logs"
     shutil.copytree(logs["dir"], log_dir)
@@ -268,6 +271,7 @@ def test_judge_probe_results_show_next_to_the_judges_boards(logs, tmp_path):
     [check] = board_of(lb, GRADER_A).judge_checks
     # a judge that gives 5 to everything never scores a degraded reply below its base
     assert check.judge == GRADER_A and check.probe_accuracy == 0.0 and check.invariance_violation_rate == 0.0
+    assert check.mode == "absolute"
     # two bases: too few bases for a verdict, and the page says so with its rule
     assert check.verdict == "too few bases" and "caught 0 of 2 degrading probes" in check.verdict_sentence
     assert board_of(lb, GRADER_C).judge_checks == []
@@ -276,6 +280,48 @@ def test_judge_probe_results_show_next_to_the_judges_boards(logs, tmp_path):
     assert 'data-judge-checks="1"' in page and "probe accuracy <b>0%</b>" in page
     assert 'data-verdict="too few bases"' in page and "95% interval of probe accuracy" in page
     assert "Trust verdict: **too few bases**" in paths["markdown"].read_text(encoding="utf-8")
+    assert '<li data-mode="absolute">' in page and "scored below their original" in page
     assert 'href="../audit/audit.html"' in page and "(not written yet)" in page
     # the length-controlled column's method links to the audit report's section of it
     assert 'id="length-control-link" href="../audit/audit.html#length-controlled"' in page
+
+
+def test_pairwise_probe_results_show_as_judge_checks_in_pairwise_mode(logs, tmp_path):
+    """A pairwise_probes log is a judge check too, marked pairwise, with the same trust rule."""
+    from emplifai.tasks.judge_probes import judge_probes
+    from emplifai.tasks.pairwise_probes import pairwise_probes
+
+    from .pairwise_script import always_tie
+
+    log_dir = tmp_path / "logs"
+    shutil.copytree(logs["dir"], log_dir)
+    judge = always_tie()
+    [probe] = inspect_eval(
+        pairwise_probes(n=2, probes="cold_correct,padded"), model="none/none",
+        model_roles={"grader": get_model(GRADER_A, custom_outputs=judge)}, log_dir=str(log_dir), display="none",
+    )
+    assert probe.status == "success", probe.error
+    assert len(judge.calls) == 2 * 2 * 2  # 2 bases x 2 probes, each judged in both orders
+    lb = build(log_dir)
+    assert all(s.task != "pairwise_probes" for s in lb.skipped)
+    [check] = board_of(lb, GRADER_A).judge_checks
+    # A judge that ties everything never prefers the base to a cold rewrite, and ties every padded copy.
+    assert (check.judge, check.mode, check.rubric) == (GRADER_A, "pairwise", "default")
+    assert check.probe_accuracy == 0.0 and check.invariance_violation_rate == 0.0 and check.n == 4
+    assert check.verdict == "too few bases" and "caught 0 of 2 degrading probes" in check.verdict_sentence
+    paths = write_leaderboard(log_dir, tmp_path / "out", audit=tmp_path / "audit")
+    page = paths["html"].read_text(encoding="utf-8")
+    assert '<li data-mode="pairwise">' in page and "<b>pairwise</b> judging): probe accuracy <b>0%</b>" in page
+    assert "lost to their original in both orders" in page and 'data-verdict="too few bases"' in page
+    markdown = paths["markdown"].read_text(encoding="utf-8")
+    assert f"Judge checks ({GRADER_A}, rubric default, pairwise judging): probe accuracy 0%" in markdown
+    document = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert [c["mode"] for c in document["judge_checks"]] == ["pairwise"]
+    # The same judge's absolute probes, run later: a second check beside it, not its replacement.
+    [absolute] = inspect_eval(
+        judge_probes(n=2, probes="cold_correct,padded"), model=get_model("mockllm/model"),
+        model_roles={"grader": get_model(GRADER_A, custom_outputs=always_five)}, log_dir=str(log_dir), display="none",
+    )
+    assert absolute.status == "success", absolute.error
+    both = board_of(build(log_dir), GRADER_A).judge_checks
+    assert [c.mode for c in both] == ["absolute", "pairwise"] and all(not c.superseded for c in both)

@@ -1,4 +1,4 @@
-"""``emplifai probes compare LOG [LOG ...] [--out FILE]``: judge_probes logs side by side;
+"""``emplifai probes compare LOG [LOG ...] [--out FILE]``: judge_probes and pairwise_probes logs side by side;
 ``emplifai probes stats [--data D] [--probe-data P]``: what a probe set holds."""
 
 from __future__ import annotations
@@ -33,15 +33,18 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("probes", help="known-answer probe reports (judge_probes logs)",
-                       description="Reports on tasks/judge_probes.py runs. See docs/probes.md.")
+    p = sub.add_parser("probes", help="known-answer probe reports (judge_probes and pairwise_probes logs)",
+                       description="Reports on tasks/judge_probes.py and tasks/pairwise_probes.py runs. "
+                       "See docs/probes.md.")
     group = p.add_subparsers(dest="probes_command", required=True)
-    c = group.add_parser("compare", help="probe accuracy and invariance of judge_probes logs side by side",
+    c = group.add_parser("compare", help="probe accuracy, invariance and trust verdict of probe logs side by side",
                          description="One column per log (e.g. the same judge with -T rubric=default and "
-                         "-T rubric=neutral), headed by judge, rubric and start time, with 95%% bootstrap "
-                         "intervals, as a Markdown table; warns when the runs' probe sets, rubrics, base "
-                         "dialogues or data differ.")
-    c.add_argument("logs", nargs="+", help="judge_probes .eval log files")
+                         "-T rubric=neutral, or the same judge's judge_probes and pairwise_probes runs), headed "
+                         "by judge, rubric and start time, with its judging mode (absolute or pairwise), trust "
+                         "verdict and 95%% bootstrap intervals, as a Markdown table; says which way of judging "
+                         "earned the better verdict when an absolute and a pairwise run share judge and bases; "
+                         "warns when the runs' probe sets, judging modes, rubrics, base dialogues or data differ.")
+    c.add_argument("logs", nargs="+", help="judge_probes or pairwise_probes .eval log files")
     c.add_argument("--out", default=None, help="also write the table to this Markdown file")
     c.set_defaults(func=_cmd_compare)
     st = group.add_parser("stats", help="a probe set: probes per kind and their length relative to the base",
