@@ -70,11 +70,23 @@ def test_reads_the_gguf_header() -> None:
         ("gguf/smollm2-135m", {"n_ctx": "big"}, "-M n_ctx must be an integer >= 1"),
         ("gguf/smollm2-135m", {"slots": 0}, "-M slots must be an integer >= 1"),
         ("gguf/smollm2-135m", {"grammar": ""}, "-M grammar must be a GBNF grammar"),
+        ("gguf/smollm2-135m", {"flash_attn": "fast"}, "-M flash_attn must be one of off, on, auto, got 'fast'"),
+        ("gguf/smollm2-135m", {"cache_type_k": "q4_0"}, "-M cache_type_k must be one of q8_0, f16, got 'q4_0'"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(name: str, args: dict, message: str) -> None:
     with pytest.raises(UserError, match=message):
         get_model(name, memoize=False, **args)
+
+
+def test_attention_settings_default_and_yaml_booleans() -> None:
+    """The defaults are the measured fastest on CPU; -M flash_attn=on arrives from YAML as True."""
+    default = get_model("gguf/smollm2-135m", memoize=False).api
+    assert (default.key.flash_attn, default.key.cache_type_k) == ("off", "q8_0")
+    on = get_model("gguf/smollm2-135m", memoize=False, flash_attn=True, cache_type_k="f16").api
+    assert (on.key.flash_attn, on.key.cache_type_k) == ("on", "f16")
+    # Other settings, another server: the two never share slots (or a saved prefix).
+    assert on.connection_key() != default.connection_key()
 
 
 def test_a_file_that_is_not_gguf(tmp_path: Path) -> None:
@@ -238,6 +250,10 @@ def test_the_prefix_is_restored_from_disk_in_a_new_process(tmp_path: Path) -> No
                         {"EMPLIFAI_PROMPT_CACHE": str(tmp_path / "off")})
     assert any(ln == "EVENTS []" for ln in off), off
     assert not (tmp_path / "off").exists() or not list((tmp_path / "off").glob("*.bin"))
+    # llama.cpp's own attention settings store the KV another way: the saved prefix is not theirs.
+    other = _in_a_process(body.replace('"gguf/smollm2-135m"', '"gguf/smollm2-135m", flash_attn="auto", cache_type_k="f16"'), env)
+    events = next(ln for ln in other if ln.startswith("EVENTS"))
+    assert "prompt cache: wrote" in events and "prompt cache: restored" not in events, other
 
 
 @pytest.mark.slow

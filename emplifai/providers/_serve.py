@@ -34,6 +34,10 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+FLASH_ATTN = {"on": "LLAMA_FLASH_ATTN_TYPE_ENABLED", "off": "LLAMA_FLASH_ATTN_TYPE_DISABLED",
+              "auto": "LLAMA_FLASH_ATTN_TYPE_AUTO"}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", required=True)
@@ -44,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--parent", type=int, required=True)
     ap.add_argument("--slot-save-path", default="", help="folder for llama.cpp's slot save/restore (prompt cache)")
+    ap.add_argument("--flash-attn", choices=("on", "off", "auto"), default="off")
+    ap.add_argument("--cache-type-k", choices=("f16", "q8_0"), default="q8_0")
     args = ap.parse_args(argv)
     _die_with_parent(args.parent)
 
@@ -61,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     params.cpuparams_batch.n_threads = args.threads
     params.use_jinja = True  # the chat template stored in the GGUF file
     params.cache_prompt = True  # judge prompts share a long prefix: only the new tokens are computed
+    # The attention settings gguf_server.ServerKey explains (measured there); V stays f16, which
+    # llama.cpp needs without flash attention.
+    params.flash_attn_type = getattr(xllamacpp.llama_flash_attn_type, FLASH_ATTN[args.flash_attn])
+    params.cache_type_k = getattr(xllamacpp.ggml_type, f"GGML_TYPE_{args.cache_type_k.upper()}")
     if args.slot_save_path:
         # llama.cpp joins the folder and the file name as strings: the trailing separator matters.
         params.slot_save_path = os.path.join(args.slot_save_path, "")

@@ -15,7 +15,9 @@ would otherwise enforce.
 use that are not busy when the server starts, at least 1), ``slots`` (parallel requests; default: ``--max-connections``, else 1), ``grammar`` (a raw
 GBNF grammar applied to every request that has no response schema), ``prompt_cache`` (default
 true: keep the processed prompt prefix on disk between processes, see ``prompt_cache``;
-``-M prompt_cache=false`` turns it off).
+``-M prompt_cache=false`` turns it off), ``flash_attn`` (``off`` default, ``on``, ``auto``: llama.cpp's
+choice) and ``cache_type_k`` (``q8_0`` default, ``f16``): the defaults generate fastest on CPU
+(figures in ``gguf_server.ServerKey``); on a GPU build, ``-M flash_attn=auto``.
 
 One server per model file and settings serves every eval of a process; it stops when the process
 ends (see ``gguf_server``).
@@ -51,7 +53,9 @@ DEFAULT_SLOTS = 1
 # A bound on every reply when the eval gives none: a small model that loops would otherwise
 # write until the context is full.
 DEFAULT_MAX_TOKENS = 2048
-MODEL_ARGS = ("n_ctx", "threads", "slots", "grammar", "prompt_cache")
+MODEL_ARGS = ("n_ctx", "threads", "slots", "grammar", "prompt_cache", "flash_attn", "cache_type_k")
+FLASH_ATTN = ("off", "on", "auto")
+CACHE_TYPES_K = ("q8_0", "f16")
 
 
 def check_serve_extra() -> None:
@@ -71,6 +75,17 @@ def _bool_arg(name: str, value: Any, default: bool) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", "yes", "no"):
         return value.strip().lower() in ("true", "1", "yes")
     raise UserError(f"-M {name} must be true or false, got {value!r}")
+
+
+def _choice_arg(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """``value`` when it is one of ``choices`` (the first is the default), else a one-line ``UserError``."""
+    if value is None:
+        return choices[0]
+    if isinstance(value, bool) and name == "flash_attn":  # -M values are YAML: a bare on/off is a boolean
+        value = "on" if value else "off"
+    if str(value) not in choices:
+        raise UserError(f"-M {name} must be one of {', '.join(choices)}, got {value!r}")
+    return str(value)
 
 
 def estimate_tokens(text: str) -> int:
@@ -116,6 +131,8 @@ class GGUFAPI(ModelAPI):
         self.key = gguf_server.ServerKey(
             path=str(self.path.resolve()), n_ctx=self.n_ctx, threads=threads,  # one server per real file
             prompt_cache=_bool_arg("prompt_cache", model_args.get("prompt_cache"), True),
+            flash_attn=_choice_arg("flash_attn", model_args.get("flash_attn"), FLASH_ATTN),
+            cache_type_k=_choice_arg("cache_type_k", model_args.get("cache_type_k"), CACHE_TYPES_K),
         )
         self.alias = model_name if "/" not in model_name else self.path.stem
         gguf_server.want_slots(self.key, self.slots)
@@ -127,7 +144,8 @@ class GGUFAPI(ModelAPI):
 
     def connection_key(self) -> str:
         # Roles that name the same file share one server, so they share its slots too.
-        return f"{self.key.path}|{self.key.n_ctx}|{self.key.threads}|{self.key.prompt_cache}"
+        k = self.key
+        return f"{k.path}|{k.n_ctx}|{k.threads}|{k.prompt_cache}|{k.flash_attn}|{k.cache_type_k}"
 
     def max_tokens(self) -> int | None:
         return DEFAULT_MAX_TOKENS
