@@ -304,9 +304,14 @@ def _put_length_controlled(rows: pd.DataFrame, runs: list[Run], cache: IntervalC
 
         fit = length_controlled_means(data, "candidate", "overall", "log_chars", ref) if len(data) else None
         groups = (fit or {}).get("groups", {})
-        hits = {c: Interval(float(groups.get(c, {}).get("lc_mean", math.nan)), float(groups.get(c, {}).get("lc_ci_low", math.nan)),
-                            float(groups.get(c, {}).get("lc_ci_high", math.nan)), int(groups.get(c, {}).get("n", 0)))
-                for c in rows["candidate"]}
+
+        def value(c: str, key: str) -> float:
+            # None: a degenerate fit (every score equal: no variance, so no interval), shown as n/a.
+            got = groups.get(c, {}).get(key)
+            return math.nan if got is None else float(got)
+
+        hits = {c: Interval(value(c, "lc_mean"), value(c, "lc_ci_low"), value(c, "lc_ci_high"),
+                            int(groups.get(c, {}).get("n", 0))) for c in rows["candidate"]}
         if cache is not None:
             for c, iv in hits.items():
                 cache.put(keys[c], iv)

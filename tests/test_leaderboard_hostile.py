@@ -159,3 +159,33 @@ def test_markdown_text_never_opens_a_tag_or_ends_a_cell(text):
 def test_csv_text_shows_as_text(text):
     out = csv_text(text)
     assert not out.startswith(("=", "+", "-", "@", "\t", "\r")) and out.endswith(text)
+
+
+def test_a_board_whose_judge_gives_one_score_to_everything(tmp_path: Path) -> None:
+    """Constant scores leave the length-controlled fit without variance: the board still builds,
+    with the raw mean as the length-controlled mean and no interval (the fit returns None bounds)."""
+    import json
+    import math
+
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+    from emplifai.judge_metrics import METRIC_KEYS
+    from emplifai.leaderboard import build
+    from emplifai.tasks.generation import generation
+
+    def five(messages, tools, tool_choice, config):  # noqa: ANN001, ANN202
+        verdict = {k: {"rationale": "丁寧に受け止めている。", "score": 5} for k in METRIC_KEYS}
+        out = ModelOutput.from_content("mockllm/five", json.dumps(verdict, ensure_ascii=False))
+        out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+        return out
+
+    [log] = inspect_eval(generation(n=3, source="reference"), model="none/none",
+                         model_roles={"grader": get_model("mockllm/five", custom_outputs=five)},
+                         log_dir=str(tmp_path / "logs"), display="none")
+    assert log.status == "success", log.error
+    [board] = [b for b in build(tmp_path / "logs").boards if b.task == "generation"]
+    [row] = board.rows.to_dict("records")
+    assert row["overall_lc"] == 5.0 and math.isnan(row["overall_lc_ci_low"]) and math.isnan(row["overall_lc_ci_high"])
+    paths = write_leaderboard(tmp_path / "logs", tmp_path / "out")
+    assert paths["html"].exists()
