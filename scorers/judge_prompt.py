@@ -156,10 +156,16 @@ _TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-JUDGE_PROMPT_SHA256 = hashlib.sha256(
-    json.dumps({"version": JUDGE_PROMPT_VERSION, "fence": [FENCE_OPEN, FENCE_CLOSE], "text": _TEXT},
-               ensure_ascii=False, sort_keys=True).encode("utf-8")
-).hexdigest()
+def prompt_text_sha256(version: str, text: dict) -> str:
+    """The hash a judge prompt is logged with: its version, the fence lines and every text of it
+    (the absolute and the pairwise judge hash the same way, so equal texts give equal hashes)."""
+    return hashlib.sha256(
+        json.dumps({"version": version, "fence": [FENCE_OPEN, FENCE_CLOSE], "text": text},
+                   ensure_ascii=False, sort_keys=True).encode("utf-8")
+    ).hexdigest()
+
+
+JUDGE_PROMPT_SHA256 = prompt_text_sha256(JUDGE_PROMPT_VERSION, _TEXT)
 
 
 def neutralise_fences(text: str) -> str:

@@ -21,8 +21,6 @@ can close its fence, open another one, or pass itself off as the other dialogue.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from functools import cache
 from typing import Literal
 
@@ -38,6 +36,7 @@ from emplifai.scorers.judge_prompt import (
     RATIONALE_MAX_CHARS,
     emotion_line,
     neutralise_fences,
+    prompt_text_sha256,
     render_dialogue,
 )
 from emplifai.scorers.rubrics import RubricSet
@@ -153,10 +152,7 @@ _TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-PAIRWISE_PROMPT_SHA256 = hashlib.sha256(
-    json.dumps({"version": PAIRWISE_PROMPT_VERSION, "fence": [FENCE_OPEN, FENCE_CLOSE], "text": _TEXT},
-               ensure_ascii=False, sort_keys=True).encode("utf-8")
-).hexdigest()
+PAIRWISE_PROMPT_SHA256 = prompt_text_sha256(PAIRWISE_PROMPT_VERSION, _TEXT)
 
 
 def fence_open(label: str) -> str:
