@@ -21,19 +21,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import time
 from typing import Any
+
+# bench/ is on sys.path when this file runs as a script (and in its child processes).
+from local_engine import _call, _judge_inputs, _judge_schema, print_table, run_children
 
 DEFAULT_SETTINGS = "auto:f16,off:f16,off:q8_0,on:q8_0"
 
 
 async def _measure(flash_attn: str, cache_type_k: str, long_tokens: int, short_tokens: int,
                    judge_tokens: int) -> dict[str, Any]:
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     from inspect_ai.model import ChatMessageUser, get_model
-    from local_engine import _call, _judge_inputs, _judge_schema  # the judge's real request
 
     model = get_model("gguf/smollm2-135m", slots=1, prompt_cache="false", flash_attn=flash_attn,
                       cache_type_k=cache_type_k)
@@ -72,21 +72,12 @@ def main() -> int:
         result = asyncio.run(_measure(fa, kv, args.long_tokens, args.short_tokens, args.judge_tokens))
         print(json.dumps(result), flush=True)
         return 0
-    rows = []
-    for setting in args.settings.split(","):
-        cmd = [sys.executable, __file__, "--child", setting, "--long-tokens", str(args.long_tokens),
-               "--short-tokens", str(args.short_tokens), "--judge-tokens", str(args.judge_tokens)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            print(out.stderr[-3000:], file=sys.stderr)
-            return out.returncode
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        print(json.dumps(rows[-1]), flush=True)
-    keys = [k for k in rows[0] if k != "setting"]
-    print("\n| measure | " + " | ".join(r["setting"] for r in rows) + " |")
-    print("|---|" + "---|" * len(rows))
-    for k in keys:
-        print(f"| {k} | " + " | ".join(str(r[k]) for r in rows) + " |")
+    rows = run_children([[sys.executable, __file__, "--child", setting, "--long-tokens", str(args.long_tokens),
+                          "--short-tokens", str(args.short_tokens), "--judge-tokens", str(args.judge_tokens)]
+                         for setting in args.settings.split(",")])
+    if isinstance(rows, int):
+        return rows
+    print_table(rows, "setting")
     return 0
 
 

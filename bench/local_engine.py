@@ -148,16 +148,12 @@ def _warm_start(language: str, judge_tokens: int) -> int:
     import tempfile
 
     env = {**os.environ, "EMPLIFAI_PROMPT_CACHE": tempfile.mkdtemp(prefix="emplifai-bench-prompt-cache-")}
-    rows = {}
-    for phase in ("cold", "restored"):
-        cmd = [sys.executable, __file__, "--warm-child", phase, "--language", language,
-               "--judge-tokens", str(judge_tokens)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-        if out.returncode != 0:
-            print(out.stderr[-3000:], file=sys.stderr)
-            return out.returncode
-        rows[phase] = json.loads(out.stdout.strip().splitlines()[-1])
-        print(json.dumps(rows[phase]), flush=True)
+    phases = ("cold", "restored")
+    got = run_children([[sys.executable, __file__, "--warm-child", phase, "--language", language,
+                         "--judge-tokens", str(judge_tokens)] for phase in phases], env=env)
+    if isinstance(got, int):
+        return got
+    rows = dict(zip(phases, got, strict=True))
     cold, warm = rows["cold"]["calls"]
     [restored] = rows["restored"]["calls"]
     print(f"\n| seconds to the first verdict ({language} rubric, structured) | s | judge prompt tokens computed |")
@@ -168,6 +164,28 @@ def _warm_start(language: str, judge_tokens: int) -> int:
         print(f"| {name} | {call['s']:.1f} | {call['in']} |")
     print(f"restored / cold: {restored['s'] / cold['s']:.2f}")
     return 0
+
+
+def run_children(cmds: list[list[str]], env: dict[str, str] | None = None) -> list[dict[str, Any]] | int:
+    """Each command in a process of its own, in turn: the JSON of its last output line (printed as
+    it comes), or the exit code of the first that fails (its stderr's tail printed)."""
+    rows = []
+    for cmd in cmds:
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+        if out.returncode != 0:
+            print(out.stderr[-3000:], file=sys.stderr)
+            return out.returncode
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]], label: str, skip: tuple[str, ...] = ()) -> None:
+    """A Markdown table: one column per row (headed by its ``label`` value), one line per measure."""
+    print("\n| measure | " + " | ".join(str(r[label]) for r in rows) + " |")
+    print("|---|" + "---|" * len(rows))
+    for k in (k for k in rows[0] if k != label and k not in skip):
+        print(f"| {k} | " + " | ".join(str(r[k]) for r in rows) + " |")
 
 
 def _child(engine: str, language: str, judge_tokens: int, gen_tokens: int, threads: int | None) -> None:
@@ -202,22 +220,13 @@ def main() -> int:
     if args.child:
         _child(args.child, args.language, args.judge_tokens, args.gen_tokens, int(args.threads or 0) or None)
         return 0
-    rows = []
     runs = [(e, t) for e in args.engines.split(",") for t in (args.threads.split(",") if e == "gguf" else [""])]
-    for engine, threads in runs:
-        cmd = [sys.executable, __file__, "--child", engine, "--language", args.language, "--threads", threads,
-               "--judge-tokens", str(args.judge_tokens), "--gen-tokens", str(args.gen_tokens)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if out.returncode != 0:
-            print(out.stderr[-3000:], file=sys.stderr)
-            return out.returncode
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        print(json.dumps(rows[-1]), flush=True)
-    keys = [k for k in rows[0] if k not in ("engine", "model")]
-    print("\n| measure | " + " | ".join(r["engine"] for r in rows) + " |")
-    print("|---|" + "---|" * len(rows))
-    for k in keys:
-        print(f"| {k} | " + " | ".join(str(r[k]) for r in rows) + " |")
+    rows = run_children([[sys.executable, __file__, "--child", engine, "--language", args.language, "--threads",
+                          threads, "--judge-tokens", str(args.judge_tokens), "--gen-tokens", str(args.gen_tokens)]
+                         for engine, threads in runs])
+    if isinstance(rows, int):
+        return rows
+    print_table(rows, "engine", skip=("model",))
     hf = next((r for r in rows if r["engine"] == "hf"), None)
     for gg in (r for r in rows if r["engine"] != "hf"):
         if hf is not None:
