@@ -34,8 +34,11 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-FLASH_ATTN = {"on": "LLAMA_FLASH_ATTN_TYPE_ENABLED", "off": "LLAMA_FLASH_ATTN_TYPE_DISABLED",
+# -M flash_attn (to llama.cpp's names) and -M cache_type_k: the first of each is the default (why:
+# gguf_server.ServerKey). Here, so that this light module and the provider share one list.
+FLASH_ATTN = {"off": "LLAMA_FLASH_ATTN_TYPE_DISABLED", "on": "LLAMA_FLASH_ATTN_TYPE_ENABLED",
               "auto": "LLAMA_FLASH_ATTN_TYPE_AUTO"}
+CACHE_TYPES_K = ("q8_0", "f16")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--parent", type=int, required=True)
     ap.add_argument("--slot-save-path", default="", help="folder for llama.cpp's slot save/restore (prompt cache)")
-    ap.add_argument("--flash-attn", choices=("on", "off", "auto"), default="off")
-    ap.add_argument("--cache-type-k", choices=("f16", "q8_0"), default="q8_0")
+    ap.add_argument("--flash-attn", choices=tuple(FLASH_ATTN), default=next(iter(FLASH_ATTN)))
+    ap.add_argument("--cache-type-k", choices=CACHE_TYPES_K, default=CACHE_TYPES_K[0])
     args = ap.parse_args(argv)
     _die_with_parent(args.parent)
 

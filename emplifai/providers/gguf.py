@@ -44,6 +44,7 @@ from emplifai.deps import require_modules
 from emplifai.errors import UserError
 from emplifai.params import int_param
 from emplifai.providers import gguf_server, prompt_cache
+from emplifai.providers._serve import CACHE_TYPES_K, FLASH_ATTN
 from emplifai.providers.gguf_file import read_gguf_info, resolve_model_file
 
 # One slot unless --max-connections / -M slots ask for more: on a few CPU cores parallel slots
@@ -54,8 +55,6 @@ DEFAULT_SLOTS = 1
 # write until the context is full.
 DEFAULT_MAX_TOKENS = 2048
 MODEL_ARGS = ("n_ctx", "threads", "slots", "grammar", "prompt_cache", "flash_attn", "cache_type_k")
-FLASH_ATTN = ("off", "on", "auto")
-CACHE_TYPES_K = ("q8_0", "f16")
 
 
 def check_serve_extra() -> None:
@@ -131,7 +130,7 @@ class GGUFAPI(ModelAPI):
         self.key = gguf_server.ServerKey(
             path=str(self.path.resolve()), n_ctx=self.n_ctx, threads=threads,  # one server per real file
             prompt_cache=_bool_arg("prompt_cache", model_args.get("prompt_cache"), True),
-            flash_attn=_choice_arg("flash_attn", model_args.get("flash_attn"), FLASH_ATTN),
+            flash_attn=_choice_arg("flash_attn", model_args.get("flash_attn"), tuple(FLASH_ATTN)),
             cache_type_k=_choice_arg("cache_type_k", model_args.get("cache_type_k"), CACHE_TYPES_K),
         )
         self.alias = model_name if "/" not in model_name else self.path.stem

@@ -39,6 +39,7 @@ from inspect_ai.hooks import Hooks, RunEnd, hooks
 from emplifai.errors import UserError
 from emplifai.heartbeat import heartbeat
 from emplifai.providers import prompt_cache
+from emplifai.providers._serve import CACHE_TYPES_K, FLASH_ATTN
 
 START_TIMEOUT_S = float(os.environ.get("EMPLIFAI_GGUF_START_TIMEOUT", "300"))
 # Default context per slot when nothing asks for more: a judge prompt with seven rubrics is
@@ -100,15 +101,15 @@ class ServerKey:
     n_ctx: int | None  # context per slot asked with -M n_ctx (None = sized to the prompts)
     threads: int | None  # -M threads (None = the free cores when the server starts)
     prompt_cache: bool = True  # -M prompt_cache: save and restore the slot on disk
-    # -M flash_attn and -M cache_type_k. The defaults are the fastest judge measured on the CPU
-    # wheel (2 cores, SmolLM2-135M, 6,800-token Japanese prompt, 200 tokens generated; tok/s
-    # prompt / generated): llama.cpp's own choice (flash attention on, K and V f16) 169 / 19.6;
-    # flash attention off 80 / 27.4; off with K in q8_0 126 / 32.9; on with K and V q8_0 63 / 21.7.
-    # A judge generates ~300-1,000 tokens per verdict after a prefix that is computed once (then
-    # kept in the slot and on disk), so generation speed decides. q8_0 keys change the logits
-    # slightly (llama.cpp reports a negligible perplexity change); GPU builds: flash_attn=auto.
-    flash_attn: str = "off"
-    cache_type_k: str = "q8_0"
+    # -M flash_attn and -M cache_type_k (``_serve.FLASH_ATTN``, ``_serve.CACHE_TYPES_K``; the first
+    # of each is the default). The defaults decode a judge fastest on the CPU wheel: measured with
+    # ``bench/attention.py`` (2 cores, SmolLM2-135M, the 6,948-token Japanese judge prompt; tok/s
+    # prompt / generated after it): llama.cpp's own choice (flash attention on, f16 keys) 165 / 18.9;
+    # off, f16 72.3 / 26.6; off, q8_0 122 / 29.6; on, q8_0 76.7 / 21.6. A judge computes its prefix
+    # once (then kept in the slot and on disk) and decodes ~300-1,000 tokens per verdict, so
+    # generation speed decides. q8_0 keys change the logits slightly; GPU builds: flash_attn=auto.
+    flash_attn: str = next(iter(FLASH_ATTN))
+    cache_type_k: str = CACHE_TYPES_K[0]
 
 
 def context_for(need_tokens: int, train_ctx: int | None) -> int:
