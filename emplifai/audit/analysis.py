@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from emplifai.audit.logs import COVARIATE_NOTES, METRICS, OVERALL, AuditLogs
+from emplifai.audit.pairwise_audit import METHOD as PAIRWISE_METHOD
 from emplifai.audit.pairwise_audit import pairwise_section
 from emplifai.audit.ratings import Ratings
 from emplifai.errors import UserError
@@ -253,7 +254,7 @@ def _panels(jt: pd.DataFrame, logs: AuditLogs, families: dict[str, str], hs: pd.
     return {"inter_judge_alpha": alphas, "self_preference": pref}
 
 
-def check_knobs(rater_type: str, epsilon: float | None, min_items: int) -> float:
+def check_knobs(rater_type: str, epsilon: float | None, min_items: int, tie_margin: float = 0.0) -> float:
     """The alt-test epsilon to use; a ``UserError`` naming the flag and its allowed range otherwise."""
     if rater_type not in EPSILON_BY_RATER_TYPE:
         raise UserError(f"--rater-type {rater_type!r}: expected one of {', '.join(EPSILON_BY_RATER_TYPE)}")
@@ -264,6 +265,9 @@ def check_knobs(rater_type: str, epsilon: float | None, min_items: int) -> float
         raise UserError(f"--min-items {min_items}: must be >= 1 (below {MIN_ITEMS_PER_RATER}, raters with fewer "
                         "items are tested with the Wilcoxon signed-rank test, the alt-test authors' small-sample "
                         "procedure)")
+    if not (math.isfinite(tie_margin) and 0 <= tie_margin < 4):
+        raise UserError(f"--pairwise-tie-margin {tie_margin:g}: must be in [0, 4) (a difference of human mean "
+                        "ratings on the 1-5 scale within which people count as preferring neither)")
     return EPSILON_BY_RATER_TYPE[rater_type] if epsilon is None else float(epsilon)
 
 
@@ -280,7 +284,7 @@ def run_audit(logs: AuditLogs, ratings: Ratings, *, rater_type: str = "crowd", e
               tie_margin: float = 0.0) -> dict[str, Any]:
     """The whole audit as one JSON-ready document (``rows`` = one per (candidate, judge, metric);
     ``pairwise``: pairwise judges against people's implied preference, ``tie_margin`` apart)."""
-    eps = check_knobs(rater_type, epsilon, min_items)
+    eps = check_knobs(rater_type, epsilon, min_items, tie_margin)
     hs = human_scores(ratings.frame)
     jt = judge_table(logs)
     items = logs.items
@@ -310,7 +314,8 @@ def run_audit(logs: AuditLogs, ratings: Ratings, *, rater_type: str = "crowd", e
     doc = {
         "kind": "emplifai judge audit",
         "rater_type": rater_type, "epsilon": eps, "epsilon_reason": epsilon_reason(rater_type, epsilon),
-        "method": METHOD | {"alt_test": rules_text(eps, min_items=min_items)},
+        "method": METHOD | {"alt_test": rules_text(eps, min_items=min_items)}
+                  | ({"pairwise": PAIRWISE_METHOD} if not logs.pairwise.empty else {}),
         "verdict_rules": RULES, "rule_sources": SOURCES, "caveat_texts": CAVEATS,
         "logs": {k: {kk: vv for kk, vv in v.items() if kk != "task_args"} for k, v in logs.logs.items()},
         "skipped_logs": logs.skipped,

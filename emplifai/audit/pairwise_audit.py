@@ -105,10 +105,10 @@ def _agreement_row(judge: str, metric: str, outcomes: np.ndarray, hc: np.ndarray
     return {"judge": judge, "metric": metric, **res.as_dict(), "reading": preference_reading(res)}
 
 
-def _comparisons(judge: str, metric: str, part: pd.DataFrame, human_pref: np.ndarray,
-                 absolute: dict[str, dict[tuple[str, str, str], float]], tie_margin: float,
-                 hc: np.ndarray, hb: np.ndarray) -> list[dict[str, Any]]:
+def _comparisons(judge: str, metric: str, part: pd.DataFrame, absolute: dict[str, dict[tuple[str, str, str], float]],
+                 tie_margin: float, hc: np.ndarray, hb: np.ndarray) -> list[dict[str, Any]]:
     """Each absolute judge that scored both dialogues of some of these pairs, on those pairs."""
+    human_pref = np.array([implied_preference(c, b, tie_margin) for c, b in zip(hc, hb)], dtype=float)
     rows = []
     for abs_judge, scores in sorted(absolute.items()):
         implied = np.array([
@@ -142,7 +142,6 @@ def pairwise_section(logs: AuditLogs, human: pd.DataFrame, tie_margin: float = 0
             hc = np.array([by_item.get((*c, metric), np.nan) for c in part["candidate_item"]], dtype=float)
             hb = np.array([by_item.get((*b, metric), np.nan) for b in part["baseline_item"]], dtype=float)
             rows.append(_agreement_row(str(judge), metric, part[metric].to_numpy(dtype=float), hc, hb, tie_margin))
-            human_pref = np.array([implied_preference(c, b, tie_margin) for c, b in zip(hc, hb)], dtype=float)
-            versus += _comparisons(str(judge), metric, part, human_pref, absolute, tie_margin, hc, hb)
+            versus += _comparisons(str(judge), metric, part, absolute, tie_margin, hc, hb)
     return {"tie_margin": tie_margin, "coverage": coverage, "rows": rows, "versus_absolute": versus,
-            "rule": PREFERENCE_RULE, "sources": PREFERENCE_SOURCES, "method": METHOD}
+            "rule": PREFERENCE_RULE, "sources": PREFERENCE_SOURCES}

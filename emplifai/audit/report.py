@@ -82,8 +82,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
     parts += ["## Verdict rules", "", *[f"- {x}" for x in rules], "", "Sources of the thresholds:", "",
               *[f"- {x}" for x in sources], "", "Caveats (referenced by key above):", "", *[f"- {x}" for x in caveats], ""]
     parts += _md_sections(detail_sections(doc))
-    method = doc["method"] | ({"pairwise": doc["pairwise"]["method"]} if doc.get("pairwise") else {})
-    parts += ["## Method", "", *[f"- **{k}**: {v}" for k, v in method.items()], ""]
+    parts += ["## Method", "", *[f"- **{k}**: {v}" for k, v in doc["method"].items()], ""]
     if doc["ratings"]["warnings"]:
         parts += ["## Import warnings", "", *[f"- {w}" for w in doc["ratings"]["warnings"]], ""]
     if doc["skipped_logs"]:
@@ -191,9 +190,8 @@ def render_html(doc: dict[str, Any], logs: AuditLogs, ratings: Ratings, out_dir:
     if probe_links:
         body.append(f"<section id=probe-logs><h2>Probe logs</h2><ul>{probe_links}</ul></section>")
     body.append("<section id=charts><h2>Charts (click to open)</h2>" + _charts(logs, ratings) + "</section>")
-    method = doc["method"] | ({"pairwise": doc["pairwise"]["method"]} if doc.get("pairwise") else {})
     body.append("<section id=method><h2>Method</h2><ul>"
-                + "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in method.items()) + "</ul></section>")
+                + "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in doc["method"].items()) + "</ul></section>")
     if doc["ratings"]["warnings"]:
         body.append("<section><h2>Import warnings</h2><ul>" + "".join(f"<li>{e(w)}</li>" for w in doc["ratings"]["warnings"]) + "</ul></section>")
     resize = ("<script>document.querySelectorAll('details').forEach(function(d){d.addEventListener('toggle',function(){"

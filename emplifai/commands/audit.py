@@ -6,7 +6,6 @@ See docs/audit.md for the workflow.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 from emplifai.errors import UserError
@@ -72,10 +71,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from emplifai.audit.ratings import read_ratings
     from emplifai.audit.report import write_report
 
-    check_knobs(args.rater_type, args.epsilon, args.min_items)
-    if not (math.isfinite(args.pairwise_tie_margin) and 0 <= args.pairwise_tie_margin < 4):
-        raise UserError(f"--pairwise-tie-margin {args.pairwise_tie_margin:g}: must be in [0, 4) (a difference of "
-                        "human mean ratings on the 1-5 scale within which people count as preferring neither)")
+    check_knobs(args.rater_type, args.epsilon, args.min_items, args.pairwise_tie_margin)
     logs = read_audit_logs(args.logs + (args.probe_logs or []) + (args.pairwise_logs or []))
     if args.pairwise_logs and logs.pairwise.empty:
         raise UserError(f"--pairwise-logs {' '.join(args.pairwise_logs)}: no finished pairwise log among them")
