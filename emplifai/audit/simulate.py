@@ -63,6 +63,11 @@ _FILLER = ("お話ししてくださってありがとうございます。", "�
            "今日はゆっくり休んでくださいね。", "焦らなくていいと思います。")
 
 
+# The opaque tag that opens a simulated dialogue's first reply: the scripted judges find what was
+# planted for a dialogue by it (a candidate name would unblind the sheets).
+_TAG = re.compile(r"（(sim-[0-9a-f]{10})）")
+
+
 def _rng(*parts: Any) -> np.random.Generator:
     digest = hashlib.sha256(json.dumps(parts, default=str).encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
@@ -155,7 +160,6 @@ def simulate(out: str | Path, *, seed: int = 7, n: int = 40, n_raters: int = 4) 
     # means should land on the human means.
     length_ref = math.exp(float(np.mean([math.log(len(t)) for r in bundled for t in (r.supporter_1, r.supporter_2)])))
     planted: dict[tuple[str, str], dict[str, Any]] = {}
-    by_reply: dict[str, dict[str, dict[str, int]]] = {}
     by_tag: dict[str, dict[str, Any]] = {}  # the opaque tag in a dialogue -> what was planted for it
     written: dict[str, str] = {}  # candidate -> its log file
 
@@ -164,9 +168,7 @@ def simulate(out: str | Path, *, seed: int = 7, n: int = 40, n_raters: int = 4) 
             prompt = messages[-1].text
             [sid] = [s for text, s in records.items() if text in prompt]
             p = planted.setdefault((name, sid), plant(seed, sid, name, length_ref))
-            by_reply[p["replies"][0]] = p["judge"]
-            by_tag[re.findall(r"（(sim-[0-9a-f]{10})）", p["replies"][0])[0]] = p | {
-                "tag": f"{name}|{sid}"}
+            by_tag[_TAG.findall(p["replies"][0])[0]] = p | {"tag": f"{name}|{sid}"}
             text = f"患者：少し聞いてもらえますか。\n支援者：{p['replies'][0]}\n患者：ありがとうございます。\n支援者：{p['replies'][1]}"
             return _usage(ModelOutput.from_content(CANDIDATES[name][0], text))
 
@@ -174,7 +176,7 @@ def simulate(out: str | Path, *, seed: int = 7, n: int = 40, n_raters: int = 4) 
 
     def pairwise_fn(messages: Any, tools: Any, tool_choice: Any, config: Any) -> Any:
         prompt = "\n".join(m.text for m in messages if m.role == "user")
-        a, b = (by_tag[t] for t in re.findall(r"（(sim-[0-9a-f]{10})）", prompt))  # fence A, then fence B
+        a, b = (by_tag[t] for t in _TAG.findall(prompt))  # fence A, then fence B
         rng = _rng(seed, "pairwise", a["tag"], b["tag"])
         body = {}
         for m in METRIC_KEYS:
@@ -186,8 +188,8 @@ def simulate(out: str | Path, *, seed: int = 7, n: int = 40, n_raters: int = 4) 
     def grader_fn(judge: str) -> Any:
         def generate(messages: Any, tools: Any, tool_choice: Any, config: Any) -> Any:
             prompt = "\n".join(m.text for m in messages if m.role == "user")
-            tag = re.search(r"（(sim-[0-9a-f]{10})）", prompt)
-            [scores] = [v[judge] for k, v in by_reply.items() if tag and k.startswith(f"（{tag.group(1)}）")]
+            [tag] = _TAG.findall(prompt)  # the one dialogue being scored
+            scores = by_tag[tag]["judge"][judge]
             body = {m: {"rationale": "simulated", "score": s} for m, s in scores.items()}
             return _usage(ModelOutput.from_content(judge, json.dumps(body, ensure_ascii=False)))
 
