@@ -32,15 +32,11 @@ import pandas as pd
 
 from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.leaderboard.logread import LogRecord, read_logs
-from emplifai.probes.trust import TRUST_METRICS, trust_verdict
+from emplifai.probes.trust import ABSOLUTE, PROBE_MODES, TRUST_METRICS, trust_verdict
 
 EMOTION = "emotion"
 GENERATION = "generation"
 PAIRWISE = "pairwise"  # tasks/pairwise.py: boards of their own (pairwise_board.py)
-# The known-answer probe tasks and how each has the judge see a probe: scored alone and compared
-# with its base's scores (absolute), or judged against its base in both orders (pairwise). Both
-# write the same probe metrics, so one trust rule reads either.
-PROBE_MODES: dict[str, str] = {"judge_probes": "absolute", "pairwise_probes": "pairwise"}
 TASKS = (EMOTION, GENERATION)
 OVERALL = "overall"
 REFERENCE_LABEL = "human reference (dataset dialogues)"
@@ -84,7 +80,7 @@ class JudgeCheck:
     # emplifai.probes.trust: the verdict on trusting this judge, and its one-sentence reading.
     verdict: str = ""
     verdict_sentence: str = ""
-    mode: str = "absolute"  # PROBE_MODES: how the judge saw the probes ("absolute" or "pairwise")
+    mode: str = ABSOLUTE  # emplifai.probes.trust.PROBE_MODES: how the judge saw the probes
 
 
 @dataclass

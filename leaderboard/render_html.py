@@ -206,7 +206,7 @@ def _fmt(value: float | None, pct: bool = False) -> str:
     return f"{100 * value:.0f}%" if pct else f"{value:.3f}"
 
 
-# What the two shares mean for each way the probes were judged (leaderboard.collect.PROBE_MODES).
+# What the two shares mean for each way the probes were judged (emplifai.probes.trust.PROBE_MODES).
 _SHARES = {
     "absolute": ("share of degraded replies scored below their original",
                  "share of harmless rewrites that moved a score"),
@@ -216,7 +216,7 @@ _SHARES = {
 
 
 def _judge_check_item(c: JudgeCheck) -> str:
-    accuracy, invariance = _SHARES.get(c.mode, _SHARES["absolute"])
+    accuracy, invariance = _SHARES[c.mode]
     return (
         f'<li data-mode="{_e(c.mode)}"><b>{_e(c.judge)}</b> ({"rubric " + _e(c.rubric) + ", " if c.rubric else ""}'
         f"<b>{_e(c.mode)}</b> judging): probe accuracy <b>{_fmt(c.probe_accuracy, True)}</b> ({accuracy}), "

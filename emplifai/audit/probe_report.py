@@ -22,13 +22,11 @@ from emplifai.errors import UserError
 from emplifai.judge_metrics import METRIC_KEYS
 from emplifai.probes.automatic import INJECTION_ASKS
 from emplifai.probes.kinds import BASE, DEGRADING, INVARIANT
-from emplifai.probes.trust import TRUST_RULE, trust_verdict
+from emplifai.probes.trust import ABSOLUTE, PAIRWISE, PROBE_MODES, TRUST_RULE, trust_verdict
 
-ABSOLUTE, PAIRWISE = "absolute", "pairwise"
-# The task of each way of judging, and the score in its log that holds the probe metrics: the
-# pairwise probes reuse the pairwise judge (tasks/pairwise.py), whose score keeps that judge's name.
-PROBE_TASKS: dict[str, tuple[str, str]] = {ABSOLUTE: ("judge_probes", "probe_judge"),
-                                           PAIRWISE: ("pairwise_probes", "pairwise_judge")}
+# The score that holds the probe metrics, per way of judging: the pairwise probes reuse the pairwise
+# judge (tasks/pairwise.py), whose score keeps that judge's name.
+SCORERS: dict[str, str] = {ABSOLUTE: "probe_judge", PAIRWISE: "pairwise_judge"}
 # Task metadata that says which probes a run asked: runs that differ here did not ask the same things.
 PROBE_SET_KEYS: tuple[str, ...] = ("probe_version", "probe_kinds", "probe_set", "semantic_probes_from",
                                    "perturber_brief", "samples_per_kind")
@@ -82,8 +80,8 @@ def read_probe_run(path: str | Path) -> ProbeRun:
     log = _read_header(path)
     task = log.eval.task.split("/")[-1]  # "emplifai/pairwise_probes" when run by registry name
     # Any log with the absolute probe scorer counts as absolute (as before pairwise probes existed).
-    mode = PAIRWISE if task == PROBE_TASKS[PAIRWISE][0] else ABSOLUTE
-    scorer = PROBE_TASKS[mode][1]
+    mode = PROBE_MODES.get(task, ABSOLUTE)
+    scorer = SCORERS[mode]
     scores = [s for s in (log.results.scores if log.results else []) if s.name == scorer]
     if log.status != "success" or not scores:
         raise UserError(f"{path}: not a finished judge_probes or pairwise_probes run (task {task}, "

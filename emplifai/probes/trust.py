@@ -19,6 +19,12 @@ from dataclasses import dataclass
 from emplifai.probes.automatic import INJECTION_ASKS
 from emplifai.probes.kinds import DEGRADING, INVARIANT
 
+# The known-answer probe tasks and how each has the judge see a probe: scored alone and compared with
+# its base's scores (absolute), or judged against its base in both orders (pairwise). Both write the
+# same probe metrics, so the one rule below reads either (the probe report and the leaderboard use this).
+ABSOLUTE, PAIRWISE = "absolute", "pairwise"
+PROBE_MODES: dict[str, str] = {"judge_probes": ABSOLUTE, "pairwise_probes": PAIRWISE}
+
 # Fewer base dialogues than this behind any checked share and its interval is too wide to say
 # anything. Counted in bases, the unit the bootstrap resamples (each base carries several probes).
 MIN_BASES = 10
