@@ -27,6 +27,14 @@ def _outcome(value: Any) -> float:
     return out if out in (0.0, 0.5, 1.0) else math.nan
 
 
+def _why_not_judged(score: Any) -> str:
+    """Why a pair has no preference of the judge: the reason its score records (unscored, format)."""
+    if score is None:
+        return "no pairwise_judge score"
+    return str((score.metadata or {}).get("unscored_reason") or score.reason
+               or "format failure decided without the judge")
+
+
 def pairwise_rows(log: EvalLog, name: str, grader: str | None) -> list[dict[str, Any]]:
     """One row per first-epoch sample: texts, sources, whether the judge compared the pair, and its
     outcome per metric (NaN when it did not: a missing dialogue, a format failure decided without
@@ -40,9 +48,7 @@ def pairwise_rows(log: EvalLog, name: str, grader: str | None) -> list[dict[str,
         meta = (score.metadata or {}) if score is not None else {}
         value = score.value if score is not None and isinstance(score.value, dict) else {}
         judged = bool(meta.get("judged"))
-        why_not = "" if judged else str(meta.get("unscored_reason") or (score.reason if score is not None else "")
-                                        or ("format failure decided without the judge" if score is not None
-                                            else "no pairwise_judge score"))
+        why_not = "" if judged else _why_not_judged(score)
         rows.append({
             "pairwise_log": name, "sample_id": str(sample.id), "judge": str(meta.get("judge_model") or grader or "?"),
             "candidate_text": sample.output.completion if sample.output else "",
